@@ -1,0 +1,1 @@
+"""Hook-based extraction of primitive tensors, the statistics bank and the classic zero-cost proxies."""

@@ -1,0 +1,94 @@
+"""Rank statistics used as fitness and for reporting (scipy-backed).
+
+Every score here is "higher is better": callers orient minimised targets once, at the table boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+import numpy as np
+from scipy import stats
+
+Method = Literal["spearman", "kendall"]
+Aggregation = Literal["sum", "mean"]
+WORST_LOSS = 2.0  # 1 - (-1): what an invalid candidate scores
+
+
+def spearman(score: np.ndarray, target: np.ndarray) -> float:
+    """Spearman's rho; NaN when either side is constant."""
+    if _constant(score) or _constant(target):
+        return float("nan")
+    return float(stats.spearmanr(score, target).statistic)
+
+
+def kendall(score: np.ndarray, target: np.ndarray) -> float:
+    """Kendall's tau-b; NaN when either side is constant."""
+    if _constant(score) or _constant(target):
+        return float("nan")
+    return float(stats.kendalltau(score, target).statistic)
+
+
+CORRELATIONS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "spearman": spearman,
+    "kendall": kendall,
+}
+
+
+def topk_precision(score: np.ndarray, target: np.ndarray, frac: float = 0.1) -> float:
+    """Share of the top ``frac`` architectures by ``score`` that are also in the top ``frac`` by ``target``."""
+    n = len(score)
+    k = max(1, int(round(frac * n)))
+    top_score = set(np.argsort(-np.asarray(score), kind="stable")[:k])
+    top_target = set(np.argsort(-np.asarray(target), kind="stable")[:k])
+    return len(top_score & top_target) / k
+
+
+def rank_loss(score: np.ndarray, target: np.ndarray, method: Method = "spearman") -> float:
+    """``1 - corr(score, target)``; NaN/inf or constant scores get :data:`WORST_LOSS`."""
+    score = np.asarray(score, dtype=float)
+    if score.shape != np.shape(target) or not np.all(np.isfinite(score)):
+        return WORST_LOSS
+    corr = CORRELATIONS[method](score, np.asarray(target, dtype=float))
+    return WORST_LOSS if not np.isfinite(corr) else 1.0 - corr
+
+
+def aggregate(values: np.ndarray, groups: np.ndarray, n_groups: int, how: Aggregation = "sum") -> np.ndarray:
+    """Reduce per-row ``values`` to one value per group (``groups`` are integer codes 0..n_groups-1)."""
+    values = np.asarray(values, dtype=float)
+    total = np.bincount(groups, weights=values, minlength=n_groups)
+    if how == "sum":
+        return total
+    if how == "mean":
+        return total / np.bincount(groups, minlength=n_groups)
+    raise ValueError(f"unknown aggregation {how!r}; use 'sum' or 'mean'")
+
+
+def bootstrap_ci(
+    score: np.ndarray,
+    target: np.ndarray,
+    method: Method = "spearman",
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of a rank correlation over architectures."""
+    rng = np.random.default_rng(seed)
+    score, target = np.asarray(score, dtype=float), np.asarray(target, dtype=float)
+    corr = CORRELATIONS[method]
+    draws = []
+    for _ in range(n_boot):
+        idx = rng.integers(0, len(score), len(score))
+        value = corr(score[idx], target[idx])
+        if np.isfinite(value):
+            draws.append(value)
+    if not draws:
+        return float("nan"), float("nan")
+    alpha = (1.0 - level) / 2
+    return float(np.quantile(draws, alpha)), float(np.quantile(draws, 1 - alpha))
+
+
+def _constant(x: np.ndarray) -> bool:
+    x = np.asarray(x)
+    return x.size < 2 or bool(np.all(x == x.flat[0]))
