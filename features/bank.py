@@ -1,0 +1,353 @@
+"""Statistics bank: ``{kind}.{transform}.{reduction}`` columns computed from a captured :class:`Record`.
+
+For each layer the tensors of a kind are flattened into one vector ``x`` (a layer's Q, K and V together; all of a
+block's matrices together). A *transform* maps ``x`` to ``y`` (element-wise, or over the whole vector for
+``softmax``, ``normalise`` and ``minmax``) and a *reduction* maps ``y`` to a number. Every reduction is a function
+of four moments of ``y`` (count, mean, unbiased variance, sum of absolute values; sum of squares follows), so each
+(kind, transform) pair is evaluated once whatever the reductions asked for, and transforms with a closed form
+(``negate``, ``abs``, ``sqr``, ``sqrt_abs``, ``relu``, ``softmax``, ``normalise``, ``minmax``) reuse a few cached sums
+of ``x`` instead of materialising ``y``. Layers of equal size are stacked and processed together; on CUDA all of it
+stays on the device and the results cross to the host once.
+
+Adding a statistic is one decorated function::
+
+    @transform("tanh")
+    def tanh(x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(x)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+import torch
+from lpzero_sr.features.hooks import Record
+
+from lpzero_sr.errors import LpzeroError
+from lpzero_sr.registry import Registry
+
+EPS = 1e-8
+KINDS = ("act", "head", "softmax", "weight", "grad")
+
+
+class StatError(LpzeroError):
+    """A statistic name that does not parse or names an unknown kind, transform or reduction."""
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Moments of ``y`` over its last dimension; every field but ``n`` has one entry per stacked layer."""
+
+    n: int
+    mean: torch.Tensor
+    var: torch.Tensor
+    l1: torch.Tensor
+
+    @property
+    def sumsq(self) -> torch.Tensor:
+        return self.var * (self.n - 1) + self.mean.square() * self.n
+
+
+def _moments_of(y: torch.Tensor, nonneg: bool = False) -> Moments:
+    var, mean = torch.var_mean(y, dim=-1)
+    l1 = mean * y.shape[-1] if nonneg else torch.linalg.vector_norm(y, 1, dim=-1)
+    return Moments(y.shape[-1], mean, var, l1)
+
+
+def _from_sums(n: int, total: torch.Tensor, sumsq: torch.Tensor, l1: torch.Tensor) -> Moments:
+    mean = total / n
+    var = (sumsq - total * mean).clamp_min(0) / max(n - 1, 1)
+    return Moments(n, mean, var, l1)
+
+
+class Base:
+    """Cached sums of a stacked input ``x`` (layers, n) that closed-form transforms share."""
+
+    def __init__(self, x: torch.Tensor) -> None:
+        self.x = x
+        self.n = x.shape[-1]
+
+    @cached_property
+    def identity(self) -> Moments:
+        return _moments_of(self.x)
+
+    @cached_property
+    def sum4(self) -> torch.Tensor:
+        return torch.linalg.vector_norm(self.x, 4, dim=-1).pow(4)
+
+    @cached_property
+    def sum_sqrt_abs(self) -> torch.Tensor:
+        return torch.linalg.vector_norm(self.x, 0.5, dim=-1).sqrt()
+
+    @cached_property
+    def minmax(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.aminmax(self.x, dim=-1)
+
+    @cached_property
+    def abs_dev(self) -> torch.Tensor:
+        return torch.linalg.vector_norm(self.x - self.identity.mean[:, None], 1, dim=-1)
+
+    @cached_property
+    def relu(self) -> Moments:
+        return _moments_of(self.x.clamp_min(0), nonneg=True)
+
+    @cached_property
+    def shifted_exp(self) -> tuple[torch.Tensor, Moments]:
+        """``m = max(x)`` and the moments of ``exp(x - m)`` (shared by ``exp`` and ``softmax``)."""
+        top = self.minmax[1]
+        return top, _moments_of(torch.exp(self.x - top[:, None]), nonneg=True)
+
+
+@dataclass(frozen=True)
+class Transform:
+    name: str
+    fn: Callable[[torch.Tensor], torch.Tensor]
+    moments: Callable[[Base], Moments] | None = None
+    nonneg: bool = False
+
+    def moments_of(self, base: Base) -> Moments:
+        if self.moments is not None:
+            return self.moments(base)
+        return _moments_of(self.fn(base.x), self.nonneg)
+
+
+TRANSFORMS: Registry[Transform] = Registry("transform")
+REDUCTIONS: Registry[Callable[[Moments], torch.Tensor]] = Registry("reduction")
+CROSS: Registry[tuple[str, str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]] = Registry("cross term")
+
+
+def transform(
+    name: str, moments: Callable[[Base], Moments] | None = None, nonneg: bool = False
+) -> Callable[[Callable[[torch.Tensor], torch.Tensor]], Callable[[torch.Tensor], torch.Tensor]]:
+    """Registers an element-wise (or whole-vector, along the last dim) transform; ``moments`` is an optional
+    closed form from :class:`Base` sums, ``nonneg`` says ``y >= 0`` (so its l1 is its sum)."""
+
+    def decorator(fn: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
+        TRANSFORMS.register(name)(Transform(name, fn, moments, nonneg))
+        return fn
+
+    return decorator
+
+
+def reduction(name: str) -> Callable[[Callable[[Moments], torch.Tensor]], Callable[[Moments], torch.Tensor]]:
+    return REDUCTIONS.register(name)
+
+
+# ---------------------------------------------------------------------- transforms
+@transform("identity", moments=lambda b: b.identity)
+def identity(x: torch.Tensor) -> torch.Tensor:
+    return x
+
+
+@transform("negate", moments=lambda b: Moments(b.n, -b.identity.mean, b.identity.var, b.identity.l1))
+def negate(x: torch.Tensor) -> torch.Tensor:
+    return -x
+
+
+@transform("abs", moments=lambda b: _from_sums(b.n, b.identity.l1, b.identity.sumsq, b.identity.l1), nonneg=True)
+def abs_(x: torch.Tensor) -> torch.Tensor:
+    return x.abs()
+
+
+@transform("sqr", moments=lambda b: _from_sums(b.n, b.identity.sumsq, b.sum4, b.identity.sumsq), nonneg=True)
+def sqr(x: torch.Tensor) -> torch.Tensor:
+    return x.square()
+
+
+@transform("sqrt_abs", moments=lambda b: _from_sums(b.n, b.sum_sqrt_abs, b.identity.l1, b.sum_sqrt_abs), nonneg=True)
+def sqrt_abs(x: torch.Tensor) -> torch.Tensor:
+    return x.abs().sqrt()
+
+
+@transform("log_abs")
+def log_abs(x: torch.Tensor) -> torch.Tensor:
+    return torch.log(x.abs() + EPS)
+
+
+@transform("exp", nonneg=True, moments=lambda b: _exp_moments(b))
+def exp(x: torch.Tensor) -> torch.Tensor:
+    return torch.exp(x)
+
+
+def _exp_moments(b: Base) -> Moments:
+    top, e = b.shifted_exp
+    scale = torch.exp(top)
+    return Moments(b.n, e.mean * scale, e.var * scale.square(), e.l1 * scale)
+
+
+@transform("relu", moments=lambda b: b.relu, nonneg=True)
+def relu(x: torch.Tensor) -> torch.Tensor:
+    return x.clamp_min(0)
+
+
+@transform("sigmoid", nonneg=True)
+def sigmoid(x: torch.Tensor) -> torch.Tensor:
+    return torch.sigmoid(x)
+
+
+@transform("softmax", nonneg=True, moments=lambda b: _softmax_moments(b))
+def softmax(x: torch.Tensor) -> torch.Tensor:
+    return torch.softmax(x, dim=-1)
+
+
+def _softmax_moments(b: Base) -> Moments:
+    _, e = b.shifted_exp
+    total = e.mean * b.n
+    return Moments(b.n, e.mean / total, e.var / total.square(), e.l1 / total)
+
+
+@transform("normalise", moments=lambda b: _normalise_moments(b))
+def normalise(x: torch.Tensor) -> torch.Tensor:
+    var, mean = torch.var_mean(x, dim=-1, keepdim=True)
+    return (x - mean) / (var.sqrt() + EPS)
+
+
+def _normalise_moments(b: Base) -> Moments:
+    std = b.identity.var.sqrt() + EPS
+    zero = torch.zeros_like(std)
+    return Moments(b.n, zero, b.identity.var / std.square(), b.abs_dev / std)
+
+
+@transform("minmax", nonneg=True, moments=lambda b: _minmax_moments(b))
+def minmax(x: torch.Tensor) -> torch.Tensor:
+    low, high = torch.aminmax(x, dim=-1, keepdim=True)
+    return (x - low) / (high - low + EPS)
+
+
+def _minmax_moments(b: Base) -> Moments:
+    low, high = b.minmax
+    span = high - low + EPS
+    mean = (b.identity.mean - low) / span
+    return Moments(b.n, mean, b.identity.var / span.square(), mean * b.n)
+
+
+@transform("invert")
+def invert(x: torch.Tensor) -> torch.Tensor:
+    return 1.0 / torch.where(x >= 0, x + EPS, x - EPS)
+
+
+# ---------------------------------------------------------------------- reductions and cross terms
+@reduction("mean")
+def mean(m: Moments) -> torch.Tensor:
+    return m.mean
+
+
+@reduction("std")
+def std(m: Moments) -> torch.Tensor:
+    return m.var.sqrt()
+
+
+@reduction("l1")
+def l1(m: Moments) -> torch.Tensor:
+    return m.l1
+
+
+@reduction("fro")
+def fro(m: Moments) -> torch.Tensor:
+    return m.sumsq.clamp_min(0).sqrt()
+
+
+CROSS.register("weight*grad")(("weight", "grad", torch.mul))
+
+
+# ---------------------------------------------------------------------- names
+def parse_column(name: str) -> tuple[str, str, str]:
+    """``"grad.sqr.mean"`` -> ``("grad", "sqr", "mean")``; raises :class:`StatError` on anything else."""
+    parts = name.split(".")
+    if len(parts) != 3:
+        raise StatError(f"statistic {name!r} is not of the form kind.transform.reduction")
+    kind, tname, rname = parts
+    if kind not in KINDS and kind not in CROSS:
+        raise StatError(f"statistic {name!r}: unknown kind {kind!r}; known: {', '.join([*KINDS, *CROSS.names()])}")
+    if tname not in TRANSFORMS:
+        raise StatError(f"statistic {name!r}: unknown transform {tname!r}; known: {', '.join(TRANSFORMS.names())}")
+    if rname not in REDUCTIONS:
+        raise StatError(f"statistic {name!r}: unknown reduction {rname!r}; known: {', '.join(REDUCTIONS.names())}")
+    return kind, tname, rname
+
+
+def column_names(kinds: Iterable[str] | None = None) -> list[str]:
+    """Every registered column for ``kinds`` (default: all kinds and cross terms)."""
+    kinds = list(kinds) if kinds is not None else [*KINDS, *CROSS.names()]
+    return [f"{k}.{t}.{r}" for k in kinds for t in TRANSFORMS.names() for r in REDUCTIONS.names()]
+
+
+def required_kinds(names: Iterable[str]) -> set[str]:
+    """The captured kinds (see :mod:`hooks`) that the statistics ``names`` need."""
+    kinds: set[str] = set()
+    for name in names:
+        kind = parse_column(name)[0]
+        kinds.update(CROSS.get(kind)[:2] if kind in CROSS else (kind,))
+    return kinds
+
+
+# ---------------------------------------------------------------------- computation
+def _stacked(record: Record, kind: str) -> list[tuple[list[int], torch.Tensor]]:
+    """Layers of ``kind`` grouped by flattened size: ``[(layer slots, tensor (len(slots), n)), ...]``."""
+    if kind in CROSS:
+        left, right, op = CROSS.get(kind)
+        pairs = zip(_stacked(record, left), _stacked(record, right), strict=True)
+        return [(slots, op(a, b)) for (slots, a), (_, b) in pairs]
+    groups: dict[int, list[int]] = {}
+    for slot in range(record.n_layers):
+        size = sum(t.numel() for t in record.get(kind, slot))
+        if size:
+            groups.setdefault(size, []).append(slot)
+    stacked = []
+    for size, slots in groups.items():
+        flat = torch.cat([t.reshape(-1).float() for s in slots for t in record.get(kind, s)])
+        stacked.append((slots, flat.view(len(slots), size)))
+    return stacked
+
+
+def compute_stats(record: Record, names: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+    """Per-layer values of the statistics ``names`` (all when ``None``): ``{name: array of n_layers}``.
+
+    Layers without tensors of a kind get NaN. Each (kind, transform) is evaluated once; the values cross from the
+    device to the host in one transfer.
+    """
+    names = column_names() if names is None else list(dict.fromkeys(names))
+    plan: dict[str, dict[str, list[tuple[str, str]]]] = {}
+    for name in names:
+        kind, tname, rname = parse_column(name)
+        plan.setdefault(kind, {}).setdefault(tname, []).append((name, rname))
+    order: list[tuple[str, list[int]]] = []
+    values: list[torch.Tensor] = []
+    for kind, transforms in plan.items():
+        for slots, x in _stacked(record, kind):
+            base = Base(x)
+            for tname, wanted in transforms.items():
+                moments = TRANSFORMS.get(tname).moments_of(base)
+                for name, rname in wanted:
+                    order.append((name, slots))
+                    values.append(REDUCTIONS.get(rname)(moments))
+    out = {name: np.full(record.n_layers, np.nan) for name in names}
+    if values:
+        host = torch.cat(values).double().cpu().numpy()
+        start = 0
+        for name, slots in order:
+            out[name][slots] = host[start : start + len(slots)]
+            start += len(slots)
+    return out
+
+
+def per_layer_frame(stats: dict[str, np.ndarray], layers: list[int] | None = None) -> pd.DataFrame:
+    """A frame with column ``layer`` plus one column per statistic."""
+    n = len(next(iter(stats.values()))) if stats else 0
+    frame = pd.DataFrame({name: values for name, values in stats.items()})
+    frame.insert(0, "layer", layers if layers is not None else list(range(n)))
+    return frame
+
+
+def per_arch(stats: dict[str, np.ndarray]) -> dict[str, float]:
+    """Per-architecture values: the mean over layers (NaN layers ignored)."""
+    result = {}
+    for name, values in stats.items():
+        finite = values[~np.isnan(values)]
+        result[name] = float(finite.mean()) if finite.size else math.nan
+    return result

@@ -1,0 +1,244 @@
+"""Recipes: where a model family keeps its layers, FFN activation, Q/K/V projections and attention probabilities.
+
+A :class:`Recipe` turns a model into a list of :class:`LayerSpec` (one per transformer block). The hook manager only
+reads specs, so supporting a new family is one registered recipe. Hugging Face attention modules (BERT, ELECTRA,
+RoBERTa, GPT-2, Llama, Qwen2, Mistral in transformers 5.x) return ``(attn_output, attn_weights)`` and, with eager
+attention, ``attn_weights`` are the softmax probabilities: a forward hook on the attention module reads output[1].
+Plain-torch builders follow the "native" convention: blocks in an ``nn.ModuleList`` named ``layers``,
+``q_proj``/``k_proj``/``v_proj`` linears, a ``Probe`` named ``attn_probs`` and an FFN activation module ``ffn_act``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torch import nn
+
+from lpzero_sr.errors import LpzeroError
+from lpzero_sr.registry import Registry
+
+
+class RecipeError(LpzeroError):
+    """A model that no recipe understands, or that lacks a module its recipe expects."""
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """Modules and weights of one transformer block.
+
+    ``qkv`` holds the modules whose outputs are Q, K and V; with ``qkv_fused`` there is one module whose output is
+    split in three along the last dimension (GPT-2 ``c_attn``). ``softmax_index`` is ``None`` when the softmax
+    module returns the probabilities, else the position of the probabilities in its output tuple.
+    ``weights`` are the block's matrices (parameters with two or more dimensions), each tagged with a role:
+    "attn" (Q/K/V/output projections) or "ffn" (feed-forward linears) or "other".
+    """
+
+    index: int
+    block: nn.Module
+    act: nn.Module | None
+    qkv: tuple[nn.Module, ...]
+    qkv_fused: bool
+    softmax: nn.Module | None
+    softmax_index: int | None
+    weights: tuple[tuple[str, nn.Parameter], ...]
+    roles: tuple[str, ...]
+
+    def weights_with_role(self, role: str) -> list[nn.Parameter]:
+        return [p for (_, p), r in zip(self.weights, self.roles, strict=True) if r == role]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to read one model family. ``blocks`` is the dotted-name suffix of the ModuleList of blocks;
+    the other fields are dotted paths relative to a block, or name suffixes when ``by_suffix`` is set."""
+
+    name: str
+    matches: Callable[[nn.Module], bool]
+    blocks: str
+    act: str
+    qkv: tuple[str, ...]
+    softmax: str
+    softmax_index: int | None
+    attn_prefixes: tuple[str, ...]
+    ffn_prefixes: tuple[str, ...]
+    causal: Callable[[nn.Module], bool]
+    by_suffix: bool = False
+
+    def layers(self, model: nn.Module) -> list[LayerSpec]:
+        blocks = _find_blocks(model, self.blocks)
+        return [self._spec(i, block) for i, block in enumerate(blocks)]
+
+    def _spec(self, index: int, block: nn.Module) -> LayerSpec:
+        find = _find_suffix if self.by_suffix else _find_path
+        qkv = tuple(m for m in (find(block, name) for name in self.qkv) if m is not None)
+        weights = tuple((n, p) for n, p in block.named_parameters() if p.dim() >= 2)
+        roles = tuple(_role(n, self.attn_prefixes, self.ffn_prefixes, self.by_suffix) for n, _ in weights)
+        return LayerSpec(
+            index=index,
+            block=block,
+            act=find(block, self.act),
+            qkv=qkv,
+            qkv_fused=len(self.qkv) == 1,
+            softmax=find(block, self.softmax),
+            softmax_index=self.softmax_index,
+            weights=weights,
+            roles=roles,
+        )
+
+
+def _role(param_name: str, attn: tuple[str, ...], ffn: tuple[str, ...], by_suffix: bool) -> str:
+    module = param_name.rsplit(".", 1)[0]
+    if by_suffix:
+        return "attn" if module.rsplit(".", 1)[-1] in attn else "ffn"
+    if any(module == p or module.startswith(p + ".") for p in attn):
+        return "attn"
+    if any(module == p or module.startswith(p + ".") for p in ffn):
+        return "ffn"
+    return "other"
+
+
+def _find_path(block: nn.Module, path: str) -> nn.Module | None:
+    try:
+        return block.get_submodule(path)
+    except AttributeError:
+        return None
+
+
+def _find_suffix(block: nn.Module, suffix: str) -> nn.Module | None:
+    for name, module in block.named_modules():
+        if name == suffix or name.endswith("." + suffix):
+            return module
+    return None
+
+
+def _find_blocks(model: nn.Module, suffix: str) -> nn.ModuleList:
+    for name, module in model.named_modules():
+        if isinstance(module, nn.ModuleList) and (name == suffix or name.endswith("." + suffix)):
+            return module
+    raise RecipeError(f"{type(model).__name__} has no nn.ModuleList named {suffix!r}")
+
+
+def _model_type(model: nn.Module) -> str | None:
+    config = getattr(model, "config", None)
+    return getattr(config, "model_type", None)
+
+
+RECIPES: Registry[Recipe] = Registry("recipe")
+
+
+def register_recipe(recipe: Recipe) -> Recipe:
+    """Adds ``recipe`` to :data:`RECIPES` (detection tries recipes in registration order)."""
+    RECIPES.register(recipe.name)(recipe)
+    _ORDER.append(recipe.name)
+    return recipe
+
+
+_ORDER: list[str] = []
+ENCODER_TYPES = ("bert", "electra", "roberta")
+LLAMA_TYPES = ("llama", "qwen2", "mistral")
+
+register_recipe(
+    Recipe(
+        name="bert",
+        matches=lambda m: _model_type(m) in ENCODER_TYPES,
+        blocks="encoder.layer",
+        act="intermediate.intermediate_act_fn",
+        qkv=("attention.self.query", "attention.self.key", "attention.self.value"),
+        softmax="attention.self",
+        softmax_index=1,
+        attn_prefixes=("attention",),
+        ffn_prefixes=("intermediate", "output"),
+        causal=lambda m: False,
+    )
+)
+register_recipe(
+    Recipe(
+        name="gpt2",
+        matches=lambda m: _model_type(m) == "gpt2",
+        blocks="h",
+        act="mlp.act",
+        qkv=("attn.c_attn",),
+        softmax="attn",
+        softmax_index=1,
+        attn_prefixes=("attn",),
+        ffn_prefixes=("mlp",),
+        causal=lambda m: True,
+    )
+)
+register_recipe(
+    Recipe(
+        name="llama",
+        matches=lambda m: _model_type(m) in LLAMA_TYPES,
+        blocks="layers",
+        act="mlp.act_fn",
+        qkv=("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"),
+        softmax="self_attn",
+        softmax_index=1,
+        attn_prefixes=("self_attn",),
+        ffn_prefixes=("mlp",),
+        causal=lambda m: True,
+    )
+)
+register_recipe(
+    Recipe(
+        name="native",
+        matches=lambda m: _model_type(m) is None and any(n.endswith("attn_probs") for n, _ in m.named_modules()),
+        blocks="layers",
+        act="ffn_act",
+        qkv=("q_proj", "k_proj", "v_proj"),
+        softmax="attn_probs",
+        softmax_index=None,
+        attn_prefixes=("q_proj", "k_proj", "v_proj", "o_proj", "out_proj"),
+        ffn_prefixes=(),
+        causal=lambda m: bool(getattr(m, "causal", False)),
+        by_suffix=True,
+    )
+)
+
+
+def detect_recipe(model: nn.Module) -> Recipe:
+    """The first registered recipe whose ``matches`` accepts ``model``."""
+    for name in _ORDER:
+        recipe = RECIPES.get(name)
+        if recipe.matches(model):
+            return recipe
+    kind = _model_type(model) or type(model).__name__
+    raise RecipeError(f"no recipe for model {kind!r}; known recipes: {', '.join(_ORDER)}")
+
+
+def resolve_recipe(model: nn.Module, recipe: Recipe | str | None) -> Recipe:
+    """``recipe`` itself, the registered recipe of that name, or the detected one when ``None``."""
+    if recipe is None:
+        return detect_recipe(model)
+    if isinstance(recipe, str):
+        try:
+            return RECIPES.get(recipe)
+        except KeyError as exc:
+            raise RecipeError(exc.args[0]) from None
+    return recipe
+
+
+def force_eager_attention(model: nn.Module) -> None:
+    """Switches a Hugging Face model to eager attention so attention modules return probabilities."""
+    config = getattr(model, "config", None)
+    if config is None or getattr(config, "_attn_implementation", "eager") == "eager":
+        return
+    setter = getattr(model, "set_attn_implementation", None)
+    if setter is not None:
+        setter("eager")
+    else:
+        config._attn_implementation = "eager"
+
+
+def input_embedding(model: nn.Module) -> nn.Module:
+    """The token-embedding module (``get_input_embeddings()`` on HF models, else the first ``nn.Embedding``)."""
+    getter = getattr(model, "get_input_embeddings", None)
+    if getter is not None:
+        module = getter()
+        if module is not None:
+            return module
+    for module in model.modules():
+        if isinstance(module, nn.Embedding):
+            return module
+    raise RecipeError(f"{type(model).__name__} has no nn.Embedding")
