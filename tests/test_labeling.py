@@ -1,0 +1,193 @@
+"""Labelling: corpus split, schedule, losses checked by hand, resume, recorded failures, CLI errors."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from torch import nn
+
+from lpzero_sr.cli import main
+from lpzero_sr.errors import DataError, LpzeroError
+from lpzero_sr.labeling import (
+    TrainSettings,
+    config_id,
+    evaluate,
+    label_space,
+    lm_loss,
+    load_corpus,
+    lr_factor,
+    read_labels,
+    sample_distinct,
+    train_and_evaluate,
+)
+
+VOCAB = 50
+
+
+class ToyLM(nn.Module):
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(VOCAB, width)
+        self.head = nn.Linear(width, VOCAB)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(ids))
+
+
+class ZeroLM(nn.Module):
+    """Uniform logits: every loss is exactly log(VOCAB)."""
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(*ids.shape, VOCAB)
+
+
+class ToySpace:
+    name = "toy"
+    dataset = "toy"
+    causal = True
+
+    def __init__(self, widths: tuple[int, ...] = (1, 2, 3, 4, 5, 6), broken: int | None = None) -> None:
+        self.widths, self.broken = widths, broken
+
+    def load(self, data_dir: Path) -> Any:
+        raise NotImplementedError
+
+    def build(self, config: dict[str, Any]) -> nn.Module:
+        if config["width"] == self.broken:
+            raise ValueError("width not supported")
+        return ToyLM(config["width"])
+
+    def vocab_size(self, config: dict[str, Any]) -> int:
+        return VOCAB
+
+    def sample(self, rng: np.random.Generator) -> dict[str, Any]:
+        return {"width": self.widths[int(rng.integers(len(self.widths)))]}
+
+
+@pytest.fixture(scope="module")
+def corpus_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    words = [f"word{i % 37} token{i % 11} python{i % 5}" for i in range(600)]
+    path = tmp_path_factory.mktemp("corpus") / "text.txt"
+    path.write_text("\n\n".join(" ".join(words[i : i + 20]) for i in range(0, 600, 20)), encoding="utf-8")
+    return path
+
+
+SMALL = TrainSettings(steps=3, batch_size=4, seq_len=8, warmup=1, tokenizer_vocab=300)
+
+
+def test_lr_factor_warmup_then_cosine() -> None:
+    settings = TrainSettings(steps=10, warmup=2)
+    assert [lr_factor(s, settings) for s in (0, 1, 2)] == [0.5, 1.0, 1.0]
+    assert lr_factor(6, settings) == pytest.approx(0.5)  # half-way through the 8 decay steps
+    assert lr_factor(10, settings) == pytest.approx(0.0)
+
+
+def test_load_corpus_splits_tail_for_validation(corpus_file: Path) -> None:
+    corpus = load_corpus(SMALL, corpus_file)
+    total = len(corpus.train) + len(corpus.val)
+    assert len(corpus.val) == int(total * 0.1)
+    assert corpus.train.dtype == torch.long
+
+
+def test_load_corpus_errors(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=f"corpus file not found: {tmp_path / 'none.txt'}"):
+        load_corpus(SMALL, tmp_path / "none.txt")
+    short = tmp_path / "short.txt"
+    short.write_text("a b c d e f", encoding="utf-8")
+    with pytest.raises(DataError, match="too few for windows of 8 in both train and validation"):
+        load_corpus(SMALL, short)
+
+
+def test_uniform_logits_give_log_vocab_for_both_objectives() -> None:
+    ids = torch.randint(0, VOCAB, (3, 9), generator=torch.Generator().manual_seed(0))
+    gen = torch.Generator().manual_seed(0)
+    assert lm_loss(ZeroLM(), ids, True, gen).item() == pytest.approx(math.log(VOCAB))
+    assert lm_loss(ZeroLM(), ids, False, gen).item() == pytest.approx(math.log(VOCAB))
+    val = torch.arange(40)
+    loss = evaluate(ZeroLM(), val, SMALL, True, VOCAB, torch.device("cpu"))
+    assert loss == pytest.approx(math.log(VOCAB))
+
+
+def test_causal_loss_matches_hand_computation() -> None:
+    model = ToyLM(2)
+    ids = torch.tensor([[1, 2, 3]])
+    logits = model(ids)[0]
+    by_hand = -(torch.log_softmax(logits[0], -1)[2] + torch.log_softmax(logits[1], -1)[3]) / 2
+    got = lm_loss(model, ids, True, torch.Generator())
+    assert got.item() == pytest.approx(by_hand.item(), rel=1e-6)
+
+
+def test_sample_distinct_is_seeded_and_extends() -> None:
+    space = ToySpace()
+    three = sample_distinct(space, 3, seed=4)
+    five = sample_distinct(space, 5, seed=4)
+    assert five[:3] == three
+    assert len({c["width"] for c in five}) == 5
+    with pytest.raises(LpzeroError, match="space 'toy' gave only 2 distinct architectures of 3 asked"):
+        sample_distinct(ToySpace(widths=(1, 2)), 3, seed=0)
+
+
+def test_label_space_resumes_and_reproduces(tmp_path: Path, corpus_file: Path) -> None:
+    space = ToySpace()
+    path = label_space(space, 2, tmp_path / "a", seed=1, settings=SMALL, corpus=corpus_file, progress=False)
+    first = path.read_text().splitlines()
+    assert len(first) == 2
+    label_space(space, 3, tmp_path / "a", seed=1, settings=SMALL, corpus=corpus_file, progress=False)
+    lines = path.read_text().splitlines()
+    assert lines[:2] == first and len(lines) == 3
+    again = label_space(space, 2, tmp_path / "b", seed=1, settings=SMALL, corpus=corpus_file, progress=False)
+    a, b = read_labels(path).set_index("arch"), read_labels(again).set_index("arch")
+    assert np.array_equal(a.loc[b.index, "val_loss"].to_numpy(), b["val_loss"].to_numpy())
+    row = json.loads(first[0])
+    assert row["arch"] == config_id(row["config"])
+    assert row["n_params"] == 2 * row["config"]["width"] * VOCAB + VOCAB
+
+
+def test_label_space_rejects_other_settings(tmp_path: Path, corpus_file: Path) -> None:
+    space = ToySpace()
+    label_space(space, 1, tmp_path, seed=1, settings=SMALL, corpus=corpus_file, progress=False)
+    other = TrainSettings(steps=4, batch_size=4, seq_len=8, warmup=1, tokenizer_vocab=300)
+    with pytest.raises(LpzeroError, match=r"was labelled with other settings \(steps\); use another --out"):
+        label_space(space, 1, tmp_path, seed=1, settings=other, corpus=corpus_file, progress=False)
+
+
+def test_failing_architecture_is_recorded_not_fatal(tmp_path: Path, corpus_file: Path) -> None:
+    space = ToySpace(widths=(1, 2), broken=2)
+    path = label_space(space, 2, tmp_path, seed=0, settings=SMALL, corpus=corpus_file, progress=False)
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    errors = [r for r in rows if "error" in r]
+    assert [r["config"]["width"] for r in errors] == [2]
+    assert errors[0]["error"] == "ValueError: width not supported"
+    assert list(read_labels(path)["config"]) == [{"width": 1}]
+
+
+def test_read_labels_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "labels.jsonl"
+    bad.write_text('{"arch": "a", "val_loss": 1.0}\nnot json\n', encoding="utf-8")
+    with pytest.raises(DataError, match="labels.jsonl:2: not a JSON line"):
+        read_labels(bad)
+    with pytest.raises(DataError, match="no labelled architectures in"):
+        read_labels(tmp_path / "missing.jsonl")
+
+
+def test_train_reduces_validation_loss(corpus_file: Path) -> None:
+    corpus = load_corpus(SMALL, corpus_file)
+    torch.manual_seed(0)
+    model = ToyLM(8)
+    before = evaluate(model, corpus.val, SMALL, True, VOCAB, torch.device("cpu"))
+    settings = TrainSettings(steps=60, batch_size=8, seq_len=8, warmup=5, lr=1e-2, tokenizer_vocab=300)
+    after = train_and_evaluate(model, corpus, settings, True, VOCAB, torch.device("cpu"))
+    assert after < before - 0.5
+
+
+def test_cli_unknown_space() -> None:
+    result = CliRunner().invoke(main, ["label", "nope", "--n", "2"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: unknown space 'nope'; known: ")
