@@ -1,0 +1,129 @@
+"""The engine interface: ``fit(table, rules, ...) -> Front``, plus the engine registry and the front."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import sympy
+
+from lpzero_sr.errors import LpzeroError
+from lpzero_sr.ranking import Aggregation, Method
+from lpzero_sr.registry import Registry
+from lpzero_sr.rules.ruleset import RuleSet
+from lpzero_sr.table import StatTable
+
+COMPLEXITY_PENALTY = 0.002  # loss units per node when choosing one formula from the front
+
+
+class SearchError(LpzeroError):
+    """A search that cannot run (missing engine, bad budget, incompatible checkpoint)."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Stop at whichever comes first; ``None`` means unlimited (at least one limit must be set)."""
+
+    generations: int | None = 50
+    evaluations: int | None = None
+    time_limit: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.generations is None and self.evaluations is None and self.time_limit is None:
+            raise SearchError("the search budget needs --generations, an evaluation count or --time-limit")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One formula of the front: sympy expression over feature symbols, train loss, node count."""
+
+    expr: sympy.Expr
+    loss: float
+    complexity: int
+    text: str = ""
+
+
+@dataclass
+class Front:
+    """Non-dominated formulas over (train rank loss, complexity), ordered by complexity.
+
+    ``rejections`` counts candidates rejected per rule name; ``history`` holds ``(evaluations, best loss)``
+    after each generation; ``stopped`` says why the search ended.
+    """
+
+    candidates: list[Candidate]
+    rejections: dict[str, int] = field(default_factory=dict)
+    history: list[tuple[int, float]] = field(default_factory=list)
+    evaluations: int = 0
+    generations: int = 0
+    stopped: str = ""
+
+    @property
+    def best(self) -> Candidate:
+        return min(self.candidates, key=lambda c: (c.loss, c.complexity))
+
+    def choose(self, penalty: float = COMPLEXITY_PENALTY) -> Candidate:
+        """The formula minimising ``loss + penalty * complexity``: extra nodes must buy rank correlation."""
+        if not self.candidates:
+            raise SearchError("the search produced no valid formula")
+        return min(self.candidates, key=lambda c: (c.loss + penalty * c.complexity, c.complexity))
+
+    def to_json(self, names: dict[str, Any] | None = None) -> dict[str, Any]:
+        from lpzero_sr.proxy import expr_to_tree
+
+        return {
+            "candidates": [
+                {"loss": c.loss, "complexity": c.complexity, "text": c.text, "tree": expr_to_tree(c.expr)}
+                for c in self.candidates
+            ],
+            "rejections": self.rejections,
+            "evaluations": self.evaluations,
+            "generations": self.generations,
+            "stopped": self.stopped,
+            **(names or {}),
+        }
+
+
+Progress = Callable[[int, int, float], None]  # (generation, evaluations, best loss)
+
+
+class Engine(Protocol):
+    """A search backend; registered in :data:`ENGINES`."""
+
+    def fit(
+        self,
+        table: StatTable,
+        rules: RuleSet,
+        *,
+        loss: Method = "spearman",
+        aggregation: Aggregation = "sum",
+        budget: Budget,
+        seed: int = 0,
+        population: int = 200,
+        checkpoint: Path | None = None,
+        jobs: int = 1,
+        progress: Progress | None = None,
+    ) -> Front: ...
+
+
+ENGINES: Registry[Callable[[], Engine]] = Registry("engine")
+
+
+def julia_available() -> bool:
+    return shutil.which("julia") is not None
+
+
+def get_engine(name: str) -> Engine:
+    """``auto`` picks ``pysr`` when a ``julia`` executable is on PATH, else the embedded ``deap``."""
+    import lpzero_sr.search.deap_engine  # noqa: F401  (registers)
+    import lpzero_sr.search.pysr_engine  # noqa: F401  (registers)
+
+    if name == "auto":
+        name = "pysr" if julia_available() else "deap"
+    try:
+        return ENGINES.get(name)()
+    except KeyError as exc:
+        raise SearchError(str(exc.args[0])) from None

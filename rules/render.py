@@ -1,0 +1,63 @@
+"""Render one :class:`RuleSet` for each engine: PySR keyword arguments, DEAP static limits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sympy
+
+from lpzero_sr.rules.ruleset import RuleSet
+from lpzero_sr.search.ops import OPS
+
+
+@dataclass(frozen=True)
+class DeapLimits:
+    """``gp.staticLimit`` bounds: DEAP counts height from 0 at a leaf, PySR depth from 1."""
+
+    max_size: int
+    max_height: int
+
+
+def deap_limits(rules: RuleSet, fallback_depth: int = 17) -> DeapLimits:
+    """Size and height limits for ``gp.staticLimit``; other rules run as checks (``rules.tree_violation``)."""
+    depth = rules.maxdepth if rules.maxdepth is not None else fallback_depth
+    return DeapLimits(max_size=int(rules.maxsize or 0), max_height=depth - 1)
+
+
+def _julia(name: str) -> str:
+    return OPS.get(name).julia_name
+
+
+def pysr_operator_kwargs(rules: RuleSet) -> dict[str, Any]:
+    """Operators, constraints and limits for ``PySRRegressor`` (custom operators carry their Julia definition).
+
+    Operator names in ``constraints``/``nested_constraints`` are the Julia names; ``extra_sympy_mappings``
+    turns PySR's custom operators back into the same sympy forms the embedded engine uses.
+    """
+    custom = [n for n in (*rules.unary, *rules.binary) if "(" in OPS.get(n).julia]
+    mappings: dict[str, Callable[..., sympy.Expr]] = {_julia(n): OPS.get(n).sympy for n in custom}
+    constraints: dict[str, int | tuple[int, int]] = {}
+    for op, lim in rules.arg_limits().items():
+        if op in (*rules.unary, *rules.binary):
+            constraints[_julia(op)] = tuple(lim) if isinstance(lim, list) else lim  # type: ignore[assignment]
+    nested = {
+        _julia(outer): {_julia(i): n for i, n in inner.items() if i in (*rules.unary, *rules.binary)}
+        for outer, inner in rules.nesting_limits().items()
+        if outer in (*rules.unary, *rules.binary)
+    }
+    kwargs: dict[str, Any] = {
+        "binary_operators": [OPS.get(n).julia for n in rules.binary],
+        "unary_operators": [OPS.get(n).julia for n in rules.unary],
+        "extra_sympy_mappings": mappings,
+        "maxsize": rules.maxsize,
+        "constraints": constraints or None,
+        "nested_constraints": {k: v for k, v in nested.items() if v} or None,
+    }
+    if rules.maxdepth is not None:
+        kwargs["maxdepth"] = rules.maxdepth
+    if not rules.constants:
+        # PySR always may insert constants; pricing them beyond maxsize keeps them out of the front.
+        kwargs["complexity_of_constants"] = int(rules.maxsize or 0) + 1
+    return kwargs
