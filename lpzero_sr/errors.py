@@ -11,3 +11,7 @@ class TableError(LpzeroError):
 
 class DataError(LpzeroError):
     """A benchmark file that is missing, corrupt or fails its checksum."""
+
+
+class ConfigError(LpzeroError):
+    """An architecture config that its search space cannot build."""

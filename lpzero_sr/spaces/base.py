@@ -1,0 +1,141 @@
+"""One shape of benchmark object for every search space, and the registry of spaces.
+
+A :class:`Space` knows how to read its public files into a :class:`Benchmark` (architectures, configs, ground
+truth, direction) and how to build a randomly initialised model from one config. Data directories resolve as:
+an explicit ``data_dir`` (``--data-dir``) > the ``LPZERO_SR_DATA`` environment variable (a local copy laid out
+like the public mirror) > the cache directory, filled by :mod:`lpzero_sr.spaces.data` on first use.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+from torch import nn
+
+from lpzero_sr.errors import ConfigError, TableError
+from lpzero_sr.registry import Registry
+from lpzero_sr.table import Direction, StatTable
+
+DATA_ENV = "LPZERO_SR_DATA"
+CACHE_ENV = "LPZERO_SR_CACHE"
+
+
+@runtime_checkable
+class Space(Protocol):
+    """A search space: where its data lives, how to load it, and how to build and sample architectures."""
+
+    name: str
+    dataset: str  # folder of the public files under a data directory (see ``lpzero_sr.spaces.data``)
+    causal: bool  # decoders train on next-token CE, encoders on token reconstruction
+
+    def load(self, data_dir: Path) -> Benchmark: ...
+
+    def build(self, config: dict[str, Any]) -> nn.Module: ...
+
+    def vocab_size(self, config: dict[str, Any]) -> int: ...
+
+    def sample(self, rng: np.random.Generator) -> dict[str, Any]: ...
+
+
+SPACES: Registry[Space] = Registry("space")
+
+
+@dataclass
+class Benchmark:
+    """Architectures of one space with their configs and ground truth.
+
+    ``targets`` is indexed by architecture id (string) and holds the main ``target`` column plus any extra
+    targets (e.g. each GLUE task). ``features`` holds precomputed proxies where the benchmark ships them
+    (NAS-Bench-Suite-Zero), indexed the same way.
+    """
+
+    name: str
+    configs: dict[str, dict[str, Any]]
+    targets: pd.DataFrame
+    target: str
+    direction: Direction
+    space: Space | None = None
+    features: pd.DataFrame | None = None
+
+    @property
+    def archs(self) -> list[str]:
+        return [str(a) for a in self.targets.index]
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def build(self, arch: str) -> nn.Module:
+        """A freshly initialised model for architecture ``arch`` (seed torch yourself for reproducibility)."""
+        if self.space is None:
+            raise ConfigError(f"benchmark {self.name!r} has precomputed tables only; it cannot build models")
+        if arch not in self.configs:
+            raise ConfigError(f"architecture {arch!r} is not in benchmark {self.name!r}")
+        return self.space.build(self.configs[arch])
+
+    def table(
+        self,
+        features: pd.DataFrame | None = None,
+        target: str | None = None,
+        layer_col: str | None = None,
+        drop_invalid: bool = False,
+    ) -> StatTable:
+        """Join a features frame (column ``arch``; per-layer frames also ``layer``) with the ground truth.
+
+        Without ``features`` the benchmark's own precomputed features are used. Only architectures present
+        in both frames are kept.
+        """
+        target = target or self.target
+        if target not in self.targets.columns:
+            raise TableError(f"benchmark {self.name!r} has no target {target!r}; known: {list(self.targets.columns)}")
+        if features is None:
+            if self.features is None:
+                raise TableError(f"benchmark {self.name!r} has no precomputed features; extract them first")
+            features = self.features.rename_axis("arch").reset_index()
+        if "arch" not in features.columns:
+            raise TableError("features frame needs an 'arch' column")
+        features = features.drop(columns=[c for c in self.targets.columns if c in features.columns])
+        features = features.assign(arch=features["arch"].astype(str))
+        truth = self.targets[[target]].rename_axis("arch").reset_index()
+        frame = features.merge(truth, on="arch", how="inner")
+        direction = self.direction if target == self.target else "maximize"
+        return StatTable.from_frame(
+            frame, target, direction, arch_col="arch", layer_col=layer_col, drop_invalid=drop_invalid
+        )
+
+
+def cache_dir() -> Path:
+    """Root of everything this package caches: ``$LPZERO_SR_CACHE`` or ``~/.cache/lpzero-sr``."""
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "lpzero-sr")
+
+
+def resolve_data_dir(data_dir: str | Path | None = None) -> tuple[Path, bool]:
+    """The data root to read and whether it is the managed cache (which :func:`load_benchmark` may fill)."""
+    if data_dir is not None:
+        return Path(data_dir), False
+    if os.environ.get(DATA_ENV):
+        return Path(os.environ[DATA_ENV]), False
+    return cache_dir() / "data", True
+
+
+def load_benchmark(name: str, data_dir: str | Path | None = None) -> Benchmark:
+    """Load a registered benchmark; with the cache as data root, its files are fetched first if needed."""
+    from lpzero_sr.spaces.data import datasets, ensure_dataset
+
+    try:
+        space = SPACES.get(name)
+    except KeyError as exc:
+        raise ConfigError(exc.args[0]) from None
+    root, managed = resolve_data_dir(data_dir)
+    if managed and space.dataset in datasets():  # spaces whose data ships with the package need no download
+        ensure_dataset(space.dataset, root)
+    return space.load(root)
+
+
+def choice(rng: np.random.Generator, options: list[Any] | tuple[Any, ...]) -> Any:
+    """One element of ``options`` (keeps Python types, unlike ``rng.choice`` on a list)."""
+    return options[int(rng.integers(len(options)))]
