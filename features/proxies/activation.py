@@ -1,0 +1,68 @@
+"""Proxies on the binary or spectral structure of the FFN activations ``a`` (B, T, F)."""
+
+from __future__ import annotations
+
+import torch
+from lpzero_sr.features.proxies.base import ProxyContext, proxy, total
+from lpzero_sr.features.proxies.weights import params
+
+MAX_TOKENS = 512
+PCA_VARIANCE = 0.99
+
+
+def _tokens(a: torch.Tensor) -> torch.Tensor:
+    """The activation as (tokens, F) rows, at most :data:`MAX_TOKENS` of them."""
+    return a.reshape(-1, a.shape[-1])[:MAX_TOKENS].float()
+
+
+def _hamming_kernel(codes: torch.Tensor) -> torch.Tensor:
+    """``K = C C^T + (1 - C)(1 - C)^T = 2 C C^T - r_i - r_j + F`` (``r`` row sums, ``F`` units): the number of
+    units on which two binary rows agree; one float32 matmul, exact for integer counts below 2^24."""
+    rows = codes.sum(1)
+    return (2 * codes @ codes.T - rows[:, None] - rows[None, :] + codes.shape[1]).double()
+
+
+@proxy("nwot", kinds=("act",))
+def nwot(ctx: ProxyContext) -> float:
+    """``log det K`` with ``K`` the Hamming-agreement kernel of the binary codes ``a > 0`` of all FFN units of all
+    layers, one row per token (at most 512 tokens). Mellor et al., "Neural Architecture Search without Training",
+    ICML 2021."""
+    kernel = None
+    for slot in range(ctx.record.n_layers):
+        for a in ctx.record.get("act", slot):
+            k = _hamming_kernel((_tokens(a) > 0).float())
+            kernel = k if kernel is None else kernel + k
+    if kernel is None:
+        return float("nan")
+    return float(torch.linalg.slogdet(kernel)[1])
+
+
+@proxy("act_distance", kinds=("act",))
+def act_distance(ctx: ProxyContext) -> float:
+    """Sum over layers of the entries of the Hamming-agreement kernel of ``a > 0`` over the tokens of the first
+    sequence. Serianni & Kalita, "Training-free Neural Architecture Search for RNNs and Transformers", ACL 2023
+    (after Mellor et al., ICML 2021)."""
+    values = []
+    for slot in range(ctx.record.n_layers):
+        for a in ctx.record.get("act", slot):
+            codes = (a[0].reshape(a.shape[1], -1) > 0).float()
+            values.append(_hamming_kernel(codes).sum())
+    return total(values)
+
+
+def _pca_dim(rows: torch.Tensor, variance: float) -> int:
+    """Number of principal components of ``rows`` explaining ``variance`` of the total variance."""
+    centred = rows - rows.mean(0)
+    gram = centred @ centred.T if centred.shape[0] <= centred.shape[1] else centred.T @ centred
+    eig = torch.linalg.eigvalsh(gram.double()).flip(0).clamp_min(0)
+    ratio = torch.cumsum(eig, 0) / eig.sum()
+    return int(torch.searchsorted(ratio, torch.tensor(variance, dtype=ratio.dtype)).item()) + 1
+
+
+@proxy("wpca", kinds=("act",))
+def wpca(ctx: ProxyContext) -> float:
+    """``#params * sum over layers of PCA_dim(a, 0.99)``: the number of principal components explaining 99% of the
+    variance of the FFN activations (tokens as samples, at most 512), weighted by the parameter count. Ying et al.,
+    "W-PCA Based Gradient-Free Proxy for Efficient Search of Lightweight Language Models", ICLR 2025."""
+    dims = sum(_pca_dim(_tokens(a), PCA_VARIANCE) for s in range(ctx.record.n_layers) for a in ctx.record.get("act", s))
+    return params(ctx) * dims

@@ -1,0 +1,79 @@
+"""The proxy registry, the :class:`Proxy` record and the context every proxy function receives."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from lpzero_sr.features.hooks import Record
+from lpzero_sr.features.recipes import LayerSpec, Recipe
+from torch import nn
+
+from lpzero_sr.registry import Registry
+
+
+@dataclass
+class ProxyContext:
+    """What a proxy sees: the model (gradients of the zero-cost loss in ``.grad``), the batch, the recipe, and the
+    :class:`Record` of the main forward/backward pass. ``cached`` shares an extra pass between proxies."""
+
+    model: nn.Module
+    batch: torch.Tensor
+    recipe: Recipe
+    record: Record
+    causal: bool
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def specs(self) -> list[LayerSpec]:
+        return self.record.specs
+
+    def cached(self, key: str, compute: Callable[[], Any]) -> Any:
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def matrices(self, role: str | None = None) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """(weight, gradient) pairs of the captured layers' matrices, optionally only those with ``role``."""
+        pairs = []
+        for slot, spec in enumerate(self.specs):
+            weights, grads = self.record.get("weight", slot), self.record.get("grad", slot)
+            pairs += [(w, g) for w, g, r in zip(weights, grads, spec.roles, strict=True) if role in (None, r)]
+        return pairs
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """A registered proxy: ``fn(ctx) -> float`` (higher is better), the captured ``kinds`` it reads from the main
+    pass, and ``extra_pass``: the name of the additional pass it runs (``None`` for single-pass proxies)."""
+
+    name: str
+    fn: Callable[[ProxyContext], float]
+    kinds: frozenset[str]
+    extra_pass: str | None = None
+
+    def __call__(self, ctx: ProxyContext) -> float:
+        return float(self.fn(ctx))
+
+
+PROXIES: Registry[Proxy] = Registry("proxy")
+
+
+def proxy(
+    name: str, kinds: Iterable[str] = (), extra_pass: str | None = None
+) -> Callable[[Callable[[ProxyContext], float]], Callable[[ProxyContext], float]]:
+    """Registers ``fn`` as proxy ``name`` (see :class:`Proxy`)."""
+
+    def decorator(fn: Callable[[ProxyContext], float]) -> Callable[[ProxyContext], float]:
+        PROXIES.register(name)(Proxy(name, fn, frozenset(kinds), extra_pass))
+        return fn
+
+    return decorator
+
+
+def total(values: Iterable[torch.Tensor]) -> float:
+    """Sum of scalar tensors with one device-to-host transfer."""
+    values = list(values)
+    return float(torch.stack(values).sum()) if values else 0.0
