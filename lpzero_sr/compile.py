@@ -135,7 +135,9 @@ def walk(expr: sympy.Expr, leaves: Mapping[str, Any], funcs: Mapping[type, Calla
     return func(*(walk(arg, leaves, funcs) for arg in expr.args))
 
 
-def to_torch(expr: sympy.Expr, dtype: torch.dtype = torch.float64) -> Callable[[Mapping[str, torch.Tensor]], torch.Tensor]:
+def to_torch(
+    expr: sympy.Expr, dtype: torch.dtype = torch.float64
+) -> Callable[[Mapping[str, torch.Tensor]], torch.Tensor]:
     """A differentiable callable ``stats -> Tensor`` on the device of the given statistic tensors.
 
     Constant subtrees become tensors on the same device and ``dtype`` as the first statistic.
@@ -165,6 +167,7 @@ def to_numpy(expr: sympy.Expr, leaves: Mapping[str, np.ndarray]) -> np.ndarray:
 def torch_source(expr: sympy.Expr, name: str = "proxy") -> str:
     """Python source of a torch function computing ``expr`` with the guarded functions of this module."""
     names = {f: f.__name__ for f in TORCH_FUNCS.values()}
+    used: set[str] = set()
 
     def emit(e: sympy.Expr) -> str:
         if e.is_Symbol:
@@ -174,15 +177,15 @@ def torch_source(expr: sympy.Expr, name: str = "proxy") -> str:
         func = TORCH_FUNCS.get(e.func)
         if func is None:
             raise ValueError(f"unsupported expression node {e.func.__name__} in {e}")
-        fname = names[func] if func.__module__ == __name__ else f"torch.{names[func]}"
+        if func.__module__ == __name__:
+            used.add(names[func])
+            fname = names[func]
+        else:
+            fname = f"torch.{names[func]}"
         if e.is_Pow:
             return f"{fname}({emit(e.args[0])}, {float(e.args[1])!r})"
         return f"{fname}({', '.join(emit(a) for a in e.args)})"
 
-    used = sorted({names[f] for f in TORCH_FUNCS.values() if f.__module__ == __name__})
-    return (
-        "import torch\n\n"
-        f"from lpzero_sr.compile import {', '.join(used)}\n\n\n"
-        f"def {name}(stats: dict[str, torch.Tensor]) -> torch.Tensor:\n"
-        f"    return {emit(expr)}\n"
-    )
+    body = emit(expr)
+    imports = f"from lpzero_sr.compile import {', '.join(sorted(used))}\n\n\n" if used else "\n"
+    return f"import torch\n\n{imports}def {name}(stats: dict[str, torch.Tensor]) -> torch.Tensor:\n    return {body}\n"

@@ -12,7 +12,6 @@ Engines count rejections per rule name, which is what an RPS ablation compares.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import tomllib
 
 from lpzero_sr.errors import LpzeroError
 from lpzero_sr.registry import Registry
@@ -127,7 +127,7 @@ class MaxDepth(Rule):
 
 @RULE_KINDS.register("nesting")
 class Nesting(Rule):
-    """``limits[outer][inner] = n``: at most ``n`` ``inner`` on any path below an ``outer`` (PySR ``nested_constraints``).
+    """``limits[outer][inner] = n``: at most ``n`` ``inner`` on a path below an ``outer`` (PySR ``nested_constraints``).
 
     ``n = 0`` forbids the nesting, e.g. ``log = { log = 0 }`` forbids ``log(... log(...) ...)``.
     """
@@ -158,7 +158,7 @@ class ArgSize(Rule):
             if node.op in limits:
                 lim = limits[node.op]
                 per_arg = lim if isinstance(lim, list) else [lim] * len(node.children)
-                if any(0 <= n < c.size for n, c in zip(per_arg, node.children)):
+                if any(0 <= n < c.size for n, c in zip(per_arg, node.children, strict=False)):
                     return True
         return False
 

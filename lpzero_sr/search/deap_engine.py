@@ -31,11 +31,11 @@ from lpzero_sr.search import checkpoint as ckpt
 from lpzero_sr.search.engine import ENGINES, Budget, Candidate, Front, Progress
 from lpzero_sr.search.fitness import Fitness, Outcome
 from lpzero_sr.search.ops import OPS, Token, render, to_sympy
+from lpzero_sr.search.seeds import seed_formulas
 from lpzero_sr.table import StatTable
 
 log = logging.getLogger(__name__)
 CXPB, MUTPB = 0.6, 0.5
-SEED_TOP = 8  # columns whose log-sums are seeded
 
 if not hasattr(creator, "LpzFitness"):
     creator.create("LpzFitness", base.Fitness, weights=(-1.0, -1.0))
@@ -153,12 +153,12 @@ class _Search:
     def evaluate(self, individuals: list[gp.PrimitiveTree]) -> None:
         keys = [self.tokens(ind) for ind in individuals]
         todo = list(dict.fromkeys(k for k in keys if k not in self.cache))
-        for key, outcome in zip(todo, self.compute(todo)):
+        for key, outcome in zip(todo, self.compute(todo), strict=True):
             self.record(key, outcome)
         self.assign(individuals, keys)
 
     def assign(self, individuals: list[gp.PrimitiveTree], keys: list[tuple[Token, ...]]) -> None:
-        for ind, key in zip(individuals, keys):
+        for ind, key in zip(individuals, keys, strict=True):
             ind.fitness.values = (self.cache[key].loss, float(len(key)))
 
     def compute(self, todo: list[tuple[Token, ...]]) -> list[Outcome]:
@@ -189,32 +189,8 @@ class _Search:
         return tools.selNSGA2(unique, min(self.mu, len(unique)))
 
     # ------------------------------------------------------------------ set-up
-    def seeds(self) -> list[tuple[Token, ...]]:
-        """Known proxies: each column, its log and negations, then signed sums of logs of the best columns."""
-        have = set(self.rules.unary) | set(self.rules.binary)
-        n = len(self.features)
-        out: list[tuple[Token, ...]] = [(i,) for i in range(n)]
-        if "neg" in have:
-            out += [("neg", i) for i in range(n)]
-        if "log" in have:
-            out += [("log", i) for i in range(n)]
-            if "neg" in have:
-                out += [("neg", "log", i) for i in range(n)]
-        singles = [(self.fitness(t).loss, t) for t in out if len(t) == 1]
-        top = [t[0] for _, t in sorted(singles)[:SEED_TOP]]
-        if {"log", "add", "sub"} <= have:
-            for a in top:
-                for b in top:
-                    if a < b:
-                        out.append(("add", "log", a, "log", b))
-                        if "neg" in have:
-                            out.append(("neg", "add", "log", a, "log", b))
-                    if a != b:
-                        out.append(("sub", "log", a, "log", b))
-        return [t for t in out if self.rules.tree_violation(t) is None]
-
     def initial_population(self) -> list[gp.PrimitiveTree]:
-        pop = [self.individual(t) for t in self.seeds()]
+        pop = [self.individual(t) for t in seed_formulas(self.fitness, self.rules)]
         pop += [self.tb.individual() for _ in range(self.mu)]
         self.evaluate(pop)
         return self.survivors(pop)
@@ -252,7 +228,7 @@ class _Search:
         self.evaluations = state["evaluations"]
         keys = [self.tokens(ind) for ind in self.population]
         todo = list(dict.fromkeys(keys))
-        self.cache.update(zip(todo, self.compute(todo)))
+        self.cache.update(zip(todo, self.compute(todo), strict=True))
         self.assign(self.population, keys)
 
 
@@ -336,4 +312,3 @@ class DeapEngine:
             or (budget.evaluations is not None and search.evaluations >= budget.evaluations)
             or (budget.time_limit is not None and time.monotonic() - start >= budget.time_limit)
         )
-

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Union
 
 import numpy as np
 import sympy
@@ -20,7 +19,7 @@ import sympy
 from lpzero_sr.compile import np_exp, np_log, np_pow
 from lpzero_sr.registry import Registry
 
-Token = Union[str, int, float]
+Token = str | int | float
 
 
 @dataclass(frozen=True)
@@ -52,15 +51,39 @@ def _sigmoid(a: np.ndarray) -> np.ndarray:
 _op("add", 2, lambda a, b: a + b, lambda a, b: a + b, "+")
 _op("sub", 2, lambda a, b: a + (-b), lambda a, b: a - b, "-")
 _op("mul", 2, lambda a, b: a * b, lambda a, b: a * b, "*")
-_op("div", 2, lambda a, b: a * np_pow(b, -1.0), lambda a, b: a / b, "safediv(x, y) = x / (abs(y) < 1e-30 ? copysign(oftype(y, 1e-30), y) : y)")
-_op("inv", 1, lambda a: np_pow(a, -1.0), lambda a: 1 / a, "safeinv(x) = one(x) / (abs(x) < 1e-30 ? copysign(oftype(x, 1e-30), x) : x)")
+_op(
+    "div",
+    2,
+    lambda a, b: a * np_pow(b, -1.0),
+    lambda a, b: a / b,
+    "safediv(x, y) = x / (abs(y) < 1e-30 ? copysign(oftype(y, 1e-30), y) : y)",
+)
+_op(
+    "inv",
+    1,
+    lambda a: np_pow(a, -1.0),
+    lambda a: 1 / a,
+    "safeinv(x) = one(x) / (abs(x) < 1e-30 ? copysign(oftype(x, 1e-30), x) : x)",
+)
 _op("neg", 1, lambda a: -a, lambda a: -a, "neg")
 _op("abs", 1, np.abs, sympy.Abs, "abs")
-_op("log", 1, lambda a: np_log(np.abs(a)), lambda a: sympy.log(sympy.Abs(a)), "logabs(x) = log(max(abs(x), oftype(x, 1e-30)))")
+_op(
+    "log",
+    1,
+    lambda a: np_log(np.abs(a)),
+    lambda a: sympy.log(sympy.Abs(a)),
+    "logabs(x) = log(max(abs(x), oftype(x, 1e-30)))",
+)
 _op("sqrt", 1, lambda a: np_pow(np.abs(a), 0.5), lambda a: sympy.sqrt(sympy.Abs(a)), "sqrtabs(x) = sqrt(abs(x))")
 _op("square", 1, lambda a: np_pow(a, 2.0), lambda a: a**2, "square")
 _op("exp", 1, np_exp, sympy.exp, "expclip(x) = exp(min(x, oftype(x, 80)))")
-_op("sigmoid", 1, _sigmoid, lambda a: 1 / (1 + sympy.exp(-a)), "sigm(x) = one(x) / (one(x) + exp(min(-x, oftype(x, 80))))")
+_op(
+    "sigmoid",
+    1,
+    _sigmoid,
+    lambda a: 1 / (1 + sympy.exp(-a)),
+    "sigm(x) = one(x) / (one(x) + exp(min(-x, oftype(x, 80))))",
+)
 
 
 def evaluate(tokens: Sequence[Token], columns: Sequence[np.ndarray]) -> np.ndarray:

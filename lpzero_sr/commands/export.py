@@ -1,0 +1,29 @@
+"""``lpzero-sr export``: print a saved proxy as sympy, LaTeX, torch source or its JSON file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from lpzero_sr.compile import torch_source
+from lpzero_sr.proxy import Proxy
+
+
+@click.command("export")
+@click.argument("proxy_file", metavar="PROXY", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(["sympy", "latex", "torch", "json"]), default="sympy", show_default=True
+)
+def command(proxy_file: Path, fmt: str) -> None:
+    """Print the proxy in PROXY (a proxy.json written by `lpzero-sr fit`)."""
+    proxy = Proxy.load(proxy_file)
+    if fmt == "sympy":
+        click.echo(str(proxy.expr))
+    elif fmt == "latex":
+        click.echo(proxy.latex())
+    elif fmt == "torch":
+        click.echo(torch_source(proxy.expr), nl=False)
+    else:
+        click.echo(json.dumps(proxy.to_json(), indent=2))

@@ -1,0 +1,159 @@
+"""PySR backend: ``PySRRegressor`` with a generated full-objective Julia rank loss.
+
+How the rank loss sees architectures: PySR hands the objective a ``Dataset`` with ``X``, ``y`` and
+``weights``. We pass one row per table row, ``y`` = the row's oriented architecture target and ``weights`` =
+the row's architecture id (1-based). The objective (``rank_loss.jl`` plus a generated entry point) evaluates
+the tree per row, aggregates per architecture and returns ``1 - corr``. Mini-batching would split
+architectures, so ``batching`` is off; the entry point accepts PySR's ``idx`` argument and ignores it.
+``loss_scale="linear"``: the loss is a correlation gap in [0, 2] that can reach 0, where "log" scaling breaks.
+
+pysr is imported only inside :meth:`PysrEngine.fit`, after checking for a ``julia`` executable and juliacall,
+because importing it may try to download Julia.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sympy
+
+from lpzero_sr.ranking import Aggregation, Method
+from lpzero_sr.rules.render import pysr_operator_kwargs
+from lpzero_sr.rules.ruleset import RuleSet
+from lpzero_sr.search.engine import ENGINES, Budget, Candidate, Front, Progress, SearchError, julia_available
+from lpzero_sr.search.fitness import Fitness
+from lpzero_sr.search.ops import render
+from lpzero_sr.search.seeds import seed_formulas
+from lpzero_sr.table import StatTable
+
+ENTRY = "lpzero_objective"
+RUN_ID = "lpzero"
+
+
+def julia_source() -> str:
+    """The packaged rank-loss Julia code (``lpzero_sr/search/rank_loss.jl``)."""
+    return (resources.files("lpzero_sr") / "search" / "rank_loss.jl").read_text()
+
+
+def loss_function_source(method: Method = "spearman", aggregation: Aggregation = "sum") -> str:
+    """Julia source for ``PySRRegressor(loss_function=...)``: the library code and an entry point last."""
+    if method not in ("spearman", "kendall") or aggregation not in ("sum", "mean"):
+        raise SearchError(f"unsupported loss/aggregation for PySR: {method}/{aggregation}")
+    return (
+        julia_source()
+        + f"\nfunction {ENTRY}(tree, dataset::Dataset{{T,L}}, options, idx=nothing)::L where {{T,L}}\n"
+        + "    # idx (mini-batch rows) is ignored: ranking needs every architecture, batching is off\n"
+        + f"    return lpzero_rank_loss(tree, dataset, options, :{method}, :{aggregation})\n"
+        + "end\n"
+    )
+
+
+def variable_names(table: StatTable) -> list[str]:
+    """Julia-safe variable names ``x0..``; statistic names like ``grad.sqr.mean`` are not identifiers."""
+    return [f"x{i}" for i in range(len(table.features))]
+
+
+def fit_arrays(table: StatTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``X`` (rows x features), ``y`` (each row's oriented architecture target), ``weights`` (architecture id + 1)."""
+    groups = table.groups
+    return table.X, table.y[groups], (groups + 1).astype(float)
+
+
+def pysr_kwargs(
+    table: StatTable,
+    rules: RuleSet,
+    *,
+    loss: Method = "spearman",
+    aggregation: Aggregation = "sum",
+    budget: Budget,
+    seed: int = 0,
+    population: int = 200,
+    jobs: int = 1,
+    checkpoint: Path | None = None,
+) -> dict[str, Any]:
+    """Everything ``PySRRegressor`` needs; known proxies become ``guesses`` in Julia operator names."""
+    fitness = Fitness(table, rules, loss, aggregation, seed)
+    names = variable_names(table)
+    kwargs = pysr_operator_kwargs(rules)
+    kwargs.update(
+        loss_function=loss_function_source(loss, aggregation),
+        loss_scale="linear",
+        batching=False,
+        precision=64,
+        population_size=population,
+        niterations=budget.generations if budget.generations is not None else 10**9,
+        guesses=[render(t, names, julia=True) for t in seed_formulas(fitness, rules)],
+        random_state=seed,
+        deterministic=jobs <= 1,
+        parallelism="serial" if jobs <= 1 else "multiprocessing",
+        model_selection="best",
+        progress=False,
+        verbosity=0,
+    )
+    if jobs > 1:
+        kwargs["procs"] = jobs
+    if budget.time_limit is not None:
+        kwargs["timeout_in_seconds"] = float(budget.time_limit)
+    if budget.evaluations is not None:
+        kwargs["max_evals"] = int(budget.evaluations)
+    if checkpoint is not None:
+        kwargs.update(output_directory=str(checkpoint), run_id=RUN_ID)
+    return kwargs
+
+
+def front_from_equations(equations: Any, features: tuple[str, ...]) -> Front:
+    """PySR's ``equations_`` frame (columns ``complexity``, ``loss``, ``sympy_format``, ``equation``) -> Front."""
+    mapping = {sympy.Symbol(f"x{i}"): sympy.Symbol(f) for i, f in enumerate(features)}
+    candidates = [
+        Candidate(row.sympy_format.xreplace(mapping), float(row.loss), int(row.complexity), str(row.equation))
+        for row in equations.itertuples()
+        if np.isfinite(row.loss)
+    ]
+    return Front(sorted(candidates, key=lambda c: c.complexity), stopped="pysr")
+
+
+@ENGINES.register("pysr")
+class PysrEngine:
+    """Symbolic regression with PySR (Julia); same rules, loss and seeds as the embedded engine."""
+
+    name = "pysr"
+
+    def fit(
+        self,
+        table: StatTable,
+        rules: RuleSet,
+        *,
+        loss: Method = "spearman",
+        aggregation: Aggregation = "sum",
+        budget: Budget,
+        seed: int = 0,
+        population: int = 200,
+        checkpoint: Path | None = None,
+        jobs: int = 1,
+        progress: Progress | None = None,
+    ) -> Front:
+        if not julia_available():
+            raise SearchError("the pysr engine needs Julia: no `julia` on PATH (install Julia, or use --engine deap)")
+        if importlib.util.find_spec("juliacall") is None or importlib.util.find_spec("pysr") is None:
+            raise SearchError("the pysr engine needs the pysr extra: pip install 'lpzero-sr[pysr]'")
+        import pysr
+
+        kwargs = pysr_kwargs(
+            table, rules, loss=loss, aggregation=aggregation, budget=budget, seed=seed,
+            population=population, jobs=jobs, checkpoint=checkpoint,
+        )  # fmt: skip
+        run_dir = Path(checkpoint) / RUN_ID if checkpoint is not None else None
+        if run_dir is not None and (run_dir / "checkpoint.pkl").exists():
+            model = pysr.PySRRegressor.from_file(run_directory=str(run_dir))
+            model.set_params(warm_start=True, **{k: v for k, v in kwargs.items() if k != "run_id"})
+        else:
+            model = pysr.PySRRegressor(**kwargs)
+        X, y, weights = fit_arrays(table)
+        with contextlib.suppress(KeyboardInterrupt):  # PySR keeps the hall of fame found so far in equations_
+            model.fit(X, y, weights=weights, variable_names=variable_names(table))
+        return front_from_equations(model.equations_, table.features)

@@ -1,0 +1,37 @@
+"""Known proxies as starting formulas, shared by both engines (DEAP initial population, PySR ``guesses``)."""
+
+from __future__ import annotations
+
+from lpzero_sr.rules.ruleset import RuleSet
+from lpzero_sr.search.fitness import Fitness
+from lpzero_sr.search.ops import Token
+
+SEED_TOP = 8  # columns whose signed log-sums are seeded
+
+
+def seed_formulas(fitness: Fitness, rules: RuleSet, top: int = SEED_TOP) -> list[tuple[Token, ...]]:
+    """Each column, its log and their negations, then signed sums of logs of the ``top`` best single columns.
+
+    Formulas using operators the rules do not allow, or breaking a structural rule, are left out.
+    """
+    have = set(rules.unary) | set(rules.binary)
+    n = len(fitness.features)
+    out: list[tuple[Token, ...]] = [(i,) for i in range(n)]
+    if "neg" in have:
+        out += [("neg", i) for i in range(n)]
+    if "log" in have:
+        out += [("log", i) for i in range(n)]
+        if "neg" in have:
+            out += [("neg", "log", i) for i in range(n)]
+    ranked = sorted(range(n), key=lambda i: (min(fitness((i,)).loss, fitness(("neg", i)).loss), i))
+    best = ranked[:top]
+    if {"log", "add", "sub"} <= have:
+        for a in best:
+            for b in best:
+                if a < b:
+                    out.append(("add", "log", a, "log", b))
+                    if "neg" in have:
+                        out.append(("neg", "add", "log", a, "log", b))
+                if a != b:
+                    out.append(("sub", "log", a, "log", b))
+    return [t for t in out if rules.tree_violation(t) is None]
