@@ -89,7 +89,8 @@ class LinearTransform(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         v = split_heads(self.v_proj(x), self.heads)  # (B, h, T, d)
         if self.transform == "DFT":
-            mixed = torch.fft.fft2(v.float()).real.to(v.dtype)
+            wide = v if v.dtype in (torch.float32, torch.float64) else v.float()  # no 16-bit FFT of any length
+            mixed = torch.fft.fft2(wide).real.to(v.dtype)
         else:
             t, d = v.shape[-2:]
             mixed = dct_matrix(t, v.device, v.dtype) @ v @ dct_matrix(d, v.device, v.dtype).T

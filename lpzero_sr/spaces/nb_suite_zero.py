@@ -37,7 +37,7 @@ class NB201Space:
         frame = load_nb201_frame(Path(data_dir) / self.dataset / FILENAME, self.image_dataset).set_index("arch")
         configs = {arch: {"cell": [int(op) for op in arch.strip("()").split(",")]} for arch in frame.index}
         features = frame.drop(columns=[TARGET])
-        return Benchmark(self.name, configs, frame[[TARGET]], TARGET, "maximize", space=None, features=features)
+        return Benchmark(self.name, configs, frame[[TARGET]], TARGET, "maximize", space=self, features=features)
 
     def build(self, config: dict[str, Any]) -> nn.Module:
         raise ConfigError(f"{self.name} ships precomputed proxies only; NAS-Bench-201 CNNs are not built here")
