@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from lpzero_sr.device import DEVICE_CHOICES, resolve_device
 from lpzero_sr.errors import ConfigError
+from lpzero_sr.features.extract import resolve_device
 from lpzero_sr.labeling import TrainSettings, label_space, read_labels
 from lpzero_sr.spaces import base
 
@@ -34,7 +34,7 @@ from lpzero_sr.spaces import base
     default=None,
     help="Text file to train on (default: Python's documentation topics).",
 )
-@click.option("--device", type=click.Choice(DEVICE_CHOICES), default="auto", show_default=True)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads (default: torch's).")
 def command(
     space: str,
