@@ -1,0 +1,171 @@
+"""Baselines: rank correlation of every classic proxy with a benchmark's ground truth.
+
+Sign convention: proxies are "higher is better"; a minimised target (perplexity, loss) is negated before
+correlating, so a positive rho / tau always means the proxy ranks architectures the right way round.
+
+Model-based benchmarks are extracted once per setting into ``<cache>/tables/<benchmark>/b<B>-t<T>-s<seed>[-single]/``
+(``records.jsonl`` + ``per_arch.parquet`` + ``per_layer.parquet`` from
+:func:`lpzero_sr.features.extract.extract_space`), so reruns resume and the search can reuse the tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from lpzero_sr.errors import DataError
+from lpzero_sr.ranking import kendall, spearman
+from lpzero_sr.spaces.base import Benchmark, cache_dir
+
+
+@dataclass(frozen=True)
+class ExtractSettings:
+    """The batch and init that define one cached extraction."""
+
+    batch_size: int = 4
+    seq_len: int = 64
+    seed: int = 0
+    proxies: str = "all"  # "all", or "single": only the proxies without an extra pass (much cheaper)
+
+    def tag(self) -> str:
+        suffix = "" if self.proxies == "all" else f"-{self.proxies}"
+        return f"b{self.batch_size}-t{self.seq_len}-s{self.seed}{suffix}"
+
+
+def table_dir(benchmark: str, settings: ExtractSettings, root: str | Path | None = None) -> Path:
+    """Where the extracted tables of ``benchmark`` under ``settings`` live."""
+    return Path(root) if root is not None else cache_dir() / "tables" / benchmark / settings.tag()
+
+
+def extract_benchmark(
+    bench: Benchmark,
+    settings: ExtractSettings,
+    out_dir: str | Path | None = None,
+    stats: str = "all",
+    device: str = "auto",
+    archs: list[str] | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Per-architecture statistics and proxies of ``bench`` (resumable; see the module docstring).
+
+    Every model is initialised from ``torch.manual_seed(settings.seed)`` and sees the same token batch
+    (:func:`lpzero_sr.features.inputs.make_batch` with ``settings.seed``), mapped into its vocabulary.
+    """
+    from lpzero_sr.features.extract import extract_space
+    from lpzero_sr.features.inputs import make_batch
+
+    space = bench.space
+    if space is None:
+        raise DataError(f"benchmark {bench.name!r} has no model builder to extract from")
+    vocab = {arch: space.vocab_size(config) for arch, config in bench.configs.items()}
+    batches: dict[int, torch.Tensor] = {}
+    current: dict[str, int] = {}  # vocabulary of the model just built, read by batch_fn
+
+    def build(arch: str) -> torch.nn.Module:
+        current["vocab"] = vocab[arch]
+        torch.manual_seed(settings.seed)
+        return bench.build(arch)
+
+    def batch(_: torch.nn.Module) -> torch.Tensor:
+        size = current["vocab"]
+        if size not in batches:
+            batches[size] = make_batch(size, settings.batch_size, settings.seq_len, seed=settings.seed)
+        return batches[size]
+
+    out = table_dir(bench.name, settings, out_dir)
+    chosen = bench.archs if archs is None else archs
+    return extract_space(
+        chosen, build, batch, out, stats=stats, proxies=settings.proxies, device=device, progress=progress
+    )
+
+
+def proxy_columns(frame: pd.DataFrame) -> list[str]:
+    """Columns of ``frame`` that are registered classic proxies (statistics columns contain a dot)."""
+    from lpzero_sr.features.proxies import PROXIES
+
+    return [c for c in frame.columns if c in PROXIES]
+
+
+def correlations(
+    bench: Benchmark, features: pd.DataFrame, columns: list[str], target: str | None = None
+) -> pd.DataFrame:
+    """Spearman rho and Kendall tau of each column vs the oriented target, over architectures where it is finite.
+
+    ``features`` is indexed by architecture id. Columns: ``proxy``, ``n``, ``spearman``, ``kendall``; sorted by
+    Spearman, best first.
+    """
+    target = target or bench.target
+    sign = -1.0 if (bench.direction == "minimize" and target == bench.target) else 1.0
+    truth = bench.targets[target]
+    rows = []
+    for column in columns:
+        joined = pd.concat([features[column].astype(float), truth], axis=1, join="inner").dropna()
+        joined = joined[np.isfinite(joined[column])]
+        score, gt = joined[column].to_numpy(), sign * joined[target].to_numpy()
+        rows.append({"proxy": column, "n": len(joined), "spearman": spearman(score, gt), "kendall": kendall(score, gt)})
+    frame = pd.DataFrame(rows, columns=["proxy", "n", "spearman", "kendall"])
+    return frame.sort_values("spearman", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
+
+
+def baseline_table(bench: Benchmark, per_arch: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Correlations of every classic proxy: from ``per_arch`` (extracted, column ``arch``) or, for benchmarks
+    that ship them, from the precomputed features."""
+    if per_arch is None:
+        if bench.features is None:
+            raise DataError(f"benchmark {bench.name!r} needs extracted proxies")
+        features = bench.features
+        return correlations(bench, features, list(features.columns))
+    features = per_arch.assign(arch=per_arch["arch"].astype(str)).set_index("arch")
+    return correlations(bench, features, proxy_columns(features))
+
+
+PUBLISHED_FLEXIBERT = {
+    "Synaptic Diversity": "synaptic_diversity",
+    "Synaptic Saliency": "synaptic_saliency",
+    "Activation Distance": "act_distance",
+    "Jacobian Score": "jacov",
+    "Jacobian Score Normalized": "jacob_cos",  # the authors' "normalized" Jacobian column is the cosine score
+    "Number of Parameters": "params",
+    "Head Importance": "head_importance",
+    "Head Confidence": "head_conf",
+    "Head Softmax Confidence": "softmax_conf",
+}
+
+
+def published_flexibert(path: str | Path) -> pd.DataFrame:
+    """The FlexiBERT authors' proxy values (``BERT_results_activation.csv``), renamed to our proxy names and
+    indexed by architecture id."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"published FlexiBERT proxies not found: {path}")
+    frame = pd.read_csv(path)
+    frame = frame.assign(arch=frame["ID"].astype(str)).set_index("arch")
+    return frame[list(PUBLISHED_FLEXIBERT)].rename(columns=PUBLISHED_FLEXIBERT)
+
+
+def agreement(ours: pd.DataFrame, theirs: pd.DataFrame) -> pd.DataFrame:
+    """Spearman rho between our value and the published value of each shared proxy, over shared architectures."""
+    ours = ours.assign(arch=ours["arch"].astype(str)).set_index("arch") if "arch" in ours.columns else ours
+    rows = []
+    for column in theirs.columns:
+        if column not in ours.columns:
+            continue
+        joined = pd.concat([ours[column].astype(float), theirs[column]], axis=1, join="inner", keys=["a", "b"])
+        joined = joined.replace([np.inf, -np.inf], np.nan).dropna()
+        rows.append({"proxy": column, "n": len(joined), "spearman": spearman(joined["a"], joined["b"])})
+    return pd.DataFrame(rows, columns=["proxy", "n", "spearman"])
+
+
+def to_markdown(frame: pd.DataFrame, digits: int = 3) -> str:
+    """A GitHub Markdown table (no extra dependency)."""
+    header = "| " + " | ".join(frame.columns) + " |"
+    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
+    lines = [header, rule]
+    for row in frame.itertuples(index=False):
+        cells = [f"{v:.{digits}f}" if isinstance(v, float) else str(v) for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,116 @@
+"""``lpzero-sr baselines BENCHMARK``: Spearman rho and Kendall tau of every classic proxy vs the ground truth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import numpy as np
+import pandas as pd
+
+from lpzero_sr import baselines as bl
+from lpzero_sr.errors import DataError
+from lpzero_sr.spaces import SPACES, load_benchmark, resolve_data_dir
+
+SIGN = (
+    "Sign convention: proxies are higher-is-better; a minimised target is negated before correlating, "
+    "so a positive correlation means the proxy ranks architectures correctly."
+)
+
+
+@click.command("baselines")
+@click.argument("benchmark", type=click.Choice(SPACES.names()))
+@click.option("--format", "fmt", type=click.Choice(["markdown", "csv"]), default="markdown", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the table here (default stdout).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Benchmark data root.")
+@click.option("--batch-size", default=4, show_default=True, help="Sequences per zero-cost batch.")
+@click.option("--seq-len", default=64, show_default=True, help="Tokens per sequence.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the model init, the batch and --limit's sample.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option(
+    "--stats",
+    type=click.Choice(["all", "none"]),
+    default="all",
+    show_default=True,
+    help="Also extract every bank statistic (cached for the search).",
+)
+@click.option(
+    "--proxies",
+    type=click.Choice(["all", "single"]),
+    default="all",
+    show_default=True,
+    help="'single' skips the proxies that need extra passes (synflow, logsynflow, grasp, jacov, jacob_cos).",
+)
+@click.option("--limit", type=int, help="Only N architectures, drawn at random with --seed.")
+@click.option(
+    "--tables",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Extraction directory (default ~/.cache/lpzero-sr/tables/<benchmark>/b<B>-t<T>-s<seed>).",
+)
+@click.option("--published", is_flag=True, help="flexibert: add the authors' published proxy values and agreement.")
+def command(
+    benchmark: str,
+    fmt: str,
+    out: Path | None,
+    data_dir: Path | None,
+    batch_size: int,
+    seq_len: int,
+    seed: int,
+    device: str,
+    stats: str,
+    proxies: str,
+    limit: int | None,
+    tables: Path | None,
+    published: bool,
+) -> None:
+    """Rank correlation of every classic proxy with BENCHMARK's ground truth, over all its architectures."""
+    bench = load_benchmark(benchmark, data_dir)
+    sections: list[tuple[str, pd.DataFrame]] = []
+    if bench.features is not None:
+        sections.append(
+            (f"{benchmark}: precomputed proxies vs {bench.target} ({bench.direction})", bl.baseline_table(bench))
+        )
+        per_arch = None
+    else:
+        archs = bench.archs
+        if limit is not None:
+            archs = [archs[i] for i in np.random.default_rng(seed).permutation(len(archs))[:limit]]
+        settings = bl.ExtractSettings(batch_size, seq_len, seed, proxies)
+        per_arch = bl.extract_benchmark(bench, settings, tables, stats=stats, device=device, archs=archs)
+        per_arch = per_arch[per_arch["arch"].astype(str).isin(set(archs))]
+        sections.append(
+            (
+                f"{benchmark}: {len(per_arch)} architectures, batch {batch_size}x{seq_len}, seed {seed}, "
+                f"proxies vs {bench.target} ({bench.direction})",
+                bl.baseline_table(bench, per_arch),
+            )
+        )
+    if published:
+        if benchmark != "flexibert":
+            raise DataError("--published is available for flexibert only")
+        root, _ = resolve_data_dir(data_dir)
+        theirs = bl.published_flexibert(root / "flexibert" / "BERT_results_activation.csv")
+        sections.append(("authors' published proxy values vs glue", bl.correlations(bench, theirs, list(theirs))))
+        if per_arch is not None:
+            sections.append(
+                (
+                    "agreement: Spearman rho between our and the published value of each proxy",
+                    bl.agreement(per_arch, theirs),
+                )
+            )
+    text = _render(sections, fmt)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+
+
+def _render(sections: list[tuple[str, pd.DataFrame]], fmt: str) -> str:
+    if fmt == "csv":
+        frames = [frame.assign(table=title) for title, frame in sections]
+        return pd.concat(frames, ignore_index=True).to_csv(index=False)
+    parts = [SIGN, ""]
+    for title, frame in sections:
+        parts += [f"**{title}**", "", bl.to_markdown(frame), ""]
+    return "\n".join(parts)
