@@ -56,15 +56,15 @@ class Record:
         return self.tensors[kind][layer]
 
     def check(self) -> None:
-        """Raises :class:`CaptureError` when a requested kind is empty for some captured layer."""
-        for kind in self.kinds & set(LAYER_KINDS):
-            for spec, tensors in zip(self.specs, self.tensors[kind], strict=True):
-                if not tensors:
-                    raise CaptureError(f"no {kind!r} tensors captured for layer {spec.index}")
+        """Call after backward. Raises :class:`CaptureError` when a captured layer received no weight gradient
+        at all, or the embeddings none; a single weight the loss does not reach gets a zero gradient."""
         if "grad" in self.kinds:
             for spec, grads in zip(self.specs, self.tensors["grad"], strict=True):
-                if len(grads) != len(spec.weights) or any(g is None for g in grads):
-                    raise CaptureError(f"layer {spec.index}: {len(grads)} gradients for {len(spec.weights)} weights")
+                if spec.weights and all(g is None for g in grads):
+                    raise CaptureError(f"no gradient reached layer {spec.index} (was backward called?)")
+                grads[:] = [
+                    torch.zeros_like(p) if g is None else g for (_, p), g in zip(spec.weights, grads, strict=True)
+                ]
         if "jacobian" in self.kinds and self.jacobian is None:
             raise CaptureError("no gradient reached the input embeddings")
 
@@ -136,12 +136,11 @@ class HookManager:
             record.tensors[kind] = [[] for _ in record.specs]
         for slot, spec in enumerate(record.specs):
             if self.kinds & {"act", "act_grad"}:
-                self._hook_module(spec.act, "act", spec, self._on_act(slot))
+                self._hook_modules(spec.act, self._on_act(slot))
             if "head" in self.kinds:
-                for module in spec.qkv:
-                    self._hook_module(module, "Q/K/V", spec, self._on_head(slot, spec.qkv_fused))
+                self._hook_modules(spec.qkv, self._on_head(slot, spec.qkv_fused))
             if "softmax" in self.kinds:
-                self._hook_module(spec.softmax, "softmax", spec, self._on_softmax(slot, spec.softmax_index))
+                self._hook_modules(spec.softmax, self._on_softmax(slot, spec.softmax_index))
             if "weight" in self.kinds:
                 record.tensors["weight"][slot] = [p.detach() for _, p in spec.weights]
             if "grad" in self.kinds:
@@ -153,10 +152,8 @@ class HookManager:
         if "jacobian" in self.kinds:
             self._handles.append(input_embedding(self.model).register_forward_hook(self._on_embedding))
 
-    def _hook_module(self, module: nn.Module | None, what: str, spec: LayerSpec, hook: Any) -> None:
-        if module is None:
-            raise CaptureError(f"recipe {self.recipe.name!r} found no {what} module in layer {spec.index}")
-        self._handles.append(module.register_forward_hook(hook))
+    def _hook_modules(self, modules: tuple[nn.Module, ...], hook: Any) -> None:
+        self._handles += [module.register_forward_hook(hook) for module in modules]
 
     def _on_act(self, slot: int) -> Any:
         def hook(module: nn.Module, args: Any, output: torch.Tensor) -> None:

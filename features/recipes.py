@@ -27,8 +27,10 @@ class RecipeError(LpzeroError):
 class LayerSpec:
     """Modules and weights of one transformer block.
 
-    ``qkv`` holds the modules whose outputs are Q, K and V; with ``qkv_fused`` there is one module whose output is
-    split in three along the last dimension (GPT-2 ``c_attn``). ``softmax_index`` is ``None`` when the softmax
+    ``act``, ``qkv`` and ``softmax`` hold the modules whose outputs are the FFN activation, Q/K/V and the attention
+    probabilities (empty when the block has none, e.g. a FlexiBERT linear-transform layer has no Q/K; several when
+    a block mixes operations). With ``qkv_fused`` one module's output is split in three along the last dimension
+    (GPT-2 ``c_attn``). ``softmax_index`` is ``None`` when the softmax
     module returns the probabilities, else the position of the probabilities in its output tuple.
     ``weights`` are the block's matrices (parameters with two or more dimensions), each tagged with a role:
     "attn" (Q/K/V/output projections) or "ffn" (feed-forward linears) or "other".
@@ -36,10 +38,10 @@ class LayerSpec:
 
     index: int
     block: nn.Module
-    act: nn.Module | None
+    act: tuple[nn.Module, ...]
     qkv: tuple[nn.Module, ...]
     qkv_fused: bool
-    softmax: nn.Module | None
+    softmax: tuple[nn.Module, ...]
     softmax_index: int | None
     weights: tuple[tuple[str, nn.Parameter], ...]
     roles: tuple[str, ...]
@@ -71,7 +73,7 @@ class Recipe:
 
     def _spec(self, index: int, block: nn.Module) -> LayerSpec:
         find = _find_suffix if self.by_suffix else _find_path
-        qkv = tuple(m for m in (find(block, name) for name in self.qkv) if m is not None)
+        qkv = tuple(m for name in self.qkv for m in find(block, name))
         weights = tuple((n, p) for n, p in block.named_parameters() if p.dim() >= 2)
         roles = tuple(_role(n, self.attn_prefixes, self.ffn_prefixes, self.by_suffix) for n, _ in weights)
         return LayerSpec(
@@ -98,18 +100,15 @@ def _role(param_name: str, attn: tuple[str, ...], ffn: tuple[str, ...], by_suffi
     return "other"
 
 
-def _find_path(block: nn.Module, path: str) -> nn.Module | None:
+def _find_path(block: nn.Module, path: str) -> tuple[nn.Module, ...]:
     try:
-        return block.get_submodule(path)
+        return (block.get_submodule(path),)
     except AttributeError:
-        return None
+        return ()
 
 
-def _find_suffix(block: nn.Module, suffix: str) -> nn.Module | None:
-    for name, module in block.named_modules():
-        if name == suffix or name.endswith("." + suffix):
-            return module
-    return None
+def _find_suffix(block: nn.Module, suffix: str) -> tuple[nn.Module, ...]:
+    return tuple(m for name, m in block.named_modules() if name == suffix or name.endswith("." + suffix))
 
 
 def _find_blocks(model: nn.Module, suffix: str) -> nn.ModuleList:
@@ -136,6 +135,7 @@ def register_recipe(recipe: Recipe) -> Recipe:
 
 _ORDER: list[str] = []
 ENCODER_TYPES = ("bert", "electra", "roberta")
+EMBEDDING_NAMES = ("wte", "word_embeddings", "embed_tokens", "tok_emb")
 LLAMA_TYPES = ("llama", "qwen2", "mistral")
 
 register_recipe(
@@ -232,11 +232,16 @@ def force_eager_attention(model: nn.Module) -> None:
 
 
 def input_embedding(model: nn.Module) -> nn.Module:
-    """The token-embedding module (``get_input_embeddings()`` on HF models, else the first ``nn.Embedding``)."""
+    """The token-embedding module: ``get_input_embeddings()`` on HF models, else a child named like a token
+    embedding (``wte``, ``word_embeddings``, ``embed_tokens``, ``tok_emb``), else the first ``nn.Embedding``."""
     getter = getattr(model, "get_input_embeddings", None)
     if getter is not None:
         module = getter()
         if module is not None:
+            return module
+    for name in EMBEDDING_NAMES:
+        module = getattr(model, name, None)
+        if isinstance(module, nn.Module):
             return module
     for module in model.modules():
         if isinstance(module, nn.Embedding):
