@@ -1,0 +1,112 @@
+"""Scorer: equals full extraction + Proxy.evaluate, captures only what its formula needs, clear errors."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import sympy
+import torch
+
+from lpzero_sr.baselines import ExtractSettings, extract_benchmark
+from lpzero_sr.features.inputs import make_batch
+from lpzero_sr.proxy import Proxy
+from lpzero_sr.scorer import Scorer, ScorerError
+from lpzero_sr.spaces.base import SPACES, Benchmark
+
+SPACE = SPACES.get("tiny-gpt2")
+CONFIGS = {
+    "a": {"n_layer": 1, "n_embd": 32, "n_head": 2, "n_inner": 64},
+    "b": {"n_layer": 2, "n_embd": 32, "n_head": 4, "n_inner": 32},
+    "c": {"n_layer": 2, "n_embd": 48, "n_head": 1, "n_inner": 96},
+    "d": {"n_layer": 1, "n_embd": 48, "n_head": 8, "n_inner": 192},
+    "e": {"n_layer": 3, "n_embd": 32, "n_head": 1, "n_inner": 128},
+}
+SETTINGS = ExtractSettings(batch_size=2, seq_len=16, seed=3)
+S = sympy.Symbol
+
+
+def per_arch_proxy() -> Proxy:
+    expr = (
+        sympy.log(S("snip")) + S("grad.sqr.mean") ** sympy.Rational(1, 2) * S("weight.abs.mean") - S("act.identity.std")
+    )
+    return Proxy(expr)
+
+
+def per_layer_proxy() -> Proxy:
+    return Proxy(S("softmax.identity.std") * S("head.abs.mean") + sympy.exp(-S("weight*grad.abs.l1")), "sum")
+
+
+@pytest.fixture(scope="module")
+def extracted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Benchmark, pd.DataFrame, pd.DataFrame]:
+    targets = pd.DataFrame({"val_loss": [5.0, 4.0, 3.0, 2.5, 2.0]}, index=pd.Index(list(CONFIGS), name="arch"))
+    bench = Benchmark("tiny-test", CONFIGS, targets, "val_loss", "minimize", space=SPACE)
+    out = tmp_path_factory.mktemp("extract")
+    per_arch = extract_benchmark(bench, SETTINGS, out_dir=out, device="cpu", progress=False)
+    return bench, per_arch, pd.read_parquet(out / "per_layer.parquet")
+
+
+def test_per_arch_scores_equal_full_extraction(extracted: tuple[Benchmark, pd.DataFrame, pd.DataFrame]) -> None:
+    bench, per_arch, _ = extracted
+    proxy = per_arch_proxy()
+    expected = proxy.evaluate(bench.table(per_arch))
+    got = Scorer(proxy, device="cpu").score_configs(SPACE, list(CONFIGS.values()), SETTINGS)
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    assert len(set(np.round(got, 6))) == 5
+
+
+def test_per_layer_scores_equal_full_extraction(extracted: tuple[Benchmark, pd.DataFrame, pd.DataFrame]) -> None:
+    bench, _, per_layer = extracted
+    proxy = per_layer_proxy()
+    expected = proxy.evaluate(bench.table(per_layer, layer_col="layer"))
+    got = Scorer(proxy, device="cpu").score_configs(SPACE, list(CONFIGS.values()), SETTINGS)
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_single_model_call_matches_hand_formula() -> None:
+    torch.manual_seed(0)
+    model = SPACE.build(CONFIGS["b"])
+    batch = make_batch(SPACE.vocab_size(CONFIGS["b"]), 2, 16, seed=1)
+    scorer = Scorer(Proxy(2 * S("weight.abs.mean") + 1), device="cpu")
+    by_hand = []
+    for block in model.transformer.h:
+        matrices = [p for p in block.parameters() if p.dim() >= 2]
+        by_hand.append(torch.cat([p.detach().abs().flatten() for p in matrices]).mean().item())
+    assert scorer(model, batch) == pytest.approx(2 * np.mean(by_hand) + 1, rel=1e-6)
+
+
+def test_only_needed_hooks_and_no_backward_for_weight_statistics() -> None:
+    torch.manual_seed(0)
+    model = SPACE.build(CONFIGS["a"])
+    batch = make_batch(SPACE.vocab_size(CONFIGS["a"]), 2, 16, seed=1)
+    act = model.transformer.h[0].mlp.act
+    seen: dict[str, int] = {"hooks": -1, "backward": 0}
+
+    def count_hooks(module: torch.nn.Module, args: object, output: object) -> None:
+        seen["hooks"] = len(module._forward_hooks) - 1  # minus this counting hook
+
+    act.register_forward_hook(count_hooks)
+    model.lm_head.weight.register_hook(lambda g: seen.__setitem__("backward", seen["backward"] + 1))
+    Scorer(Proxy(S("weight.abs.mean")), device="cpu")(model, batch)
+    assert seen == {"hooks": 0, "backward": 0}
+    Scorer(Proxy(S("act.abs.mean") * S("grad.abs.mean")), device="cpu")(model, batch)
+    assert seen == {"hooks": 1, "backward": 1}
+    assert len(act._forward_hooks) == 1  # the scorer removed its hook
+
+
+def test_failed_architecture_scores_nan() -> None:
+    bad = {"n_layer": 1, "n_embd": 40, "n_head": 2, "n_inner": 40}
+    scores = Scorer(Proxy(S("weight.abs.mean")), device="cpu").score_configs(SPACE, [bad, CONFIGS["a"]], SETTINGS)
+    assert math.isnan(scores[0]) and math.isfinite(scores[1])
+
+
+def test_scorer_errors(tmp_path: Path) -> None:
+    with pytest.raises(ScorerError, match="proxy feature 'grad.cube.mean' is neither a classic proxy nor a statistic"):
+        Scorer(Proxy(S("grad.cube.mean")), device="cpu")
+    with pytest.raises(ScorerError, match="per-layer proxy reads per-architecture value"):
+        Scorer(Proxy(S("snip") * S("grad.abs.mean"), "mean"), device="cpu")
+    path = per_arch_proxy().save(tmp_path / "proxy.json")
+    assert Scorer(path, device="cpu").proxy.features == ("act.identity.std", "grad.sqr.mean", "snip", "weight.abs.mean")
