@@ -1,0 +1,101 @@
+"""The embedded DEAP engine: finds an exact formula, is deterministic, stops on budget/Ctrl-C, resumes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import time
+
+import pytest
+
+from lpzero_sr.rules.ruleset import RuleSet
+from lpzero_sr.search.engine import Budget, Front, SearchError, get_engine
+from lpzero_sr.search.deap_engine import DeapEngine
+
+
+def summary(front: Front) -> list[tuple[int, float, str]]:
+    return [(c.complexity, round(c.loss, 12), c.text) for c in front.candidates]
+
+
+def fit(table, **kw):
+    kw.setdefault("budget", Budget(generations=4))
+    return DeapEngine().fit(table, RuleSet.load("default"), population=24, **kw)
+
+
+def test_finds_the_exact_ranking_formula(arch_table) -> None:
+    front = fit(arch_table, budget=Budget(generations=30), seed=1)
+    best = front.best
+    assert best.loss == pytest.approx(0.0, abs=1e-12)
+    assert front.choose().loss == pytest.approx(0.0, abs=1e-12)
+    assert [c.complexity for c in front.candidates] == sorted(c.complexity for c in front.candidates)
+    losses = [c.loss for c in front.candidates]
+    assert losses == sorted(losses, reverse=True)  # non-dominated: larger formulas must rank better
+    assert front.generations == 30 and front.stopped == "generations"
+    assert front.rejections["nesting"] >= 0 and set(front.rejections) == set(RuleSet.load("default").rule_names())
+    history_losses = [loss for _, loss in front.history]
+    assert history_losses == sorted(history_losses, reverse=True)
+    assert front.history[-1] == (front.evaluations, best.loss)
+
+
+def test_same_seed_same_front_for_any_worker_count(arch_table) -> None:
+    one = fit(arch_table, seed=3, jobs=1)
+    two = fit(arch_table, seed=3, jobs=2)
+    assert summary(one) == summary(two)
+    assert one.rejections == two.rejections and one.evaluations == two.evaluations
+    assert summary(fit(arch_table, seed=3)) == summary(one)
+
+
+def test_evaluation_budget_and_ctrl_c(arch_table) -> None:
+    front = fit(arch_table, budget=Budget(generations=None, evaluations=150), seed=0)
+    assert front.stopped == "evaluations" and front.evaluations >= 150
+
+    def interrupt(generation: int, evaluations: int, best: float) -> None:
+        if generation == 2:
+            raise KeyboardInterrupt
+
+    front = fit(arch_table, budget=Budget(generations=50), progress=interrupt)
+    assert front.stopped == "interrupted" and front.generations == 2 and front.candidates
+
+
+def test_resumed_search_equals_uninterrupted(arch_table, tmp_path) -> None:
+    whole = fit(arch_table, budget=Budget(generations=6), seed=2)
+    fit(arch_table, budget=Budget(generations=3), seed=2, checkpoint=tmp_path)
+    resumed = fit(arch_table, budget=Budget(generations=6), seed=2, checkpoint=tmp_path)
+    assert resumed.generations == 6
+    assert summary(resumed) == summary(whole)
+    with pytest.raises(SearchError, match=r"belongs to a different search \(differs in: seed\)$"):
+        fit(arch_table, budget=Budget(generations=7), seed=5, checkpoint=tmp_path)
+
+
+def _run_forever(table, directory) -> None:
+    fit(table, budget=Budget(generations=10**6), seed=4, checkpoint=directory)
+
+
+def test_killed_then_resumed_front_is_at_least_as_good(arch_table, tmp_path) -> None:
+    proc = multiprocessing.get_context("fork").Process(target=_run_forever, args=(arch_table, tmp_path))
+    proc.start()
+    state_file = tmp_path / "deap_state.pkl"
+    deadline = time.monotonic() + 60
+    generation = 0
+    while generation < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        if state_file.exists():
+            generation = pickle.loads(state_file.read_bytes())["state"]["generation"]
+    proc.kill()
+    proc.join()
+    assert generation >= 3
+    state = pickle.loads(state_file.read_bytes())["state"]
+    before = state["best_by_size"]
+    resumed = fit(arch_table, budget=Budget(generations=state["generation"] + 3), seed=4, checkpoint=tmp_path)
+    assert resumed.generations == state["generation"] + 3
+    for size, (loss, _) in before.items():
+        assert any(c.complexity <= size and c.loss <= loss for c in resumed.candidates)
+
+
+def test_engine_registry_and_auto(monkeypatch) -> None:
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    assert isinstance(get_engine("auto"), DeapEngine)
+    with pytest.raises(SearchError, match=r"unknown engine 'gp'; known: deap, pysr"):
+        get_engine("gp")
+    with pytest.raises(SearchError, match="needs --generations"):
+        Budget(generations=None)

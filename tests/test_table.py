@@ -1,0 +1,138 @@
+"""StatTable validation (one clear line per defect), orientation, aggregation, splits and file formats."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lpzero_sr.errors import TableError
+from lpzero_sr.table import StatTable
+
+
+def frame(n: int = 6) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "arch": [f"a{i}" for i in range(n)],
+            "x": np.arange(n, dtype=float),
+            "z": np.arange(n, dtype=float) ** 2,
+            "acc": [0.5, 0.1, 0.9, 0.3, 0.7, 0.2][:n],
+        }
+    )
+
+
+def test_valid_table_views() -> None:
+    t = StatTable.from_frame(frame(), "acc")
+    assert t.features == ("x", "z")
+    assert list(t.archs) == [f"a{i}" for i in range(6)]
+    np.testing.assert_allclose(t.y, [0.5, 0.1, 0.9, 0.3, 0.7, 0.2])
+    np.testing.assert_allclose(t.X[:, 1], [0, 1, 4, 9, 16, 25])
+
+
+def test_minimized_target_is_negated_once() -> None:
+    t = StatTable.from_frame(frame(), "acc", "minimize")
+    np.testing.assert_allclose(t.y, -t.y_raw)
+    np.testing.assert_allclose(t.y_raw, frame()["acc"])
+
+
+def test_missing_target() -> None:
+    with pytest.raises(TableError, match=r"^target column 'ppl' not in table; columns: arch, x, z, acc$"):
+        StatTable.from_frame(frame(), "ppl")
+
+
+def test_nan_rows_rejected_with_first_offender() -> None:
+    f = frame()
+    f.loc[2, "z"] = np.nan
+    f.loc[4, "x"] = np.inf
+    msg = r"^2 row\(s\) have NaN/inf values \(first: arch=a2, column 'z'\); pass --drop-invalid to drop them$"
+    with pytest.raises(TableError, match=msg):
+        StatTable.from_frame(f, "acc")
+
+
+def test_drop_invalid_warns_with_count(caplog: pytest.LogCaptureFixture) -> None:
+    f = pd.concat([frame(), frame().assign(arch=lambda d: d.arch + "b")], ignore_index=True)
+    f.loc[3, "x"] = np.nan
+    with caplog.at_level(logging.WARNING):
+        t = StatTable.from_frame(f, "acc", drop_invalid=True)
+    assert len(t.archs) == 11
+    assert "dropped 1 row(s) with NaN/inf values" in caplog.text
+
+
+def test_duplicate_ids() -> None:
+    f = frame()
+    f.loc[5, "arch"] = "a1"
+    with pytest.raises(TableError, match=r"^1 duplicate id\(s\) in \['arch'\] \(first: \['a1'\]\)$"):
+        StatTable.from_frame(f, "acc")
+
+
+def test_too_few_architectures() -> None:
+    with pytest.raises(TableError, match=r"^only 4 architectures; rank correlation needs at least 5$"):
+        StatTable.from_frame(frame(4), "acc")
+
+
+def test_constant_column_dropped_and_all_constant_rejected(caplog: pytest.LogCaptureFixture) -> None:
+    f = frame().assign(c=1.0)
+    with caplog.at_level(logging.WARNING):
+        t = StatTable.from_frame(f, "acc")
+    assert t.features == ("x", "z")
+    assert "dropping 1 constant feature column(s): c" in caplog.text
+    with pytest.raises(TableError, match=r"^every feature column is constant$"):
+        StatTable.from_frame(f, "acc", features=["c"])
+    with pytest.raises(TableError, match=r"^target 'acc' is constant$"):
+        StatTable.from_frame(frame().assign(acc=0.5), "acc")
+
+
+def test_unknown_feature_and_non_numeric_column() -> None:
+    with pytest.raises(TableError, match=r"^unknown feature columns: nope$"):
+        StatTable.from_frame(frame(), "acc", features=["nope"])
+    with pytest.raises(TableError, match=r"^column 'name' is not numeric \(first value: 'u'\)$"):
+        StatTable.from_frame(frame().assign(name="u"), "acc", features=["x", "name"])
+
+
+def test_per_layer_table_aggregates_per_architecture() -> None:
+    f = pd.DataFrame(
+        {
+            "arch": ["a", "a", "b", "b", "c", "c", "d", "d", "e", "e"],
+            "layer": [0, 1] * 5,
+            "s": [1.0, 3.0, 2.0, 2.0, 0.0, 5.0, 4.0, 4.0, 1.0, 1.0],
+            "acc": [1, 1, 2, 2, 3, 3, 4, 4, 5, 5],
+        }
+    )
+    t = StatTable.from_frame(f, "acc", layer_col="layer")
+    np.testing.assert_allclose(t.aggregate(t.column("s"), "sum"), [4, 4, 5, 8, 2])
+    np.testing.assert_allclose(t.aggregate(t.column("s"), "mean"), [2, 2, 2.5, 4, 1])
+    np.testing.assert_allclose(t.y, [1, 2, 3, 4, 5])
+    bad = f.copy()
+    bad.loc[1, "acc"] = 9
+    with pytest.raises(TableError, match=r"^target 'acc' differs between layers of the same architecture$"):
+        StatTable.from_frame(bad, "acc", layer_col="layer")
+
+
+def test_split_is_seeded_and_disjoint() -> None:
+    t = StatTable.from_frame(frame(6).pipe(lambda d: pd.concat([d, d.assign(arch=d.arch + "b")])), "acc")
+    train, test = t.split(6, seed=1)
+    assert len(train.archs) == 6 and len(test.archs) == 6
+    assert not set(train.archs) & set(test.archs)
+    assert list(t.split(6, seed=1)[0].archs) == list(train.archs)
+    with pytest.raises(TableError, match=r"^train size 10 leaves fewer than 5 architectures on one side of 12$"):
+        t.split(10)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".json"])
+def test_roundtrip_files(tmp_path, suffix: str) -> None:
+    t = StatTable.from_frame(frame(), "acc")
+    path = t.write(tmp_path / f"t{suffix}")
+    back = StatTable.read(path, "acc")
+    assert back.features == t.features
+    np.testing.assert_allclose(back.X, t.X)
+    assert list(back.archs) == list(t.archs)
+
+
+def test_read_errors(tmp_path) -> None:
+    with pytest.raises(TableError, match=r"^table file not found: "):
+        StatTable.read(tmp_path / "none.csv", "acc")
+    (tmp_path / "t.txt").write_text("x")
+    with pytest.raises(TableError, match=r"unsupported table format '\.txt'"):
+        StatTable.read(tmp_path / "t.txt", "acc")
