@@ -9,8 +9,8 @@ import time
 import pytest
 
 from lpzero_sr.rules.ruleset import RuleSet
-from lpzero_sr.search.engine import Budget, Front, SearchError, get_engine
 from lpzero_sr.search.deap_engine import DeapEngine
+from lpzero_sr.search.engine import Budget, Front, SearchError, get_engine
 
 
 def summary(front: Front) -> list[tuple[int, float, str]]:
