@@ -25,6 +25,11 @@ TINY = 1e-30
 EXP_MAX = 80.0
 
 
+def symbol(name: str) -> sympy.Symbol:
+    """The sympy symbol of a statistic: real, so sympy never introduces ``re``/``im`` (names may hold dots, ``*``)."""
+    return sympy.Symbol(name, real=True)
+
+
 # ------------------------------------------------------------------ numpy
 def np_log(a: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -3,7 +3,7 @@
 The JSON tree mirrors sympy's own structure over a small vocabulary:
 ``{"op": "add"|"mul"|"pow"|"log"|"exp"|"abs"|"sign", "args": [...]}``, ``{"var": "grad.sqr.mean"}``,
 ``{"const": 2}`` / ``{"const": 0.5}`` and ``{"rational": [1, 3]}``. Statistic names may contain dots and ``*``:
-symbols are created by name (``sympy.Symbol(name)``), never by parsing text.
+real symbols are created by name (:func:`lpzero_sr.compile.symbol`), never by parsing text.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 import sympy
 import torch
 
-from lpzero_sr.compile import to_numpy
+from lpzero_sr.compile import symbol, to_numpy
 from lpzero_sr.compile import to_torch as compile_to_torch
 from lpzero_sr.errors import LpzeroError
 from lpzero_sr.ranking import Aggregation
@@ -73,7 +73,7 @@ def tree_to_expr(tree: Mapping[str, Any]) -> sympy.Expr:
     if "var" in tree:
         if not isinstance(tree["var"], str) or not tree["var"]:
             raise ProxyError(f"bad variable name: {tree['var']!r}")
-        return sympy.Symbol(tree["var"])
+        return symbol(tree["var"])
     if "const" in tree:
         value = tree["const"]
         if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import sympy
-from lpzero_sr.rules.ruleset import RuleSet
 
+from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search.ops import OPS
 
 

@@ -21,9 +21,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import sympy
 from deap import base, creator, gp, tools
 
+from lpzero_sr.compile import symbol
 from lpzero_sr.ranking import WORST_LOSS, Aggregation, Method
 from lpzero_sr.rules.render import deap_limits
 from lpzero_sr.rules.ruleset import RuleSet
@@ -68,7 +68,7 @@ class _Search:
             self.pset.addPrimitive(op.numpy, op.arity, name=name)
         for i, value in enumerate(rules.constants):
             self.pset.addTerminal(float(value), name=f"const{i}")
-        self.symbols = [sympy.Symbol(f) for f in table.features]
+        self.symbols = [symbol(f) for f in table.features]
         limits = deap_limits(rules)
         tb = base.Toolbox()
         tb.register("expr", gp.genHalfAndHalf, pset=self.pset, min_=1, max_=3)

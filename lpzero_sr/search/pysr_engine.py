@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import sympy
 
+from lpzero_sr.compile import symbol
 from lpzero_sr.ranking import Aggregation, Method
 from lpzero_sr.rules.render import pysr_operator_kwargs
 from lpzero_sr.rules.ruleset import RuleSet
@@ -108,12 +108,13 @@ def pysr_kwargs(
 
 def front_from_equations(equations: Any, features: tuple[str, ...]) -> Front:
     """PySR's ``equations_`` frame (columns ``complexity``, ``loss``, ``sympy_format``, ``equation``) -> Front."""
-    mapping = {sympy.Symbol(f"x{i}"): sympy.Symbol(f) for i, f in enumerate(features)}
-    candidates = [
-        Candidate(row.sympy_format.xreplace(mapping), float(row.loss), int(row.complexity), str(row.equation))
-        for row in equations.itertuples()
-        if np.isfinite(row.loss)
-    ]
+    names = {f"x{i}": f for i, f in enumerate(features)}
+    candidates = []
+    for row in equations.itertuples():
+        if np.isfinite(row.loss):
+            mapping = {s: symbol(names[s.name]) for s in row.sympy_format.free_symbols if s.name in names}
+            expr = row.sympy_format.xreplace(mapping)
+            candidates.append(Candidate(expr, float(row.loss), int(row.complexity), str(row.equation)))
     return Front(sorted(candidates, key=lambda c: c.complexity), stopped="pysr")
 
 

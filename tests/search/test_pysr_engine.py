@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import sympy
 
+from lpzero_sr.compile import symbol
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search.engine import Budget, SearchError
 from lpzero_sr.search.pysr_engine import (
@@ -91,6 +92,6 @@ def test_equations_become_a_front_over_feature_names() -> None:
     )
     front = front_from_equations(equations, ("grad.sqr.mean", "weight*grad"))
     assert [c.complexity for c in front.candidates] == [1, 3]
-    g, w = sympy.Symbol("grad.sqr.mean"), sympy.Symbol("weight*grad")
+    g, w = symbol("grad.sqr.mean"), symbol("weight*grad")
     assert front.candidates[1].expr == sympy.log(sympy.Abs(g)) + w
     assert front.choose().loss == 0.1

@@ -1,0 +1,110 @@
+"""`lpzero-sr fit` and `lpzero-sr export` end to end on a tiny table; the table resolver."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import sympy
+import torch
+from click.testing import CliRunner
+
+from lpzero_sr.cli import main
+from lpzero_sr.commands.fit import parse_train_size
+from lpzero_sr.errors import DataError, TableError
+from lpzero_sr.proxy import Proxy
+from lpzero_sr.tables import resolve_table
+
+
+@pytest.fixture
+def csv(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 40
+    frame = pd.DataFrame(
+        {
+            "arch": [f"c{i}" for i in range(n)],
+            "grad.sqr.mean": 10.0 ** rng.uniform(-2, 2, n),
+            "weight*grad": rng.uniform(1, 3, n),
+            "noise": rng.normal(size=n),
+        }
+    )
+    frame["ppl"] = 100 - 5 * np.log(frame["grad.sqr.mean"]) * frame["weight*grad"]  # lower is better
+    path = tmp_path / "stats.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_fit_then_export(csv, tmp_path) -> None:
+    out = tmp_path / "run"
+    args = [
+        "fit", str(csv), "--target", "ppl", "--minimize", "--train-size", "30", "--generations", "15",
+        "--population", "24", "--jobs", "1", "--seed", "1", "--out", str(out), "--engine", "deap",
+    ]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "30 training / 10 held-out architectures, 3 features, target ppl (minimize)" in result.output
+    assert "Pareto front (train):" in result.output and "best column (" in result.output
+    proxy = Proxy.load(out / "proxy.json")
+    assert proxy.direction == "minimize" and proxy.engine == "deap" and proxy.seed == 1 and proxy.rules == "default"
+    assert proxy.metrics["train"]["spearman"] > 0.9 and "heldout" in proxy.metrics
+    front = json.loads((out / "front.json").read_text())
+    assert front["candidates"] and front["report"]["n_test"] == 10
+    history = json.loads((out / "history.json").read_text())
+    assert history["stopped"] == "generations" and history["history"]
+
+    latex = CliRunner().invoke(main, ["export", str(out / "proxy.json"), "--format", "latex"])
+    assert latex.exit_code == 0 and latex.output.strip() == proxy.latex()
+    assert r"\mathrm{" in latex.output
+    text = CliRunner().invoke(main, ["export", str(out / "proxy.json"), "--format", "sympy"]).output.strip()
+    assert text == str(proxy.expr)
+    src = CliRunner().invoke(main, ["export", str(out / "proxy.json"), "--format", "torch"]).output
+    assert src.startswith("import torch")
+    as_json = json.loads(CliRunner().invoke(main, ["export", str(out / "proxy.json"), "--format", "json"]).output)
+    assert as_json["tree"] == proxy.to_json()["tree"]
+
+    # the chosen proxy's torch callable equals sympy's own evaluation, and gradients reach the statistics
+    frame = pd.read_csv(csv)
+    names = proxy.features
+    reference = sympy.lambdify([sympy.Symbol(n, real=True) for n in names], proxy.expr, "numpy")
+    expected = reference(*(frame[n].to_numpy() for n in names))
+    tensors = {n: torch.tensor(frame[n].to_numpy(), requires_grad=True) for n in names}
+    out_t = proxy.to_torch()(tensors)
+    np.testing.assert_allclose(out_t.detach().numpy(), np.broadcast_to(expected, (len(frame),)), rtol=1e-6, atol=1e-6)
+    out_t.sum().backward()
+    assert all(t.grad is not None and torch.isfinite(t.grad).all() for t in tensors.values())
+
+
+def test_fit_errors_are_one_line(csv) -> None:
+    result = CliRunner().invoke(main, ["fit", str(csv), "--target", "acc"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: target column 'acc' not in table; columns: arch, grad.sqr.mean")
+    result = CliRunner().invoke(main, ["fit", str(csv)])
+    assert result.output == "Error: --target is required for a table file\n"
+    result = CliRunner().invoke(main, ["fit", str(csv), "--target", "ppl", "--rules", "strict"])
+    assert result.output == "Error: unknown rule set 'strict'; use 'default' or a path to a .toml file\n"
+    result = CliRunner().invoke(main, ["export", "missing.json"])
+    assert result.output == "Error: proxy file not found: missing.json\n"
+
+
+def test_parse_train_size() -> None:
+    assert parse_train_size("100") == 100 and parse_train_size("0.25") == 0.25 and parse_train_size("1.0") is None
+    with pytest.raises(TableError, match=r"must be a count or a fraction, got 'ten'"):
+        parse_train_size("ten")
+    with pytest.raises(TableError, match=r"fraction must lie in \(0, 1\], got 1.5"):
+        parse_train_size("1.5")
+
+
+def test_resolve_nb201_shorthand(shared_data, tmp_path) -> None:
+    table = resolve_table("nb201:cifar100", tmp_path / "empty")  # falls back to the mirror
+    assert len(table.archs) == 491 and table.target == "val_accuracy" and table.direction == "maximize"
+    assert len(table.features) == 11 and "synflow" in table.features
+    small = resolve_table("nb201:cifar10", shared_data, features=["synflow", "jacov"])
+    assert small.features == ("synflow", "jacov")
+
+
+def test_resolve_missing_data(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("LPZERO_SR_MIRROR", raising=False)
+    with pytest.raises(DataError, match=r"nb_suite_zero/zc_nasbench201.json not found under .*empty; run `lpzero-sr"):
+        resolve_table("nb201:cifar10", tmp_path / "empty")
