@@ -90,6 +90,8 @@ def command(
             raise DataError("--published is available for flexibert only")
         root, _ = resolve_data_dir(data_dir)
         theirs = bl.published_flexibert(root / "flexibert" / "BERT_results_activation.csv")
+        if per_arch is not None:  # the same architectures as ours, for a like-for-like comparison
+            theirs = theirs[theirs.index.isin(set(per_arch["arch"].astype(str)))]
         sections.append(("authors' published proxy values vs glue", bl.correlations(bench, theirs, list(theirs))))
         if per_arch is not None:
             sections.append(

@@ -92,3 +92,32 @@ def test_authors_anchors_reproduce_from_their_published_values(shared_data):
 def test_markdown():
     frame = pd.DataFrame({"proxy": ["a"], "n": [3], "spearman": [0.12345]})
     assert bl.to_markdown(frame) == "| proxy | n | spearman |\n| --- | --- | --- |\n| a | 3 | 0.123 |"
+
+
+def test_command_reads_cached_extraction_and_published_values(tmp_path, shared_data):
+    """With every sampled architecture already in the cache, the command extracts nothing and correlates."""
+    bench = load_benchmark("flexibert", shared_data)
+    archs = [bench.archs[i] for i in np.random.default_rng(3).permutation(500)[:6]]
+    glue = bench.targets.loc[archs, "glue"]
+    with (tmp_path / "records.jsonl").open("w") as fh:
+        for arch in archs:
+            values = {"params": float(glue[arch]), "snip": -float(glue[arch]), "grad.sqr.mean": 1.0}
+            record = {"arch": arch, "per_arch": values, "per_layer": {"layer": [0]}, "proxy_errors": {}, "error": None}
+            fh.write(json.dumps(record) + "\n")
+    args = ["baselines", "flexibert", "--data-dir", str(shared_data), "--limit", "6", "--seed", "3"]
+    out = tmp_path / "baselines.csv"
+    result = CliRunner().invoke(
+        main, [*args, "--tables", str(tmp_path), "--published", "--format", "csv", "--out", out]
+    )
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out)
+    ours = table[table["table"].str.startswith("flexibert: 6 architectures")].set_index("proxy")
+    assert ours["spearman"].to_dict() == {"params": 1.0, "snip": -1.0}
+    published = pd.read_csv(shared_data / "flexibert" / "BERT_results_activation.csv").set_index("ID")
+    theirs = table[table["table"] == "authors' published proxy values vs glue"].set_index("proxy")
+    rows = published.loc[[int(a) for a in archs]]
+    expected = stats.spearmanr(rows["Head Confidence"], rows["GLUE Score"]).statistic
+    assert theirs.loc["head_conf", "n"] == 6 and theirs.loc["head_conf", "spearman"] == pytest.approx(expected)
+    agree = table[table["table"].str.startswith("agreement")].set_index("proxy")
+    expected = stats.spearmanr(glue[archs], rows["Number of Parameters"]).statistic
+    assert agree.loc["params", "spearman"] == pytest.approx(expected)
