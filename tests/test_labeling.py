@@ -27,6 +27,7 @@ from lpzero_sr.labeling import (
     sample_distinct,
     train_and_evaluate,
 )
+from lpzero_sr.spaces.tiny_gpt2 import arch_id
 
 VOCAB = 50
 
@@ -191,3 +192,14 @@ def test_cli_unknown_space() -> None:
     result = CliRunner().invoke(main, ["label", "nope", "--n", "2"])
     assert result.exit_code == 1
     assert result.output.startswith("Error: unknown space 'nope'; known: ")
+
+
+def test_cli_labels_tiny_gpt2(tmp_path: Path, corpus_file: Path) -> None:
+    args = ["label", "tiny-gpt2", "--n", "2", "--steps", "2", "--batch-size", "2", "--seq-len", "8"]
+    args += ["--corpus", str(corpus_file), "--out", str(tmp_path), "--device", "cpu", "--threads", "1"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert f"2 labelled architectures in {tmp_path / 'labels.jsonl'}: val_loss " in result.output
+    rows = read_labels(tmp_path / "labels.jsonl")
+    assert list(rows["arch"]) == [arch_id(c) for c in rows["config"]]
+    assert json.loads((tmp_path / "meta.json").read_text())["steps"] == 2
