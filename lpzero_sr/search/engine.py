@@ -16,7 +16,7 @@ from lpzero_sr.registry import Registry
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.table import StatTable
 
-COMPLEXITY_PENALTY = 0.002  # loss units per node when choosing one formula from the front
+COMPLEXITY_PENALTY = 0.005  # loss units per node when choosing one formula from the front
 
 
 class SearchError(LpzeroError):

@@ -16,8 +16,7 @@ def test_deap_limits_convert_depth_to_height() -> None:
 
 def test_pysr_kwargs_of_default_rules() -> None:
     kw = pysr_operator_kwargs(RuleSet.load("default"))
-    assert kw["binary_operators"][:3] == ["+", "-", "*"]
-    assert kw["binary_operators"][3].startswith("safediv(x, y) = x / (abs(y) < 1e-30")
+    assert kw["binary_operators"] == ["+", "-", "*"]
     assert "logabs(x) = log(max(abs(x), oftype(x, 1e-30)))" in kw["unary_operators"]
     assert "square" in kw["unary_operators"] and "neg" in kw["unary_operators"]
     assert kw["maxsize"] == 15 and kw["maxdepth"] == 6
@@ -27,13 +26,13 @@ def test_pysr_kwargs_of_default_rules() -> None:
     assert kw["complexity_of_constants"] == 16  # no constants allowed: priced beyond maxsize
     x = sympy.Symbol("x")
     assert kw["extra_sympy_mappings"]["logabs"](x) == sympy.log(sympy.Abs(x))
-    assert kw["extra_sympy_mappings"]["safediv"](x, 2) == x / 2
+    assert set(kw["extra_sympy_mappings"]) == {"logabs", "sqrtabs", "expclip", "sigm"}
 
 
 def test_pysr_kwargs_drop_limits_on_operators_not_in_use() -> None:
     rules = RuleSet.from_dict(
         {
-            "operators": {"unary": ["log"], "binary": ["add", "mul"], "constants": [1.0]},
+            "operators": {"unary": ["log", "inv"], "binary": ["add", "mul", "div"], "constants": [1.0]},
             "rules": {
                 "size": {"kind": "max_size", "limit": 7},
                 "nest": {"kind": "nesting", "limits": {"log": {"log": 0, "exp": 0}, "exp": {"exp": 0}}},
@@ -42,6 +41,11 @@ def test_pysr_kwargs_drop_limits_on_operators_not_in_use() -> None:
         }
     )
     kw = pysr_operator_kwargs(rules)
+    x = sympy.Symbol("x")
     assert kw["nested_constraints"] == {"logabs": {"logabs": 0}}
+    assert kw["binary_operators"][2].startswith("safediv(x, y) = x / (abs(y) < 1e-30 ? copysign(")
+    assert kw["unary_operators"][1].startswith("safeinv(x) = one(x) / (abs(x) < 1e-30 ? copysign(")
+    assert kw["extra_sympy_mappings"]["safediv"](x, 2) == x / 2
+    assert kw["extra_sympy_mappings"]["safeinv"](x) == 1 / x
     assert kw["constraints"] == {"*": (-1, 3)}
     assert "maxdepth" not in kw and "complexity_of_constants" not in kw

@@ -23,7 +23,7 @@ def test_default_rule_set_loads() -> None:
     rules = RuleSet.load("default")
     assert rules.name == "default"
     assert rules.maxsize == 15 and rules.maxdepth == 6
-    assert "log" in rules.unary and "div" in rules.binary
+    assert "log" in rules.unary and rules.binary == ("add", "sub", "mul") and "inv" not in rules.unary
     assert rules.nesting_limits()["log"]["log"] == 0
     assert rules.early_rejection is not None and rules.early_rejection.params["subsample"] == 24
     assert set(RULE_KINDS.names()) >= {"max_size", "max_depth", "nesting", "arg_size", "finite", "non_constant"}
