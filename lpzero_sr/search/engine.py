@@ -71,7 +71,7 @@ class Front:
             raise SearchError("the search produced no valid formula")
         return min(self.candidates, key=lambda c: (c.loss + penalty * c.complexity, c.complexity))
 
-    def to_json(self, names: dict[str, Any] | None = None) -> dict[str, Any]:
+    def to_json(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         from lpzero_sr.proxy import expr_to_tree
 
         return {
@@ -83,7 +83,7 @@ class Front:
             "evaluations": self.evaluations,
             "generations": self.generations,
             "stopped": self.stopped,
-            **(names or {}),
+            **(extra or {}),
         }
 
 

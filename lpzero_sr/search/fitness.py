@@ -14,6 +14,15 @@ from lpzero_sr.table import StatTable
 
 
 @dataclass(frozen=True)
+class Rows:
+    """Feature columns of some rows, their architecture codes (0..n-1) and the oriented per-architecture target."""
+
+    columns: list[np.ndarray]
+    groups: np.ndarray
+    y: np.ndarray
+
+
+@dataclass(frozen=True)
 class Outcome:
     """Loss of one formula (``WORST_LOSS`` when rejected) and the name of the rule that rejected it."""
 
@@ -37,46 +46,39 @@ class Fitness:
         seed: int = 0,
     ) -> None:
         self.features = table.features
-        self.columns = [table.column(f) for f in table.features]
-        self.groups = table.groups
-        self.n_groups = len(table.archs)
-        self.per_layer = table.per_layer
-        self.y = table.y
         self.rules = rules
         self.method = method
         self.aggregation = aggregation
-        early = rules.early_rejection
-        self.sample: tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray] | None = None
-        if early is not None and early.params["subsample"] < self.n_groups:
-            rng = np.random.default_rng(seed)
-            picked = np.sort(rng.choice(self.n_groups, early.params["subsample"], replace=False))
-            rows = np.isin(self.groups, picked)
-            _, sub_groups = np.unique(self.groups[rows], return_inverse=True)
-            self.sample = ([c[rows] for c in self.columns], sub_groups, self.y[picked], rows)
-            self.min_corr = float(early.params["min_corr"])
-            self.early_name = early.name
+        self.per_layer = table.per_layer
+        self.full = Rows([table.column(f) for f in table.features], table.groups, table.y)
+        self.early = rules.early_rejection
+        self.sample: Rows | None = None
+        n_archs = len(self.full.y)
+        if self.early is not None and self.early.params["subsample"] < n_archs:
+            picked = np.sort(np.random.default_rng(seed).choice(n_archs, self.early.params["subsample"], replace=False))
+            rows = np.isin(self.full.groups, picked)
+            _, sub_groups = np.unique(self.full.groups[rows], return_inverse=True)
+            self.sample = Rows([c[rows] for c in self.full.columns], sub_groups, self.full.y[picked])
 
-    def scores(self, tokens: Sequence[Token], columns: list[np.ndarray] | None = None, groups=None, n=None):
-        """Per-architecture scores of a formula (on the full table unless sub-columns are given)."""
-        values = evaluate(tokens, columns if columns is not None else self.columns)
+    def scores(self, tokens: Sequence[Token], rows: Rows | None = None) -> np.ndarray:
+        """Per-architecture scores of a formula on ``rows`` (default: the whole table)."""
+        rows = rows or self.full
+        values = evaluate(tokens, rows.columns)
         if not self.per_layer:
             return np.asarray(values, dtype=float)
-        g = self.groups if groups is None else groups
-        return aggregate(values, g, self.n_groups if n is None else n, self.aggregation)
+        return aggregate(values, rows.groups, len(rows.y), self.aggregation)
 
     def __call__(self, tokens: Sequence[Token]) -> Outcome:
         violated = self.rules.tree_violation(tokens)
         if violated is not None:
             return Outcome(WORST_LOSS, violated)
-        if self.sample is not None:
-            cols, sub_groups, sub_y, _ = self.sample
-            sub_scores = self.scores(tokens, cols, sub_groups, len(sub_y))
-            if self.rules.values_violation(sub_scores) is None:
-                sub_loss = rank_loss(sub_scores, sub_y, self.method)
-                if 1.0 - sub_loss < self.min_corr:
-                    return Outcome(WORST_LOSS, self.early_name)
+        if self.sample is not None and self.early is not None:
+            sub_scores = self.scores(tokens, self.sample)
+            hopeless = 1.0 - rank_loss(sub_scores, self.sample.y, self.method) < self.early.params["min_corr"]
+            if hopeless and self.rules.values_violation(sub_scores) is None:
+                return Outcome(WORST_LOSS, self.early.name)
         scores = self.scores(tokens)
         violated = self.rules.values_violation(scores)
         if violated is not None:
             return Outcome(WORST_LOSS, violated)
-        return Outcome(rank_loss(scores, self.y, self.method))
+        return Outcome(rank_loss(scores, self.full.y, self.method))

@@ -6,6 +6,8 @@ the row's architecture id (1-based). The objective (``rank_loss.jl`` plus a gene
 the tree per row, aggregates per architecture and returns ``1 - corr``. Mini-batching would split
 architectures, so ``batching`` is off; the entry point accepts PySR's ``idx`` argument and ignores it.
 ``loss_scale="linear"``: the loss is a correlation gap in [0, 2] that can reach 0, where "log" scaling breaks.
+Parallel runs use ``multithreading``: the helper functions of ``rank_loss.jl`` live in Julia's ``Main``, which
+PySR's multiprocessing workers do not share. Start Julia with threads (``JULIA_NUM_THREADS``) for ``jobs > 1``.
 
 pysr is imported only inside :meth:`PysrEngine.fit`, after checking for a ``julia`` executable and juliacall,
 because importing it may try to download Julia.
@@ -90,13 +92,11 @@ def pysr_kwargs(
         guesses=[render(t, names, julia=True) for t in seed_formulas(fitness, rules)],
         random_state=seed,
         deterministic=jobs <= 1,
-        parallelism="serial" if jobs <= 1 else "multiprocessing",
+        parallelism="serial" if jobs <= 1 else "multithreading",
         model_selection="best",
         progress=False,
         verbosity=0,
     )
-    if jobs > 1:
-        kwargs["procs"] = jobs
     if budget.time_limit is not None:
         kwargs["timeout_in_seconds"] = float(budget.time_limit)
     if budget.evaluations is not None:

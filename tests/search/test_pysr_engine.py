@@ -64,7 +64,7 @@ def test_kwargs(arch_table, tmp_path) -> None:
     assert kw["loss_scale"] == "linear" and kw["batching"] is False and kw["precision"] == 64
     assert kw["niterations"] == 40 and kw["timeout_in_seconds"] == 30.0 and "max_evals" not in kw
     assert kw["population_size"] == 64 and kw["random_state"] == 7
-    assert kw["parallelism"] == "multiprocessing" and kw["procs"] == 2 and kw["deterministic"] is False
+    assert kw["parallelism"] == "multithreading" and kw["deterministic"] is False
     assert kw["output_directory"] == str(tmp_path) and kw["run_id"] == "lpzero"
     assert variable_names(arch_table) == ["x0", "x1", "x2"]
     assert "x0" in kw["guesses"] and "logabs(x1)" in kw["guesses"] and "neg(logabs(x2))" in kw["guesses"]
