@@ -12,8 +12,8 @@ stays on the device and the results cross to the host once.
 Adding a statistic is one decorated function::
 
     @transform("tanh")
-    def tanh(x: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(x)
+    def tanh(x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+        return torch.tanh(x, out=out)
 """
 
 from __future__ import annotations
@@ -26,12 +26,13 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 import torch
-from lpzero_sr.features.hooks import Record
 
 from lpzero_sr.errors import LpzeroError
+from lpzero_sr.features.hooks import Record
 from lpzero_sr.registry import Registry
 
 EPS = 1e-8
+INV_EPS = 1e-12
 KINDS = ("act", "head", "softmax", "weight", "grad")
 
 
@@ -53,24 +54,29 @@ class Moments:
         return self.var * (self.n - 1) + self.mean.square() * self.n
 
 
-def _moments_of(y: torch.Tensor, nonneg: bool = False) -> Moments:
-    var, mean = torch.var_mean(y, dim=-1)
-    l1 = mean * y.shape[-1] if nonneg else torch.linalg.vector_norm(y, 1, dim=-1)
-    return Moments(y.shape[-1], mean, var, l1)
-
-
 def _from_sums(n: int, total: torch.Tensor, sumsq: torch.Tensor, l1: torch.Tensor) -> Moments:
     mean = total / n
     var = (sumsq - total * mean).clamp_min(0) / max(n - 1, 1)
     return Moments(n, mean, var, l1)
 
 
-class Base:
-    """Cached sums of a stacked input ``x`` (layers, n) that closed-form transforms share."""
+def _moments_of(y: torch.Tensor, nonneg: bool = False) -> Moments:
+    total = y.sum(-1)
+    l1 = total if nonneg else torch.linalg.vector_norm(y, 1, dim=-1)
+    return _from_sums(y.shape[-1], total, torch.linalg.vector_norm(y, 2, dim=-1).square(), l1)
 
-    def __init__(self, x: torch.Tensor) -> None:
+
+class Base:
+    """Cached sums of a stacked input ``x`` (layers, n) that closed-form transforms share.
+
+    ``scratch`` is one preallocated tensor of the shape of ``x`` that every transform writes into (``out=``):
+    on CPU, allocating a fresh tensor per transform costs several times the transform itself.
+    """
+
+    def __init__(self, x: torch.Tensor, scratch: torch.Tensor | None = None) -> None:
         self.x = x
         self.n = x.shape[-1]
+        self.scratch = torch.empty_like(x) if scratch is None else scratch
 
     @cached_property
     def identity(self) -> Moments:
@@ -78,11 +84,11 @@ class Base:
 
     @cached_property
     def sum4(self) -> torch.Tensor:
-        return torch.linalg.vector_norm(self.x, 4, dim=-1).pow(4)
+        return torch.linalg.vector_norm(torch.mul(self.x, self.x, out=self.scratch), 2, dim=-1).square()
 
     @cached_property
     def sum_sqrt_abs(self) -> torch.Tensor:
-        return torch.linalg.vector_norm(self.x, 0.5, dim=-1).sqrt()
+        return torch.abs(self.x, out=self.scratch).sqrt_().sum(-1)
 
     @cached_property
     def minmax(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -90,30 +96,39 @@ class Base:
 
     @cached_property
     def abs_dev(self) -> torch.Tensor:
-        return torch.linalg.vector_norm(self.x - self.identity.mean[:, None], 1, dim=-1)
+        return torch.sub(self.x, self.identity.mean[:, None], out=self.scratch).abs_().sum(-1)
 
     @cached_property
     def relu(self) -> Moments:
-        return _moments_of(self.x.clamp_min(0), nonneg=True)
+        return _moments_of(torch.clamp(self.x, min=0, out=self.scratch), nonneg=True)
 
     @cached_property
     def shifted_exp(self) -> tuple[torch.Tensor, Moments]:
         """``m = max(x)`` and the moments of ``exp(x - m)`` (shared by ``exp`` and ``softmax``)."""
         top = self.minmax[1]
-        return top, _moments_of(torch.exp(self.x - top[:, None]), nonneg=True)
+        return top, _moments_of(torch.sub(self.x, top[:, None], out=self.scratch).exp_(), nonneg=True)
+
+
+Fn = Callable[[torch.Tensor, "torch.Tensor | None"], torch.Tensor]
 
 
 @dataclass(frozen=True)
 class Transform:
+    """``fn(x, out)`` maps ``x`` (layers, n) to ``y`` of the same shape along the last dim, writing into ``out``
+    when it is given; ``moments`` is an optional closed form from :class:`Base` sums; ``nonneg`` says ``y >= 0``."""
+
     name: str
-    fn: Callable[[torch.Tensor], torch.Tensor]
+    fn: Fn
     moments: Callable[[Base], Moments] | None = None
     nonneg: bool = False
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fn(x, None)
 
     def moments_of(self, base: Base) -> Moments:
         if self.moments is not None:
             return self.moments(base)
-        return _moments_of(self.fn(base.x), self.nonneg)
+        return _moments_of(self.fn(base.x, base.scratch), self.nonneg)
 
 
 TRANSFORMS: Registry[Transform] = Registry("transform")
@@ -121,13 +136,10 @@ REDUCTIONS: Registry[Callable[[Moments], torch.Tensor]] = Registry("reduction")
 CROSS: Registry[tuple[str, str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]] = Registry("cross term")
 
 
-def transform(
-    name: str, moments: Callable[[Base], Moments] | None = None, nonneg: bool = False
-) -> Callable[[Callable[[torch.Tensor], torch.Tensor]], Callable[[torch.Tensor], torch.Tensor]]:
-    """Registers an element-wise (or whole-vector, along the last dim) transform; ``moments`` is an optional
-    closed form from :class:`Base` sums, ``nonneg`` says ``y >= 0`` (so its l1 is its sum)."""
+def transform(name: str, moments: Callable[[Base], Moments] | None = None, nonneg: bool = False) -> Callable[[Fn], Fn]:
+    """Registers ``fn(x, out=None)`` as a transform (see :class:`Transform`)."""
 
-    def decorator(fn: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
+    def decorator(fn: Fn) -> Fn:
         TRANSFORMS.register(name)(Transform(name, fn, moments, nonneg))
         return fn
 
@@ -139,39 +151,45 @@ def reduction(name: str) -> Callable[[Callable[[Moments], torch.Tensor]], Callab
 
 
 # ---------------------------------------------------------------------- transforms
+def _into(x: torch.Tensor, out: torch.Tensor | None) -> torch.Tensor:
+    """``x`` copied into ``out`` (or cloned), ready for in-place operations."""
+    return x.clone() if out is None else out.copy_(x)
+
+
 @transform("identity", moments=lambda b: b.identity)
-def identity(x: torch.Tensor) -> torch.Tensor:
-    return x
+def identity(x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    return _into(x, out)
 
 
 @transform("negate", moments=lambda b: Moments(b.n, -b.identity.mean, b.identity.var, b.identity.l1))
-def negate(x: torch.Tensor) -> torch.Tensor:
-    return -x
+def negate(x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    return torch.neg(x, out=out)
 
 
 @transform("abs", moments=lambda b: _from_sums(b.n, b.identity.l1, b.identity.sumsq, b.identity.l1), nonneg=True)
-def abs_(x: torch.Tensor) -> torch.Tensor:
-    return x.abs()
+def abs_(x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    return torch.abs(x, out=out)
 
 
 @transform("sqr", moments=lambda b: _from_sums(b.n, b.identity.sumsq, b.sum4, b.identity.sumsq), nonneg=True)
-def sqr(x: torch.Tensor) -> torch.Tensor:
-    return x.square()
+def sqr(x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    return torch.mul(x, x, out=out)
 
 
 @transform("sqrt_abs", moments=lambda b: _from_sums(b.n, b.sum_sqrt_abs, b.identity.l1, b.sum_sqrt_abs), nonneg=True)
-def sqrt_abs(x: torch.Tensor) -> torch.Tensor:
-    return x.abs().sqrt()
+def sqrt_abs(x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    return torch.abs(x, out=out).sqrt_()
 
 
 @transform("log_abs")
-def log_abs(x: torch.Tensor) -> torch.Tensor:
-    return torch.log(x.abs() + EPS)
+def log_abs(x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """``log(|x| + 1e-8)``."""
+    return torch.abs(x, out=out).add_(EPS).log_()
 
 
 @transform("exp", nonneg=True, moments=lambda b: _exp_moments(b))
-def exp(x: torch.Tensor) -> torch.Tensor:
-    return torch.exp(x)
+def exp(x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    return torch.exp(x, out=out)
 
 
 def _exp_moments(b: Base) -> Moments:
@@ -181,18 +199,21 @@ def _exp_moments(b: Base) -> Moments:
 
 
 @transform("relu", moments=lambda b: b.relu, nonneg=True)
-def relu(x: torch.Tensor) -> torch.Tensor:
-    return x.clamp_min(0)
+def relu(x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    return torch.clamp(x, min=0, out=out)
 
 
 @transform("sigmoid", nonneg=True)
-def sigmoid(x: torch.Tensor) -> torch.Tensor:
-    return torch.sigmoid(x)
+def sigmoid(x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    return torch.sigmoid(x, out=out)
 
 
 @transform("softmax", nonneg=True, moments=lambda b: _softmax_moments(b))
-def softmax(x: torch.Tensor) -> torch.Tensor:
-    return torch.softmax(x, dim=-1)
+def softmax(x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """Softmax over the last dimension (a layer's whole flattened tensor in the bank)."""
+    top = x.amax(-1, keepdim=True)
+    y = torch.sub(x, top, out=out).exp_()
+    return y.div_(y.sum(-1, keepdim=True))
 
 
 def _softmax_moments(b: Base) -> Moments:
@@ -202,21 +223,22 @@ def _softmax_moments(b: Base) -> Moments:
 
 
 @transform("normalise", moments=lambda b: _normalise_moments(b))
-def normalise(x: torch.Tensor) -> torch.Tensor:
+def normalise(x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """``(x - mean) / (std + 1e-8)`` over the last dimension (unbiased std)."""
     var, mean = torch.var_mean(x, dim=-1, keepdim=True)
-    return (x - mean) / (var.sqrt() + EPS)
+    return torch.sub(x, mean, out=out).div_(var.sqrt() + EPS)
 
 
 def _normalise_moments(b: Base) -> Moments:
     std = b.identity.var.sqrt() + EPS
-    zero = torch.zeros_like(std)
-    return Moments(b.n, zero, b.identity.var / std.square(), b.abs_dev / std)
+    return Moments(b.n, torch.zeros_like(std), b.identity.var / std.square(), b.abs_dev / std)
 
 
 @transform("minmax", nonneg=True, moments=lambda b: _minmax_moments(b))
-def minmax(x: torch.Tensor) -> torch.Tensor:
+def minmax(x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """``(x - min) / (max - min + 1e-8)`` over the last dimension."""
     low, high = torch.aminmax(x, dim=-1, keepdim=True)
-    return (x - low) / (high - low + EPS)
+    return torch.sub(x, low, out=out).div_(high - low + EPS)
 
 
 def _minmax_moments(b: Base) -> Moments:
@@ -227,8 +249,10 @@ def _minmax_moments(b: Base) -> Moments:
 
 
 @transform("invert")
-def invert(x: torch.Tensor) -> torch.Tensor:
-    return 1.0 / torch.where(x >= 0, x + EPS, x - EPS)
+def invert(x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """``x / (x^2 + 1e-12)``: ``1/x`` away from zero (relative error below 1e-6 for ``|x| > 1e-3``), 0 at 0,
+    never infinite."""
+    return torch.mul(x, x, out=out).add_(INV_EPS).reciprocal_().mul_(x)
 
 
 # ---------------------------------------------------------------------- reductions and cross terms
@@ -287,22 +311,43 @@ def required_kinds(names: Iterable[str]) -> set[str]:
 
 
 # ---------------------------------------------------------------------- computation
-def _stacked(record: Record, kind: str) -> list[tuple[list[int], torch.Tensor]]:
-    """Layers of ``kind`` grouped by flattened size: ``[(layer slots, tensor (len(slots), n)), ...]``."""
-    if kind in CROSS:
-        left, right, op = CROSS.get(kind)
-        pairs = zip(_stacked(record, left), _stacked(record, right), strict=True)
-        return [(slots, op(a, b)) for (slots, a), (_, b) in pairs]
-    groups: dict[int, list[int]] = {}
-    for slot in range(record.n_layers):
-        size = sum(t.numel() for t in record.get(kind, slot))
-        if size:
-            groups.setdefault(size, []).append(slot)
-    stacked = []
-    for size, slots in groups.items():
-        flat = torch.cat([t.reshape(-1).float() for s in slots for t in record.get(kind, s)])
-        stacked.append((slots, flat.view(len(slots), size)))
-    return stacked
+class _Stacks:
+    """Per-kind stacked inputs of one record (cached, so cross terms reuse them) and one shared scratch buffer."""
+
+    def __init__(self, record: Record) -> None:
+        self.record = record
+        self._cache: dict[str, list[tuple[list[int], torch.Tensor]]] = {}
+        self._workspace: torch.Tensor | None = None
+
+    def get(self, kind: str) -> list[tuple[list[int], torch.Tensor]]:
+        """Layers of ``kind`` grouped by flattened size: ``[(layer slots, tensor (len(slots), n)), ...]``."""
+        if kind not in self._cache:
+            self._cache[kind] = self._build(kind)
+        return self._cache[kind]
+
+    def _build(self, kind: str) -> list[tuple[list[int], torch.Tensor]]:
+        if kind in CROSS:
+            left, right, op = CROSS.get(kind)
+            pairs = zip(self.get(left), self.get(right), strict=True)
+            return [(slots, op(a, b)) for (slots, a), (_, b) in pairs]
+        record = self.record
+        groups: dict[int, list[int]] = {}
+        for slot in range(record.n_layers):
+            size = sum(t.numel() for t in record.get(kind, slot))
+            if size:
+                groups.setdefault(size, []).append(slot)
+        stacked = []
+        for size, slots in groups.items():
+            flat = torch.cat([t.reshape(-1).float() for s in slots for t in record.get(kind, s)])
+            stacked.append((slots, flat.view(len(slots), size)))
+        return stacked
+
+    def scratch(self, like: torch.Tensor) -> torch.Tensor:
+        """A buffer shaped like ``like``, carved from one workspace grown to the largest request."""
+        ws = self._workspace
+        if ws is None or ws.numel() < like.numel() or ws.device != like.device:
+            ws = self._workspace = torch.empty(like.numel(), device=like.device, dtype=like.dtype)
+        return ws[: like.numel()].view_as(like)
 
 
 def compute_stats(record: Record, names: Iterable[str] | None = None) -> dict[str, np.ndarray]:
@@ -316,11 +361,12 @@ def compute_stats(record: Record, names: Iterable[str] | None = None) -> dict[st
     for name in names:
         kind, tname, rname = parse_column(name)
         plan.setdefault(kind, {}).setdefault(tname, []).append((name, rname))
+    stacks = _Stacks(record)
     order: list[tuple[str, list[int]]] = []
     values: list[torch.Tensor] = []
     for kind, transforms in plan.items():
-        for slots, x in _stacked(record, kind):
-            base = Base(x)
+        for slots, x in stacks.get(kind):
+            base = Base(x, stacks.scratch(x))
             for tname, wanted in transforms.items():
                 moments = TRANSFORMS.get(tname).moments_of(base)
                 for name, rname in wanted:

@@ -16,21 +16,22 @@ import gc
 import json
 import logging
 import math
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import torch
+from torch import nn
+from tqdm import tqdm
+
+from lpzero_sr.errors import LpzeroError
 from lpzero_sr.features import bank
 from lpzero_sr.features.hooks import DEFAULT_MAX_NUMEL, HookManager
 from lpzero_sr.features.loss import logits_of, zero_cost_loss
 from lpzero_sr.features.proxies import PROXIES, Proxy, ProxyContext
 from lpzero_sr.features.recipes import Recipe, resolve_recipe
-from torch import nn
-from tqdm import tqdm
-
-from lpzero_sr.errors import LpzeroError
 
 log = logging.getLogger(__name__)
 GRAD_KINDS = frozenset({"grad", "act_grad", "jacobian"})
@@ -44,11 +45,13 @@ class ExtractError(LpzeroError):
 @dataclass
 class Extraction:
     """Per-layer statistics (column ``layer`` + statistics), per-architecture values (statistics averaged over
-    layers, plus proxies) and the proxies that failed with their error message."""
+    layers, plus proxies), the proxies that failed with their error message, and wall-clock seconds spent in the
+    main pass (``"pass"``), the bank (``"stats"``) and each proxy (by name)."""
 
     per_layer: pd.DataFrame
     per_arch: dict[str, float]
     errors: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -105,6 +108,7 @@ def extract_model(
     chosen = select_proxies(proxies)
     kinds = bank.required_kinds(names).union(*(p.kinds for p in chosen))
     model.zero_grad(set_to_none=True)
+    clock = _Clock(dev)
     try:
         with HookManager(model, recipe, kinds, max_numel=max_numel) as record:
             loss = zero_cost_loss(logits_of(model(batch)), batch, causal)
@@ -113,10 +117,12 @@ def extract_model(
             if kinds & GRAD_KINDS:
                 loss.backward()
         record.check()
+        clock.lap("pass")
         values = bank.compute_stats(record, names)
         per_arch = bank.per_arch(values)
+        clock.lap("stats")
         errors: dict[str, str] = {}
-        ctx = ProxyContext(model, batch, recipe, record, causal)
+        ctx = ProxyContext(model, batch, recipe, record, causal, stats=dict(values))
         for proxy in chosen:
             try:
                 per_arch[proxy.name] = proxy(ctx)
@@ -125,10 +131,30 @@ def extract_model(
             except Exception as exc:  # a failing proxy is recorded, the others still count
                 errors[proxy.name] = f"{type(exc).__name__}: {exc}"
                 per_arch[proxy.name] = math.nan
+            clock.lap(proxy.name)
         layers = [spec.index for spec in record.specs]
-        return Extraction(bank.per_layer_frame(values, layers), per_arch, errors)
+        return Extraction(bank.per_layer_frame(values, layers), per_arch, errors, clock.laps)
     finally:
         model.zero_grad(set_to_none=True)
+
+
+class _Clock:
+    """Wall-clock laps; synchronises CUDA before each reading so device work is attributed to its lap."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.cuda = device.type == "cuda"
+        self.laps: dict[str, float] = {}
+        self._last = self._now()
+
+    def _now(self) -> float:
+        if self.cuda:
+            torch.cuda.synchronize()
+        return time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = self._now()
+        self.laps[name] = now - self._last
+        self._last = now
 
 
 def _extract_with_retry(model: nn.Module, batch: torch.Tensor, **kwargs: object) -> tuple[Extraction, int]:

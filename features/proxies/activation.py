@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import torch
-from lpzero_sr.features.proxies.base import ProxyContext, proxy, total
+
+from lpzero_sr.features.proxies.base import ProxyContext, proxy, single_thread, total
 from lpzero_sr.features.proxies.weights import params
 
-MAX_TOKENS = 512
+MAX_TOKENS = 256
 PCA_VARIANCE = 0.99
 
 
@@ -25,16 +26,14 @@ def _hamming_kernel(codes: torch.Tensor) -> torch.Tensor:
 @proxy("nwot", kinds=("act",))
 def nwot(ctx: ProxyContext) -> float:
     """``log det K`` with ``K`` the Hamming-agreement kernel of the binary codes ``a > 0`` of all FFN units of all
-    layers, one row per token (at most 512 tokens). Mellor et al., "Neural Architecture Search without Training",
+    layers, one row per token (at most 256 tokens). Mellor et al., "Neural Architecture Search without Training",
     ICML 2021."""
-    kernel = None
-    for slot in range(ctx.record.n_layers):
-        for a in ctx.record.get("act", slot):
-            k = _hamming_kernel((_tokens(a) > 0).float())
-            kernel = k if kernel is None else kernel + k
-    if kernel is None:
+    acts = [a for s in range(ctx.record.n_layers) for a in ctx.record.get("act", s)]
+    if not acts:
         return float("nan")
-    return float(torch.linalg.slogdet(kernel)[1])
+    with single_thread():
+        kernel = sum(_hamming_kernel((_tokens(a) > 0).float()) for a in acts)
+        return float(torch.linalg.slogdet(kernel)[1])
 
 
 @proxy("act_distance", kinds=("act",))
@@ -42,12 +41,9 @@ def act_distance(ctx: ProxyContext) -> float:
     """Sum over layers of the entries of the Hamming-agreement kernel of ``a > 0`` over the tokens of the first
     sequence. Serianni & Kalita, "Training-free Neural Architecture Search for RNNs and Transformers", ACL 2023
     (after Mellor et al., ICML 2021)."""
-    values = []
-    for slot in range(ctx.record.n_layers):
-        for a in ctx.record.get("act", slot):
-            codes = (a[0].reshape(a.shape[1], -1) > 0).float()
-            values.append(_hamming_kernel(codes).sum())
-    return total(values)
+    acts = [a for s in range(ctx.record.n_layers) for a in ctx.record.get("act", s)]
+    with single_thread():
+        return total(_hamming_kernel((a[0].reshape(a.shape[1], -1) > 0).float()).sum() for a in acts)
 
 
 def _pca_dim(rows: torch.Tensor, variance: float) -> int:
@@ -62,7 +58,10 @@ def _pca_dim(rows: torch.Tensor, variance: float) -> int:
 @proxy("wpca", kinds=("act",))
 def wpca(ctx: ProxyContext) -> float:
     """``#params * sum over layers of PCA_dim(a, 0.99)``: the number of principal components explaining 99% of the
-    variance of the FFN activations (tokens as samples, at most 512), weighted by the parameter count. Ying et al.,
+    variance of the FFN activations (tokens as samples, at most 256), weighted by the parameter count. Ying et al.,
     "W-PCA Based Gradient-Free Proxy for Efficient Search of Lightweight Language Models", ICLR 2025."""
-    dims = sum(_pca_dim(_tokens(a), PCA_VARIANCE) for s in range(ctx.record.n_layers) for a in ctx.record.get("act", s))
+    with single_thread():
+        dims = sum(
+            _pca_dim(_tokens(a), PCA_VARIANCE) for s in range(ctx.record.n_layers) for a in ctx.record.get("act", s)
+        )
     return params(ctx) * dims

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from lpzero_sr.features.proxies.base import ProxyContext, proxy, total
 
 

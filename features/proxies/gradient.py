@@ -6,8 +6,9 @@ Weights ``W`` and gradients ``g = dL/dW`` are those of the main pass (see :mod:`
 from __future__ import annotations
 
 import torch
+
 from lpzero_sr.features.loss import logits_of, zero_cost_loss
-from lpzero_sr.features.proxies.base import ProxyContext, proxy, total
+from lpzero_sr.features.proxies.base import ProxyContext, proxy, single_thread, total
 
 
 @proxy("grad_norm", kinds=("weight", "grad"))
@@ -19,13 +20,13 @@ def grad_norm(ctx: ProxyContext) -> float:
 @proxy("snip", kinds=("weight", "grad"))
 def snip(ctx: ProxyContext) -> float:
     """``sum |W * g|``. Lee et al., "SNIP: Single-shot Network Pruning based on Connection Sensitivity", ICLR 2019."""
-    return total((w * g).abs().sum() for w, g in ctx.matrices())
+    return float(ctx.saliency()[:, 0].sum())
 
 
 @proxy("plain", kinds=("weight", "grad"))
 def plain(ctx: ProxyContext) -> float:
     """``sum W * g``. Mozer & Smolensky 1989, as benchmarked by Abdelfattah et al., ICLR 2021."""
-    return total((w * g).sum() for w, g in ctx.matrices())
+    return float(ctx.saliency()[:, 1].sum())
 
 
 @proxy("fisher", kinds=("act", "act_grad"))
@@ -46,23 +47,29 @@ def synaptic_diversity(ctx: ProxyContext) -> float:
     """Sum over attention matrices of ``||W||_* * ||g||_*`` (nuclear norms). Zhou et al., "Training-free
     Transformer Architecture Search", CVPR 2022; as used by Serianni & Kalita, "Training-free Neural Architecture
     Search for RNNs and Transformers", ACL 2023."""
-    return total(
-        torch.linalg.matrix_norm(w.float(), "nuc") * torch.linalg.matrix_norm(g.float(), "nuc")
-        for w, g in ctx.matrices("attn")
-    )
+    with single_thread():
+        return total(nuclear_norm(w) * nuclear_norm(g) for w, g in ctx.matrices("attn"))
+
+
+def nuclear_norm(m: torch.Tensor) -> torch.Tensor:
+    """Sum of singular values, as the square roots of the eigenvalues of the smaller Gram matrix: several times
+    faster than an SVD on CPU."""
+    m = m.reshape(m.shape[0], -1).float()
+    gram = m @ m.T if m.shape[0] <= m.shape[1] else m.T @ m
+    return torch.linalg.eigvalsh(gram.double()).clamp_min(0).sqrt().sum()
 
 
 @proxy("synaptic_saliency", kinds=("weight", "grad"))
 def synaptic_saliency(ctx: ProxyContext) -> float:
     """Sum over feed-forward matrices of ``|W * g|``. Zhou et al., CVPR 2022; Serianni & Kalita, ACL 2023."""
-    return total((w * g).abs().sum() for w, g in ctx.matrices("ffn"))
+    return float(ctx.saliency("ffn")[:, 0].sum())
 
 
 @proxy("head_importance", kinds=("weight", "grad"))
 def head_importance(ctx: ProxyContext) -> float:
     """Sum over attention matrices (Q/K/V/output projections) of ``|W * g|``: the weight form of Michel et al.,
     "Are Sixteen Heads Really Better than One?", NeurIPS 2019, as implemented by Serianni & Kalita, ACL 2023."""
-    return total((w * g).abs().sum() for w, g in ctx.matrices("attn"))
+    return float(ctx.saliency("attn")[:, 0].sum())
 
 
 @proxy("grasp", kinds=("weight", "grad"), extra_pass="grasp")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from lpzero_sr.features.loss import logits_of
-from lpzero_sr.features.proxies.base import ProxyContext, proxy
-from lpzero_sr.features.recipes import input_embedding
 from torch import nn
+
+from lpzero_sr.features.loss import logits_of
+from lpzero_sr.features.proxies.base import ProxyContext, proxy, single_thread
+from lpzero_sr.features.recipes import input_embedding
 
 JACOV_K = 1e-5
 COSINE_POWER = 1.0 / 20
@@ -36,7 +37,8 @@ def jacov(ctx: ProxyContext) -> float:
     (v1, NASLib ``jacov``). Extra cost: one forward, one backward to the embeddings."""
     jac = ctx.cached("jacobian", lambda: _jacobian_pass(ctx))
     corr = torch.corrcoef(jac.reshape(jac.shape[0], -1))
-    v = torch.linalg.eigvalsh(corr)
+    with single_thread():
+        v = torch.linalg.eigvalsh(corr)
     return float(-(torch.log(v + JACOV_K) + 1.0 / (v + JACOV_K)).sum())
 
 

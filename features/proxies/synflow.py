@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+
 from lpzero_sr.features.loss import logits_of
 from lpzero_sr.features.proxies.base import ProxyContext, proxy, total
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import torch
-from lpzero_sr.features.proxies.base import ProxyContext, proxy, total
 from torch import nn
+
+from lpzero_sr.features.proxies.base import ProxyContext, proxy, total
 
 
 @proxy("l2_norm", kinds=("weight",))
