@@ -108,3 +108,24 @@ def test_resolve_missing_data(tmp_path, monkeypatch) -> None:
     monkeypatch.delenv("LPZERO_SR_MIRROR", raising=False)
     with pytest.raises(DataError, match=r"nb_suite_zero/zc_nasbench201.json not found under .*empty; run `lpzero-sr"):
         resolve_table("nb201:cifar10", tmp_path / "empty")
+
+
+def test_fit_per_layer_table(tmp_path) -> None:
+    rng = np.random.default_rng(2)
+    rows = [
+        {"arch": f"m{i}", "layer": layer, "act.abs.mean": (i + 1) * (1 + layer), "noise": rng.normal(), "ppl": 50.0 - i}
+        for i in range(12)
+        for layer in range(3)
+    ]
+    path = tmp_path / "layers.parquet"
+    pd.DataFrame(rows).to_parquet(path)
+    args = [
+        "fit", str(path), "--target", "ppl", "--minimize", "--layer-col", "layer", "--aggregate", "sum",
+        "--train-size", "1.0", "--generations", "3", "--population", "12", "--jobs", "1", "--out", str(tmp_path / "o"),
+    ]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "12 training / 0 held-out architectures" in result.output and "held-out (" not in result.output
+    proxy = Proxy.load(tmp_path / "o" / "proxy.json")
+    assert proxy.aggregation == "sum" and "heldout" not in proxy.metrics
+    assert proxy.metrics["train"]["spearman"] == pytest.approx(1.0)  # the summed statistic grows with i
