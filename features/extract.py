@@ -188,7 +188,7 @@ def done_archs(out_dir: str | Path) -> set[str]:
 def extract_space(
     arch_ids: Sequence[str],
     build_fn: Callable[[str], nn.Module],
-    batch_fn: Callable[[nn.Module], torch.Tensor],
+    batch_fn: Callable[[str, nn.Module], torch.Tensor],
     out_dir: str | Path,
     stats: str | Iterable[str] | None = "all",
     proxies: str | Iterable[str] | None = "all",
@@ -196,7 +196,10 @@ def extract_space(
     recipe: Recipe | str | None = None,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """Extract every architecture not yet in ``out_dir``; returns the materialised per-architecture frame."""
+    """Extract every architecture not yet in ``out_dir``; returns the materialised per-architecture frame.
+
+    ``build_fn(arch)`` returns a fresh model, ``batch_fn(arch, model)`` its token batch (B, T).
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     dev = resolve_device(device)
@@ -214,7 +217,7 @@ def extract_space(
 def _one(
     arch: str,
     build_fn: Callable[[str], nn.Module],
-    batch_fn: Callable[[nn.Module], torch.Tensor],
+    batch_fn: Callable[[str, nn.Module], torch.Tensor],
     names: list[str],
     proxies: list[str],
     device: torch.device,
@@ -224,7 +227,7 @@ def _one(
     try:
         model = build_fn(arch)
         result, batch_size = _extract_with_retry(
-            model, batch_fn(model), recipe=recipe, stats=names, proxies=proxies, device=device
+            model, batch_fn(arch, model), recipe=recipe, stats=names, proxies=proxies, device=device
         )
         per_layer = {c: result.per_layer[c].tolist() for c in result.per_layer.columns}
         return {

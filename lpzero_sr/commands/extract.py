@@ -1,0 +1,123 @@
+"""``lpzero-sr extract``: statistics and classic proxies for many architectures, written as resumable tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+import torch
+import yaml
+from torch import nn
+
+from lpzero_sr.errors import ConfigError, DataError
+from lpzero_sr.features.extract import extract_space
+from lpzero_sr.features.inputs import make_batch
+
+CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
+
+
+def read_config_files(paths: list[Path]) -> dict[str, dict[str, Any]]:
+    """Configs by architecture id (file stem) from JSON/YAML files and directories of them."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(f for f in path.iterdir() if f.suffix in CONFIG_SUFFIXES)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise DataError(f"config path not found: {path}")
+    configs: dict[str, dict[str, Any]] = {}
+    for file in files:
+        text = file.read_text(encoding="utf-8")
+        try:
+            config = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
+        except (json.JSONDecodeError, yaml.YAMLError) as exc:
+            raise DataError(f"cannot parse {file}: {exc}") from exc
+        if not isinstance(config, dict):
+            raise DataError(f"{file} does not hold a config mapping")
+        if file.stem in configs:
+            raise DataError(f"two configs named {file.stem!r}")
+        configs[file.stem] = config
+    if not configs:
+        raise DataError("no config files (.json, .yaml, .yml) given")
+    return configs
+
+
+def _space(configs: tuple[Path, ...], benchmark: str | None, data_dir: Path | None) -> tuple[list[str], Any, dict]:
+    """(architecture ids, space with build/vocab_size, configs by id) for config files or a named benchmark."""
+    if bool(configs) == bool(benchmark):
+        raise ConfigError("give config files/directories or --benchmark NAME (exactly one of them)")
+    if benchmark:
+        from lpzero_sr.spaces import load_benchmark
+
+        bench = load_benchmark(benchmark, data_dir)
+        if bench.space is None:
+            raise ConfigError(f"benchmark {benchmark!r} ships precomputed tables only; it cannot build models")
+        return bench.archs, bench.space, bench.configs
+    from lpzero_sr.spaces.generic import GenericSpace
+
+    found = read_config_files(list(configs))
+    return list(found), GenericSpace("configs", found), found
+
+
+def _split(value: str) -> str | list[str]:
+    return value if value in ("all", "single", "none") else [v.strip() for v in value.split(",") if v.strip()]
+
+
+@click.command("extract")
+@click.argument("configs", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--benchmark", help="A registered benchmark (flexibert, lts-gpt2, tiny-gpt2, ...) instead of configs.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Data root for --benchmark.")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder: records.jsonl, per_arch.parquet, per_layer.parquet, errors.csv.",
+)
+@click.option("--limit", type=int, help="Only the first N architectures.")
+@click.option("--batch-size", default=4, show_default=True)
+@click.option("--seq-len", default=128, show_default=True)
+@click.option("--seed", default=0, show_default=True, help="Seeds the batch and each model's initialisation.")
+@click.option("--device", default="auto", type=click.Choice(["auto", "cpu", "cuda"]), show_default=True)
+@click.option("--stats", default="all", show_default=True, help="'all', 'none' or comma-separated column names.")
+@click.option(
+    "--proxies",
+    default="all",
+    show_default=True,
+    help="'all', 'single' (no extra passes), 'none' or comma-separated proxy names.",
+)
+@click.option("--progress/--no-progress", default=True)
+def command(
+    configs: tuple[Path, ...],
+    benchmark: str | None,
+    data_dir: Path | None,
+    out_dir: Path,
+    limit: int | None,
+    batch_size: int,
+    seq_len: int,
+    seed: int,
+    device: str,
+    stats: str,
+    proxies: str,
+    progress: bool,
+) -> None:
+    """Extract statistics and proxies of every architecture in CONFIGS (HF config JSON/YAML files or folders of
+    them) or in --benchmark; reruns skip architectures already written, failures become rows of errors.csv."""
+    archs, space, by_arch = _space(configs, benchmark, data_dir)
+    archs = archs[:limit] if limit is not None else archs
+
+    def build(arch: str) -> nn.Module:
+        torch.manual_seed(seed)
+        return space.build(by_arch[arch])
+
+    def batch(arch: str, model: nn.Module) -> torch.Tensor:
+        return make_batch(space.vocab_size(by_arch[arch]), batch_size, seq_len, seed=seed)
+
+    frame = extract_space(
+        archs, build, batch, out_dir, stats=_split(stats), proxies=_split(proxies), device=device, progress=progress
+    )
+    errors = sum(1 for _ in (out_dir / "errors.csv").open()) - 1
+    click.echo(f"{len(frame)} architectures in {out_dir / 'per_arch.parquet'}, {errors} errors in errors.csv")
