@@ -31,4 +31,6 @@ def zero_cost_loss(logits: torch.Tensor, input_ids: torch.Tensor, causal: bool) 
         raise LpzeroError(f"logits of shape {tuple(logits.shape)} do not match input ids {tuple(input_ids.shape)}")
     if causal:
         logits, input_ids = logits[:, :-1], input_ids[:, 1:]
-    return F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), input_ids.reshape(-1))
+    if logits.dtype in (torch.float16, torch.bfloat16):
+        logits = logits.float()
+    return F.cross_entropy(logits.reshape(-1, logits.size(-1)), input_ids.reshape(-1))
