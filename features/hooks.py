@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from lpzero_sr.features.recipes import LayerSpec, Recipe, force_eager_attention, input_embedding, resolve_recipe
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
 from lpzero_sr.errors import LpzeroError
+from lpzero_sr.features.recipes import LayerSpec, Recipe, force_eager_attention, input_embedding, resolve_recipe
 
 LAYER_KINDS = ("act", "act_grad", "head", "softmax", "weight", "grad")
 KINDS = (*LAYER_KINDS, "jacobian")
