@@ -97,8 +97,8 @@ class _Search:
                 out.append(node.name)
             elif isinstance(node.value, str) and node.value.startswith("ARG"):
                 out.append(int(node.value[3:]))
-            else:
-                out.append(float(node.value))
+            else:  # a named constant terminal: DEAP keeps its value in the set's context
+                out.append(float(self.pset.context[node.value]))
         return tuple(out)
 
     def individual(self, tokens: Sequence[Token]) -> gp.PrimitiveTree:

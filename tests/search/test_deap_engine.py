@@ -101,3 +101,15 @@ def test_engine_registry_and_auto(monkeypatch) -> None:
         get_engine("gp")
     with pytest.raises(SearchError, match="needs --generations"):
         Budget(generations=None)
+
+
+def test_constants_from_the_rules_become_terminals(arch_table) -> None:
+    rules = RuleSet.from_dict(
+        {
+            "operators": {"unary": ["log"], "binary": ["add", "mul"], "constants": [2.0]},
+            "rules": {"size": {"kind": "max_size", "limit": 7}, "const": {"kind": "non_constant"}},
+        }
+    )
+    front = DeapEngine().fit(arch_table, rules, budget=Budget(generations=10), population=24, seed=0)
+    assert front.best.loss == pytest.approx(0.0, abs=1e-12)
+    assert all(c.complexity <= 7 for c in front.candidates)
