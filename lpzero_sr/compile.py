@@ -143,9 +143,9 @@ def walk(expr: sympy.Expr, leaves: Mapping[str, Any], funcs: Mapping[type, Calla
 def to_torch(
     expr: sympy.Expr, dtype: torch.dtype = torch.float64
 ) -> Callable[[Mapping[str, torch.Tensor]], torch.Tensor]:
-    """A differentiable callable ``stats -> Tensor`` on the device of the given statistic tensors.
+    """A differentiable callable ``stats -> Tensor`` running on the device of the given statistic tensors.
 
-    Constant subtrees become tensors on the same device and ``dtype`` as the first statistic.
+    Statistics are cast to ``dtype``; numeric constants stay Python floats and broadcast on that device.
     """
     names = sorted(s.name for s in expr.free_symbols)
 
