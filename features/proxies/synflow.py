@@ -30,7 +30,7 @@ def _synflow_pass(ctx: ProxyContext) -> list[tuple[torch.Tensor, torch.Tensor]]:
 
 @proxy("synflow", extra_pass="synflow")
 def synflow(ctx: ProxyContext) -> float:
-    """``sum |W| * dR/dW`` with ``R`` the summed logits of the sign-linearised network on the batch. Tanaka et al.,
+    """``sum |W * dR/dW|`` with ``R`` the summed logits of the sign-linearised network on the batch. Tanaka et al.,
     "Pruning neural networks without any data by iteratively conserving synaptic flow", NeurIPS 2020 (NASLib form:
     one pass, no pruning iterations). Extra cost: one forward and one backward."""
     return total((w * g).abs().sum() for w, g in ctx.cached("synflow", lambda: _synflow_pass(ctx)))
