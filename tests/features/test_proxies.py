@@ -98,7 +98,7 @@ def _hand(reference: dict[str, object]) -> dict[str, float]:
             float(torch.linalg.svdvals(p.detach().double()).sum() * torch.linalg.svdvals(p.grad.double()).sum())
             for p in attn
         ),
-        "fisher": sum(float(0.5 * ((a * a.grad).sum(1) ** 2).mean(0).sum()) for a in acts),
+        "fisher": sum(float(0.5 * ((a.detach() * a.grad).sum(1) ** 2).mean(0).sum()) for a in acts),
         "nwot": float(np.linalg.slogdet(sum(kernel(codes(a)) for a in acts))[1]),
         "act_distance": sum(float(kernel(codes(a[0])).sum()) for a in acts),
         "wpca": n_params * sum(pca_dim(a) for a in acts),
