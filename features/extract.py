@@ -157,6 +157,22 @@ class _Clock:
         self._last = now
 
 
+def extract_columns(
+    model: nn.Module,
+    batch: torch.Tensor,
+    names: Iterable[str],
+    recipe: Recipe | str | None = None,
+    device: str | torch.device = "auto",
+    causal: bool | None = None,
+) -> Extraction:
+    """Only the columns ``names`` (bank statistics and/or proxy names, e.g. ``["grad.sqr.mean", "snip"]``): the
+    hooks installed are those these columns need, and no backward pass runs when none of them needs gradients."""
+    names = list(dict.fromkeys(names))
+    proxies = [n for n in names if n in PROXIES]
+    stats = [n for n in names if n not in PROXIES]
+    return extract_model(model, batch, recipe, stats=stats, proxies=proxies, device=device, causal=causal)
+
+
 def _extract_with_retry(model: nn.Module, batch: torch.Tensor, **kwargs: object) -> tuple[Extraction, int]:
     """:func:`extract_model`, retried with the first half of the batch after each CUDA out-of-memory error."""
     while True:

@@ -13,7 +13,7 @@ from conftest import SEQ, VOCAB, TinyNative, hf_model, native
 
 from lpzero_sr.cli import main
 from lpzero_sr.features import bank
-from lpzero_sr.features.extract import ExtractError, extract_model, extract_space, select_proxies
+from lpzero_sr.features.extract import ExtractError, extract_columns, extract_model, extract_space, select_proxies
 from lpzero_sr.features.proxies import PROXIES
 
 
@@ -35,10 +35,16 @@ def test_extract_model_all_columns(family: str) -> None:
     assert all(p.grad is None for p in model.parameters())
 
 
-def test_subset_runs_no_backward_when_not_needed(ids: torch.Tensor) -> None:
-    result = extract_model(native(), ids, stats=["act.identity.mean"], proxies=["attn_conf"], device="cpu")
-    assert set(result.per_arch) == {"act.identity.mean", "attn_conf"}
+def test_extract_columns_computes_only_what_is_named(ids: torch.Tensor) -> None:
+    model = native()
+    result = extract_columns(model, ids, ["act.identity.mean", "attn_conf", "weight*grad.abs.l1"], device="cpu")
+    assert set(result.per_arch) == {"act.identity.mean", "attn_conf", "weight*grad.abs.l1"}
     assert set(result.timings) == {"pass", "stats", "attn_conf"}
+    full = extract_model(native(), ids, stats="all", proxies="all", device="cpu")
+    for name in result.per_arch:
+        assert result.per_arch[name] == pytest.approx(full.per_arch[name])
+    forward_only = extract_columns(model, ids, ["act.identity.mean", "softmax.exp.std"], device="cpu")
+    assert list(forward_only.per_layer.columns) == ["layer", "act.identity.mean", "softmax.exp.std"]
 
 
 def test_bad_selection_is_one_line(ids: torch.Tensor) -> None:
