@@ -6,6 +6,7 @@ rank-sum of synflow and jacov (ranked within the held-out cells, a reference onl
 the machine load. Goal: held-out Spearman >= 0.88 within 120 s per dataset on 2 cores.
 
     python benchmarks/nb201_fit.py [--data-dir DIR] [--generations 150] [--time-limit 110] [--seed 0] [--jobs 2]
+                                   [--loss spearman|kendall]
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def main() -> None:
     parser.add_argument("--population", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--loss", choices=["spearman", "kendall"], default="spearman")
     args = parser.parse_args()
     rules = RuleSet.load("default")
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; jobs={args.jobs}")
@@ -47,7 +49,7 @@ def main() -> None:
         budget = Budget(generations=args.generations, time_limit=args.time_limit)
         start = time.perf_counter()
         result = fit_proxy(
-            train, test, rules, engine="deap", budget=budget, seed=args.seed,
+            train, test, rules, engine="deap", loss=args.loss, budget=budget, seed=args.seed,
             population=args.population, jobs=args.jobs,
         )  # fmt: skip
         wall = time.perf_counter() - start
