@@ -40,7 +40,7 @@ def main() -> None:
         print(f"before arch {len(rss):2d}: RSS {rss[-1]:7.1f} MB")
         layers, width = SHAPES[int(arch) % len(SHAPES)]
         torch.manual_seed(int(arch))
-        config = GPT2Config(n_layer=layers, n_embd=width, n_head=4, vocab_size=VOCAB)
+        config = GPT2Config(n_layer=layers, n_embd=width, n_head=4, vocab_size=VOCAB, bos_token_id=0, eos_token_id=0)
         config._attn_implementation = "eager"
         return GPT2LMHeadModel(config)
 

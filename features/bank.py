@@ -133,7 +133,8 @@ class Transform:
 
 TRANSFORMS: Registry[Transform] = Registry("transform")
 REDUCTIONS: Registry[Callable[[Moments], torch.Tensor]] = Registry("reduction")
-CROSS: Registry[tuple[str, str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]] = Registry("cross term")
+CROSS: Registry[tuple[str, str, Callable[..., torch.Tensor]]] = Registry("cross term")
+"""Cross terms: name -> (left kind, right kind, ``op(a, b, out=...)`` element-wise on same-shaped tensors)."""
 
 
 def transform(name: str, moments: Callable[[Base], Moments] | None = None, nonneg: bool = False) -> Callable[[Fn], Fn]:
@@ -311,43 +312,52 @@ def required_kinds(names: Iterable[str]) -> set[str]:
 
 
 # ---------------------------------------------------------------------- computation
-class _Stacks:
-    """Per-kind stacked inputs of one record (cached, so cross terms reuse them) and one shared scratch buffer."""
+class _Workspace:
+    """Two flat buffers grown to the largest request and reused for every kind: ``x`` holds the stacked input of
+    the kind being processed, ``scratch`` the transformed values. Fresh CPU allocations of this size cost more
+    than the transforms themselves (page faults), so one compute_stats call allocates each buffer once."""
 
-    def __init__(self, record: Record) -> None:
-        self.record = record
-        self._cache: dict[str, list[tuple[list[int], torch.Tensor]]] = {}
-        self._workspace: torch.Tensor | None = None
+    def __init__(self) -> None:
+        self._buffers: dict[str, torch.Tensor] = {}
 
-    def get(self, kind: str) -> list[tuple[list[int], torch.Tensor]]:
-        """Layers of ``kind`` grouped by flattened size: ``[(layer slots, tensor (len(slots), n)), ...]``."""
-        if kind not in self._cache:
-            self._cache[kind] = self._build(kind)
-        return self._cache[kind]
+    def get(self, key: str, numel: int, device: torch.device) -> torch.Tensor:
+        buf = self._buffers.get(key)
+        if buf is None or buf.numel() < numel or buf.device != device:
+            buf = self._buffers[key] = torch.empty(numel, device=device)
+        return buf[:numel]
 
-    def _build(self, kind: str) -> list[tuple[list[int], torch.Tensor]]:
-        if kind in CROSS:
-            left, right, op = CROSS.get(kind)
-            pairs = zip(self.get(left), self.get(right), strict=True)
-            return [(slots, op(a, b)) for (slots, a), (_, b) in pairs]
-        record = self.record
-        groups: dict[int, list[int]] = {}
-        for slot in range(record.n_layers):
-            size = sum(t.numel() for t in record.get(kind, slot))
-            if size:
-                groups.setdefault(size, []).append(slot)
-        stacked = []
-        for size, slots in groups.items():
-            flat = torch.cat([t.reshape(-1).float() for s in slots for t in record.get(kind, s)])
-            stacked.append((slots, flat.view(len(slots), size)))
-        return stacked
 
-    def scratch(self, like: torch.Tensor) -> torch.Tensor:
-        """A buffer shaped like ``like``, carved from one workspace grown to the largest request."""
-        ws = self._workspace
-        if ws is None or ws.numel() < like.numel() or ws.device != like.device:
-            ws = self._workspace = torch.empty(like.numel(), device=like.device, dtype=like.dtype)
-        return ws[: like.numel()].view_as(like)
+def _groups(record: Record, kind: str) -> dict[int, list[int]]:
+    """Layer slots holding ``kind`` grouped by flattened size."""
+    groups: dict[int, list[int]] = {}
+    for slot in range(record.n_layers):
+        size = sum(t.numel() for t in record.get(kind, slot))
+        if size:
+            groups.setdefault(size, []).append(slot)
+    return groups
+
+
+def _stacked(record: Record, kind: str, ws: _Workspace) -> list[tuple[list[int], torch.Tensor]]:
+    """``[(layer slots, tensor (len(slots), n)), ...]`` for ``kind``, written into the workspace's ``x`` buffer."""
+    left, right, op = CROSS.get(kind) if kind in CROSS else (kind, None, None)
+    groups = _groups(record, left)
+    tensors = [t for slots in groups.values() for s in slots for t in record.get(left, s)]
+    if not tensors:
+        return []
+    flat = ws.get("x", sum(size * len(slots) for size, slots in groups.items()), tensors[0].device)
+    if op is None:
+        torch.cat([t.reshape(-1).float() for t in tensors], out=flat)
+    else:
+        others = [t for slots in groups.values() for s in slots for t in record.get(right, s)]
+        start = 0
+        for a, b in zip(tensors, others, strict=True):
+            op(a.reshape(-1).float(), b.reshape(-1).float(), out=flat[start : start + a.numel()])
+            start += a.numel()
+    stacked, start = [], 0
+    for size, slots in groups.items():
+        stacked.append((slots, flat[start : start + size * len(slots)].view(len(slots), size)))
+        start += size * len(slots)
+    return stacked
 
 
 def compute_stats(record: Record, names: Iterable[str] | None = None) -> dict[str, np.ndarray]:
@@ -361,12 +371,12 @@ def compute_stats(record: Record, names: Iterable[str] | None = None) -> dict[st
     for name in names:
         kind, tname, rname = parse_column(name)
         plan.setdefault(kind, {}).setdefault(tname, []).append((name, rname))
-    stacks = _Stacks(record)
+    ws = _Workspace()
     order: list[tuple[str, list[int]]] = []
     values: list[torch.Tensor] = []
     for kind, transforms in plan.items():
-        for slots, x in stacks.get(kind):
-            base = Base(x, stacks.scratch(x))
+        for slots, x in _stacked(record, kind, ws):
+            base = Base(x, ws.get("scratch", x.numel(), x.device).view_as(x))
             for tname, wanted in transforms.items():
                 moments = TRANSFORMS.get(tname).moments_of(base)
                 for name, rname in wanted:
