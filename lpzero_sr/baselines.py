@@ -63,15 +63,13 @@ def extract_benchmark(
         raise DataError(f"benchmark {bench.name!r} has no model builder to extract from")
     vocab = {arch: space.vocab_size(config) for arch, config in bench.configs.items()}
     batches: dict[int, torch.Tensor] = {}
-    current: dict[str, int] = {}  # vocabulary of the model just built, read by batch_fn
 
     def build(arch: str) -> torch.nn.Module:
-        current["vocab"] = vocab[arch]
         torch.manual_seed(settings.seed)
         return bench.build(arch)
 
-    def batch(_: torch.nn.Module) -> torch.Tensor:
-        size = current["vocab"]
+    def batch(arch: str, _: torch.nn.Module) -> torch.Tensor:
+        size = vocab[arch]
         if size not in batches:
             batches[size] = make_batch(size, settings.batch_size, settings.seq_len, seed=settings.seed)
         return batches[size]
