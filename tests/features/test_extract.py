@@ -126,3 +126,13 @@ def test_cli_extract_from_config_files(tmp_path: Path) -> None:
     assert len(pd.read_parquet(out / "per_layer.parquet").query("arch == 'q'")) == 3
     bad = CliRunner().invoke(main, ["extract", "--out", str(out)])
     assert bad.exit_code == 1 and "Error: give config files/directories or --benchmark NAME" in bad.output
+
+
+def test_cli_extract_from_registered_benchmark(tmp_path: Path) -> None:
+    args = ["extract", "--benchmark", "tiny-gpt2", "--limit", "2", "--out", str(tmp_path), "--no-progress"]
+    options = ["--batch-size", "2", "--seq-len", "8", "--stats", "grad.abs.mean", "--proxies", "params"]
+    result = CliRunner().invoke(main, [*args, *options])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_parquet(tmp_path / "per_arch.parquet")
+    assert len(frame) == 2 and list(frame.columns) == ["arch", "grad.abs.mean", "params"]
+    assert (frame["params"] > 0).all() and (frame["grad.abs.mean"] > 0).all()
