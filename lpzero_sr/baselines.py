@@ -3,9 +3,10 @@
 Sign convention: proxies are "higher is better"; a minimised target (perplexity, loss) is negated before
 correlating, so a positive rho / tau always means the proxy ranks architectures the right way round.
 
-Model-based benchmarks are extracted once per setting into ``<cache>/tables/<benchmark>/b<B>-t<T>-s<seed>[-single]/``
-(``records.jsonl`` + ``per_arch.parquet`` + ``per_layer.parquet`` from
-:func:`lpzero_sr.features.extract.extract_space`), so reruns resume and the search can reuse the tables.
+Model-based benchmarks are extracted once per setting into
+``<cache>/tables/<benchmark>/b<B>-t<T>-s<seed>[-single|-extra]/`` (``records.jsonl``, ``per_arch.parquet``,
+``per_layer.parquet`` from :func:`lpzero_sr.features.extract.extract_space`), so reruns resume and the search
+can reuse the tables.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class ExtractSettings:
     batch_size: int = 4
     seq_len: int = 64
     seed: int = 0
-    proxies: str = "all"  # "all", or "single": only the proxies without an extra pass (much cheaper)
+    proxies: str = "all"  # "all"; "single": only proxies without an extra pass (cheap); "extra": only those with one
 
     def tag(self) -> str:
         suffix = "" if self.proxies == "all" else f"-{self.proxies}"
@@ -74,11 +75,14 @@ def extract_benchmark(
             batches[size] = make_batch(size, settings.batch_size, settings.seq_len, seed=settings.seed)
         return batches[size]
 
+    proxies: str | list[str] = settings.proxies
+    if proxies == "extra":
+        from lpzero_sr.features.proxies import PROXIES
+
+        proxies = [name for name, p in PROXIES.items() if p.extra_pass is not None]
     out = table_dir(bench.name, settings, out_dir)
     chosen = bench.archs if archs is None else archs
-    return extract_space(
-        chosen, build, batch, out, stats=stats, proxies=settings.proxies, device=device, progress=progress
-    )
+    return extract_space(chosen, build, batch, out, stats=stats, proxies=proxies, device=device, progress=progress)
 
 
 def proxy_columns(frame: pd.DataFrame) -> list[str]:

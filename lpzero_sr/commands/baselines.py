@@ -36,10 +36,11 @@ SIGN = (
 )
 @click.option(
     "--proxies",
-    type=click.Choice(["all", "single"]),
+    type=click.Choice(["all", "single", "extra"]),
     default="all",
     show_default=True,
-    help="'single' skips the proxies that need extra passes (synflow, logsynflow, grasp, jacov, jacob_cos).",
+    help="'single' skips the proxies that need extra passes (synflow, logsynflow, grasp, jacov, jacob_cos); "
+    "'extra' runs only those.",
 )
 @click.option("--limit", type=int, help="Only N architectures, drawn at random with --seed.")
 @click.option(
