@@ -98,7 +98,13 @@ def extract_model(
     causal: bool | None = None,
     max_numel: int | None = DEFAULT_MAX_NUMEL,
 ) -> Extraction:
-    """Statistics and proxies of ``model`` on ``batch`` (token ids, B x T); see the module docstring."""
+    """Statistics and proxies of ``model`` on ``batch`` (token ids, B x T); see the module docstring.
+
+    ``stats``: "all", ``None``/"none" or bank column names; ``proxies``: "all", "single" (no extra pass),
+    ``None``/"none" or proxy names. The model is moved to ``device`` and put in eval mode (no dropout); HF models
+    are switched to eager attention; gradients are cleared before and after. ``causal`` defaults to the recipe's
+    answer (HF decoders, or a native model's ``causal`` attribute).
+    """
     dev = resolve_device(device)
     model.to(dev).eval()
     batch = batch.to(dev)
