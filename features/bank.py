@@ -60,10 +60,17 @@ def _from_sums(n: int, total: torch.Tensor, sumsq: torch.Tensor, l1: torch.Tenso
     return Moments(n, mean, var, l1)
 
 
-def _moments_of(y: torch.Tensor, nonneg: bool = False) -> Moments:
+def _moments_of(y: torch.Tensor, nonneg: bool = False, work: torch.Tensor | None = None) -> Moments:
+    """Moments from three reductions; ``work`` (may be ``y`` itself) receives ``|y|`` for the l1 sum."""
     total = y.sum(-1)
-    l1 = total if nonneg else torch.linalg.vector_norm(y, 1, dim=-1)
-    return _from_sums(y.shape[-1], total, torch.linalg.vector_norm(y, 2, dim=-1).square(), l1)
+    sumsq = torch.linalg.vector_norm(y, 2, dim=-1).square()
+    if nonneg:
+        l1 = total
+    elif work is not None:
+        l1 = torch.abs(y, out=work).sum(-1)
+    else:
+        l1 = torch.linalg.vector_norm(y, 1, dim=-1)
+    return _from_sums(y.shape[-1], total, sumsq, l1)
 
 
 class Base:
@@ -80,7 +87,7 @@ class Base:
 
     @cached_property
     def identity(self) -> Moments:
-        return _moments_of(self.x)
+        return _moments_of(self.x, work=self.scratch)
 
     @cached_property
     def sum4(self) -> torch.Tensor:
@@ -92,7 +99,7 @@ class Base:
 
     @cached_property
     def minmax(self) -> tuple[torch.Tensor, torch.Tensor]:
-        return torch.aminmax(self.x, dim=-1)
+        return self.x.amin(-1), self.x.amax(-1)  # two passes, yet faster than aminmax on CPU
 
     @cached_property
     def abs_dev(self) -> torch.Tensor:
@@ -128,7 +135,8 @@ class Transform:
     def moments_of(self, base: Base) -> Moments:
         if self.moments is not None:
             return self.moments(base)
-        return _moments_of(self.fn(base.x, base.scratch), self.nonneg)
+        y = self.fn(base.x, base.scratch)
+        return _moments_of(y, self.nonneg, work=y if y.data_ptr() == base.scratch.data_ptr() else None)
 
 
 TRANSFORMS: Registry[Transform] = Registry("transform")
