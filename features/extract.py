@@ -273,8 +273,12 @@ def materialise(out_dir: str | Path) -> pd.DataFrame:
     arch_rows, layer_frames, errors = [], [], []
     path = out / RECORDS
     lines = path.read_text().splitlines() if path.exists() else []
+    seen: set[str] = set()
     for line in filter(None, lines):
         record = json.loads(line)
+        if record["arch"] in seen:  # two runs that shared the folder wrote it twice: the first record counts
+            continue
+        seen.add(record["arch"])
         if record.get("error"):
             errors.append({"arch": record["arch"], "error": record["error"]})
             continue
