@@ -1,5 +1,8 @@
 """Where ``lpzero-sr fit TABLE`` gets its table: a file path, or a ``source:name`` shorthand.
 
+A registered benchmark name (``flexibert``, ``lts-gpt2``, ``tiny-gpt2``, ``nb201-cifar10``, ...) resolves through
+:func:`benchmark_table`: precomputed features where the benchmark ships them, else statistics and proxies
+extracted from randomly initialised models and cached (per architecture, or per layer with ``layer_col="layer"``).
 Shorthand sources are registered in :data:`TABLE_SOURCES` (``nb201:cifar10``, ``nb201:cifar100``,
 ``nb201:ImageNet16-120`` here); a source is a function ``(name, data_dir) -> StatTable``. Benchmark files are
 looked up under ``data_dir`` (default ``$LPZERO_SR_DATA`` or ``~/.cache/lpzero-sr``), then under the local
@@ -8,15 +11,24 @@ mirror ``$LPZERO_SR_MIRROR``, both laid out as ``<dir>/<dataset>/<file>``.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
 
 from lpzero_sr.errors import DataError, TableError
 from lpzero_sr.registry import Registry
 from lpzero_sr.spaces.nb201 import FILENAME, nb201_table
 from lpzero_sr.table import Direction, StatTable
 
+if TYPE_CHECKING:
+    from lpzero_sr.baselines import ExtractSettings
+
+log = logging.getLogger(__name__)
 TABLE_SOURCES: Registry[Callable[[str, Path], StatTable]] = Registry("table source")
 
 
@@ -57,6 +69,10 @@ def resolve_table(
 
     For a shorthand the source fixes target and direction; ``features`` still selects columns.
     """
+    from lpzero_sr.spaces import SPACES
+
+    if spec in SPACES and not Path(spec).exists():
+        return benchmark_table(spec, data_dir, layer_col=layer_col, target=target, features=features)
     source, _, name = spec.partition(":")
     if name and source in TABLE_SOURCES and not Path(spec).exists():
         table = TABLE_SOURCES.get(source)(name, Path(data_dir) if data_dir else default_data_dir())
@@ -76,3 +92,48 @@ def resolve_table(
         features=features,
         drop_invalid=drop_invalid,
     )
+
+
+def benchmark_table(
+    name: str,
+    data_dir: str | Path | None = None,
+    *,
+    layer_col: str | None = None,
+    target: str | None = None,
+    features: list[str] | None = None,
+    settings: ExtractSettings | None = None,
+    device: str = "auto",
+) -> StatTable:
+    """The table of a registered benchmark; model-based ones are extracted once and cached (resumable).
+
+    ``layer_col="layer"`` gives one row per (architecture, layer). Statistic columns that are NaN/inf for any
+    architecture (e.g. exp of large activations) cannot rank unseen architectures reliably: they are dropped
+    with a warning. Architectures whose extraction failed are listed in the cache's ``errors.csv`` and left out.
+    """
+    from lpzero_sr.baselines import ExtractSettings, extract_benchmark, table_dir
+    from lpzero_sr.spaces import load_benchmark
+
+    bench = load_benchmark(name, data_dir)
+    if bench.features is not None:
+        if layer_col:
+            raise TableError(f"benchmark {name!r} ships per-architecture features only; drop --layer-col")
+        frame = bench.features.rename_axis("arch").reset_index()
+    else:
+        settings = settings or ExtractSettings()
+        frame = extract_benchmark(bench, settings, device=device)
+        if layer_col:
+            frame = pd.read_parquet(table_dir(bench.name, settings) / "per_layer.parquet").rename(
+                columns={"layer": layer_col}
+            )
+    frame = _drop_nonfinite_columns(frame, keep={"arch", layer_col} if layer_col else {"arch"})
+    if features:
+        frame = frame[["arch", *([layer_col] if layer_col else []), *features]]
+    return bench.table(frame, target=target, layer_col=layer_col)
+
+
+def _drop_nonfinite_columns(frame: pd.DataFrame, keep: set[str | None]) -> pd.DataFrame:
+    values = frame.drop(columns=[c for c in keep if c in frame.columns]).apply(pd.to_numeric, errors="coerce")
+    bad = [c for c in values.columns if not np.isfinite(values[c].to_numpy(dtype=float)).all()]
+    if bad:
+        log.warning("dropping %d column(s) with NaN/inf for some architectures: %s", len(bad), ", ".join(bad[:8]))
+    return frame.drop(columns=bad)
