@@ -1,0 +1,157 @@
+"""The headline protocol: fit on a few architectures, evaluate on all the others, several seeds, every baseline.
+
+For each benchmark (FlexiBERT 50 of 500, LTS GPT-2 50 of 200, NB201 100 of 491 per dataset; per-architecture
+and, for model-based spaces, per-layer mode) it runs :func:`lpzero_sr.protocol.run_protocol` and writes one run
+directory per setting (``lpzero-sr report`` renders it), then the transfer of the fitted proxies between
+FlexiBERT and LTS and the rule-based-pruning ablation, and finally ``summary.json`` for docs/results.md.
+
+Nothing here looks at held-out rows before the numbers are reported: the split, the search and the choice from
+the front use the training architectures only; search settings (Kendall fitness, default rules, complexity
+penalty) were fixed on NB201 development splits 1-3 (see benchmarks/nb201_fit.py), not on these held-out rows.
+
+    python benchmarks/headline.py [--out runs/headline] [--seeds 0,1,2] [--generations 60] [--only NAME,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from lpzero_sr.baselines import ExtractSettings
+from lpzero_sr.evaluate import rank_metrics
+from lpzero_sr.protocol import run_protocol, run_seed, write_protocol
+from lpzero_sr.proxy import Proxy
+from lpzero_sr.rules.ruleset import RuleSet
+from lpzero_sr.search.engine import Budget
+from lpzero_sr.table import StatTable
+from lpzero_sr.tables import benchmark_table
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# (benchmark, training architectures, extraction settings); LTS skips the extra-pass proxies (synflow, grasp,
+# jacov) whose passes through a 50k-token adaptive softmax dominate the extraction time on CPU.
+SETTINGS = {
+    "flexibert": (50, ExtractSettings()),
+    "lts-gpt2": (50, ExtractSettings(proxies="single")),
+    "nb201-cifar10": (100, None),
+    "nb201-cifar100": (100, None),
+    "nb201-ImageNet16-120": (100, None),
+}
+MODEL_BASED = ("flexibert", "lts-gpt2")
+ABLATION_BUDGETS = (250, 500, 1000, 2000, 4000, 8000)
+
+
+def load(name: str, data_dir: Path, per_layer: bool) -> StatTable:
+    _, settings = SETTINGS[name]
+    return benchmark_table(name, data_dir, layer_col="layer" if per_layer else None, settings=settings)
+
+
+def protocol(name: str, table: StatTable, args: argparse.Namespace, out: Path, mode: str) -> dict:
+    n_train = SETTINGS[name][0]
+    start = time.perf_counter()
+    results = run_protocol(
+        table, n_train, args.seeds, rules=RuleSet.load("default"), budget=Budget(generations=args.generations,
+        time_limit=args.time_limit), loss=args.loss, population=args.population, jobs=args.jobs,
+    )  # fmt: skip
+    meta = {
+        "benchmark": name, "mode": mode, "n_train": n_train, "n_test": len(table.archs) - n_train,
+        "target": table.target, "direction": table.direction, "loss": args.loss, "generations": args.generations,
+        "wall_seconds": time.perf_counter() - start, "load_average": os.getloadavg()[0],
+    }  # fmt: skip
+    summary = write_protocol(out / f"{name}-{mode}", results, meta)
+    p = summary["proxy"]
+    best = summary["best_baseline"]
+    print(f"{name:<22}{mode:<7} rho {p['spearman']['mean']:.4f}±{p['spearman']['std']:.4f}  "
+          f"tau {p['kendall']['mean']:.4f}±{p['kendall']['std']:.4f}  top10% {p['topk']['mean']:.3f}  "
+          f"best baseline {best} {summary['baselines'][best]['spearman']['mean']:.4f}  "
+          f"({meta['wall_seconds']:.0f} s)", flush=True)  # fmt: skip
+    return summary
+
+
+def transfer(out: Path, tables: dict[str, StatTable]) -> dict:
+    """Each seed's per-architecture proxy fitted on one space, scored on every architecture of the other."""
+    rows = {}
+    for source, target in (("flexibert", "lts-gpt2"), ("lts-gpt2", "flexibert")):
+        if source not in tables or target not in tables:
+            continue
+        for proxy_path in sorted((out / f"{source}-arch").glob("seed_*/proxy.json")):
+            proxy = Proxy.load(proxy_path)
+            key = f"{source}->{target} {proxy_path.parent.name}"
+            missing = [f for f in proxy.features if f not in tables[target].features]
+            if missing:
+                rows[key] = {"formula": str(proxy.expr), "missing": missing}
+                continue
+            rows[key] = {"formula": str(proxy.expr), **rank_metrics(proxy.evaluate(tables[target]), tables[target].y)}
+    for name, table in tables.items():
+        if "lpzero" in table.features:
+            rows[f"LPZero published proxy on {name}"] = rank_metrics(table.column("lpzero"), table.y)
+    return rows
+
+
+def ablation(name: str, table: StatTable, args: argparse.Namespace) -> dict:
+    """Held-out rho of the chosen formula after each evaluation budget, with and without pruning rules.
+
+    Each budget is its own deterministic run with the same seed, so a smaller budget is a prefix of a larger one.
+    """
+    curves: dict[str, list[tuple[int, float]]] = {}
+    rejected: dict[str, float] = {}
+    for rules in ("default", "no_pruning"):
+        per_budget = {b: [] for b in ABLATION_BUDGETS}
+        fractions = []
+        for seed in args.seeds:
+            for budget in ABLATION_BUDGETS:
+                r = run_seed(table, SETTINGS[name][0], seed, RuleSet.load(rules), Budget(generations=None,
+                             evaluations=budget), loss=args.loss, population=args.population, jobs=args.jobs,
+                             baseline_columns=[])  # fmt: skip
+                per_budget[budget].append(r.heldout["spearman"])
+            fractions.append(sum(r.rejections.values()) / max(r.evaluations, 1))
+        curves[rules] = [(b, float(np.mean(v))) for b, v in per_budget.items()]
+        rejected[rules] = float(np.mean(fractions))
+        print(f"ablation {name} {rules:<11} rejected {rejected[rules]:.3f}  held-out rho by budget "
+              + " ".join(f"{b}:{rho:.3f}" for b, rho in curves[rules]), flush=True)  # fmt: skip
+    return {"benchmark": name, "curves": curves, "rejected_fraction": rejected, "seeds": args.seeds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--out", type=Path, default=Path("runs/headline"))
+    parser.add_argument("--seeds", type=lambda s: [int(x) for x in s.split(",")], default=[0, 1, 2])
+    parser.add_argument("--generations", type=int, default=60)
+    parser.add_argument("--time-limit", type=float, default=300.0, help="Safety limit per fit (seconds).")
+    parser.add_argument("--population", type=int, default=200)
+    parser.add_argument("--loss", choices=["spearman", "kendall"], default="kendall")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--only", type=lambda s: s.split(","), default=list(SETTINGS))
+    parser.add_argument("--ablation", default="nb201-cifar10,flexibert", help="Benchmarks for the RPS ablation.")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; seeds {args.seeds}", flush=True)
+    summaries, arch_tables = {}, {}
+    for name in args.only:
+        for per_layer in (False, True) if name in MODEL_BASED else (False,):
+            table = load(name, args.data_dir, per_layer)
+            mode = "layer" if per_layer else "arch"
+            if not per_layer:
+                arch_tables[name] = table
+            summaries[f"{name}-{mode}"] = protocol(name, table, args, args.out, mode)
+    transfers = transfer(args.out, arch_tables)
+    for key, row in transfers.items():
+        print(f"transfer {key}: " + (f"rho {row['spearman']:.4f} tau {row['kendall']:.4f}" if "spearman" in row
+                                     else f"needs {row['missing']}"), flush=True)  # fmt: skip
+    ablations = {}
+    for name in filter(None, args.ablation.split(",")):
+        if name in arch_tables:
+            ablations[name] = ablation(name, arch_tables[name], args)
+            (args.out / f"{name}-arch" / "ablation.json").write_text(json.dumps(ablations[name], indent=1) + "\n")
+    result = {"protocol": summaries, "transfer": transfers, "ablation": ablations}
+    (args.out / "summary.json").write_text(json.dumps(result, indent=1, default=float) + "\n")
+    print(f"wrote {args.out / 'summary.json'}")
+
+
+if __name__ == "__main__":
+    main()
