@@ -52,11 +52,11 @@ def synaptic_diversity(ctx: ProxyContext) -> float:
 
 
 def nuclear_norm(m: torch.Tensor) -> torch.Tensor:
-    """Sum of singular values, as the square roots of the eigenvalues of the smaller Gram matrix: several times
-    faster than an SVD on CPU."""
+    """Sum of singular values, as the square roots of the eigenvalues of the smaller Gram matrix (float32): several
+    times faster than an SVD on CPU; equal to float64 ``svdvals`` within 1e-4 relative (tested)."""
     m = m.reshape(m.shape[0], -1).float()
     gram = m @ m.T if m.shape[0] <= m.shape[1] else m.T @ m
-    return torch.linalg.eigvalsh(gram.double()).clamp_min(0).sqrt().sum()
+    return torch.linalg.eigvalsh(gram).clamp_min(0).sqrt().sum()
 
 
 @proxy("synaptic_saliency", kinds=("weight", "grad"))
