@@ -4,15 +4,14 @@ A registered benchmark name (``flexibert``, ``lts-gpt2``, ``tiny-gpt2``, ``nb201
 :func:`benchmark_table`: precomputed features where the benchmark ships them, else statistics and proxies
 extracted from randomly initialised models and cached (per architecture, or per layer with ``layer_col="layer"``).
 Shorthand sources are registered in :data:`TABLE_SOURCES` (``nb201:cifar10``, ``nb201:cifar100``,
-``nb201:ImageNet16-120`` here); a source is a function ``(name, data_dir) -> StatTable``. Benchmark files are
-looked up under ``data_dir`` (default ``$LPZERO_SR_DATA`` or ``~/.cache/lpzero-sr``), then under the local
-mirror ``$LPZERO_SR_MIRROR``, both laid out as ``<dir>/<dataset>/<file>``.
+``nb201:ImageNet16-120`` here); a source is a function ``(name, data_dir) -> StatTable``. Benchmark files are read
+from ``data_dir`` when given, else from ``$LPZERO_SR_DATA``, else from the cache, which is filled on first use
+from the local mirror ``$LPZERO_SR_MIRROR`` or the public origin (:func:`lpzero_sr.spaces.load_benchmark`).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,38 +19,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from lpzero_sr.errors import DataError, TableError
+from lpzero_sr.errors import TableError
 from lpzero_sr.registry import Registry
-from lpzero_sr.spaces.nb201 import FILENAME, nb201_table
 from lpzero_sr.table import Direction, StatTable
 
 if TYPE_CHECKING:
     from lpzero_sr.baselines import ExtractSettings
 
 log = logging.getLogger(__name__)
-TABLE_SOURCES: Registry[Callable[[str, Path], StatTable]] = Registry("table source")
-
-
-def default_data_dir() -> Path:
-    return Path(os.environ.get("LPZERO_SR_DATA", Path.home() / ".cache" / "lpzero-sr"))
-
-
-def find_data_file(data_dir: Path, dataset: str, filename: str) -> Path:
-    """``<dir>/<dataset>/<filename>`` in ``data_dir`` or the mirror, else one :class:`DataError` line."""
-    roots = [data_dir, *([Path(os.environ["LPZERO_SR_MIRROR"])] if os.environ.get("LPZERO_SR_MIRROR") else [])]
-    for root in roots:
-        path = root / dataset / filename
-        if path.is_file():
-            return path
-    raise DataError(
-        f"{dataset}/{filename} not found under {' or '.join(map(str, roots))}; "
-        f"run `lpzero-sr data download {dataset}` or pass --data-dir"
-    )
+TABLE_SOURCES: Registry[Callable[[str, Path | None], StatTable]] = Registry("table source")
 
 
 @TABLE_SOURCES.register("nb201")
-def _nb201(name: str, data_dir: Path) -> StatTable:
-    return nb201_table(find_data_file(data_dir, "nb_suite_zero", FILENAME), name)
+def _nb201(name: str, data_dir: Path | None) -> StatTable:
+    return benchmark_table(f"nb201-{name}", data_dir)
 
 
 def resolve_table(
@@ -75,7 +56,7 @@ def resolve_table(
         return benchmark_table(spec, data_dir, layer_col=layer_col, target=target, features=features)
     source, _, name = spec.partition(":")
     if name and source in TABLE_SOURCES and not Path(spec).exists():
-        table = TABLE_SOURCES.get(source)(name, Path(data_dir) if data_dir else default_data_dir())
+        table = TABLE_SOURCES.get(source)(name, Path(data_dir) if data_dir else None)
         if features:
             table = StatTable.from_frame(
                 table.frame, table.target, table.direction, arch_col=table.arch_col, features=features

@@ -96,8 +96,10 @@ def test_parse_train_size() -> None:
         parse_train_size("1.5")
 
 
-def test_resolve_nb201_shorthand(shared_data, tmp_path) -> None:
-    table = resolve_table("nb201:cifar100", tmp_path / "empty")  # falls back to the mirror
+def test_resolve_nb201_shorthand(shared_data, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("LPZERO_SR_CACHE", str(tmp_path))
+    monkeypatch.delenv("LPZERO_SR_DATA", raising=False)
+    table = resolve_table("nb201:cifar100")  # the cache is filled from the mirror
     assert len(table.archs) == 491 and table.target == "val_accuracy" and table.direction == "maximize"
     assert len(table.features) == 11 and "synflow" in table.features
     small = resolve_table("nb201:cifar10", shared_data, features=["synflow", "jacov"])
@@ -106,7 +108,9 @@ def test_resolve_nb201_shorthand(shared_data, tmp_path) -> None:
 
 def test_resolve_missing_data(tmp_path, monkeypatch) -> None:
     monkeypatch.delenv("LPZERO_SR_MIRROR", raising=False)
-    with pytest.raises(DataError, match=r"nb_suite_zero/zc_nasbench201.json not found under .*empty; run `lpzero-sr"):
+    with pytest.raises(
+        DataError, match=r"^NAS-Bench-Suite-Zero file not found: .*empty/nb_suite_zero/zc_nasbench201.json$"
+    ):
         resolve_table("nb201:cifar10", tmp_path / "empty")
 
 

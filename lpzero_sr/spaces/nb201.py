@@ -12,7 +12,6 @@ from pathlib import Path
 import pandas as pd
 
 from lpzero_sr.errors import DataError
-from lpzero_sr.table import StatTable
 
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
 TARGET = "val_accuracy"
@@ -34,7 +33,3 @@ def load_nb201_frame(path: str | Path, dataset: str) -> pd.DataFrame:
     frame.index.name = "arch"
     return frame.reset_index()
 
-
-def nb201_table(path: str | Path, dataset: str) -> StatTable:
-    """The cells of ``dataset`` as a validated per-architecture table, target ``val_accuracy`` maximised."""
-    return StatTable.from_frame(load_nb201_frame(path, dataset), TARGET, "maximize", arch_col="arch")
