@@ -7,7 +7,8 @@ Goal: ratio <= 1.2. The plain pass is what any gradient-based proxy needs at lea
 backward, zero the gradients. Without ``--proxy`` a formula of the shape the search returns is timed (gradient,
 activation and weight statistics together, so the forward hooks, the parameter-gradient hooks and the backward
 pass are all exercised). Models: the largest tiny-gpt2 architecture and a small GPT-2 (6 x 384). Medians of
-``--repeats`` runs after one warm-up run; the load average is printed so a reader can judge how shared the CPU was.
+``--repeats`` runs of each, alternating, after one warm-up run; the load average is printed so a reader can judge
+how shared the CPU was.
 """
 
 from __future__ import annotations
@@ -42,18 +43,22 @@ def small_gpt2() -> nn.Module:
     return GPT2LMHeadModel(config)
 
 
-def timed(fn: Callable[[], object], repeats: int, device: torch.device) -> float:
-    fn()
-    times = []
+def timed_pair(
+    first: Callable[[], object], second: Callable[[], object], repeats: int, device: torch.device
+) -> tuple[float, float]:
+    """Median times of ``first`` and ``second``, run alternately (so load changes hit both alike)."""
+    first(), second()
+    times: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for fn, sink in ((first, times[0]), (second, times[1])):
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            fn()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            sink.append(time.perf_counter() - start)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def plain_pass(model: nn.Module, batch: torch.Tensor) -> None:
@@ -88,8 +93,9 @@ def main() -> None:
     for name, build in models.items():
         torch.manual_seed(0)
         model = build().to(device).eval()
-        plain = timed(lambda m=model: plain_pass(m, batch), args.repeats, device)
-        scored = timed(lambda m=model: scorer(m, batch, causal=True), args.repeats, device)
+        plain, scored = timed_pair(
+            lambda m=model: plain_pass(m, batch), lambda m=model: scorer(m, batch, causal=True), args.repeats, device
+        )
         print(
             f"{name:28s} plain fwd+bwd {plain * 1e3:8.1f} ms  scorer {scored * 1e3:8.1f} ms  "
             f"ratio {scored / plain:.3f}  (goal <= 1.2)"
