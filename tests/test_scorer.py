@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -10,8 +11,10 @@ import pandas as pd
 import pytest
 import sympy
 import torch
+from click.testing import CliRunner
 
 from lpzero_sr.baselines import ExtractSettings, extract_benchmark
+from lpzero_sr.cli import main
 from lpzero_sr.features.inputs import make_batch
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.scorer import Scorer, ScorerError
@@ -110,3 +113,33 @@ def test_scorer_errors(tmp_path: Path) -> None:
         Scorer(Proxy(S("snip") * S("grad.abs.mean"), "mean"), device="cpu")
     path = per_arch_proxy().save(tmp_path / "proxy.json")
     assert Scorer(path, device="cpu").proxy.features == ("act.identity.std", "grad.sqr.mean", "snip", "weight.abs.mean")
+
+
+def test_score_command_on_benchmark_and_config_files(tmp_path: Path) -> None:
+    proxy = Proxy(S("weight.abs.mean")).save(tmp_path / "proxy.json")
+    archs = SPACE.load(None).archs[:3]
+    common = ["--batch-size", "2", "--seq-len", "16", "--device", "cpu"]
+    out = tmp_path / "scores.csv"
+    args = ["score", str(proxy), "--benchmark", "tiny-gpt2", "--archs", ",".join(archs), "--out", str(out)]
+    result = CliRunner().invoke(main, args + common)
+    assert result.exit_code == 0, result.output
+    assert "3 scored architectures: spearman " in result.output
+    assert "vs val_loss (target negated: lower is better)" in result.output
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["arch", "score", "val_loss"] and list(frame["arch"]) == archs
+    config = tmp_path / "mine.json"
+    config.write_text(json.dumps(CONFIGS["a"]), encoding="utf-8")
+    result = CliRunner().invoke(
+        main, ["score", str(proxy), "--benchmark", "tiny-gpt2", "--config", str(config)] + common
+    )
+    assert result.exit_code == 0, result.output
+    torch.manual_seed(0)
+    expected = Scorer(proxy, device="cpu")(SPACE.build(CONFIGS["a"]), make_batch(2048, 2, 16, seed=0))
+    assert f"mine {expected:.6f}" in " ".join(result.output.split())
+
+
+def test_score_command_unknown_arch(tmp_path: Path) -> None:
+    proxy = Proxy(S("weight.abs.mean")).save(tmp_path / "proxy.json")
+    result = CliRunner().invoke(main, ["score", str(proxy), "--benchmark", "tiny-gpt2", "--archs", "nope"])
+    assert result.exit_code == 1
+    assert result.output == "Error: architecture(s) not in tiny-gpt2: nope\n"
