@@ -2,9 +2,10 @@
 
     .venv/bin/python examples/nas_loop.py [--benchmark tiny-gpt2] [--proxy PROXY.json] [--seeds 20] [--candidates 10]
 
-Without ``--proxy`` the example first fits a proxy on half of the benchmark's architectures (``--train-size``,
-statistics extracted once and cached) and searches only the other half, so the search never meets an architecture
-the formula was fitted on. With ``--proxy`` the whole benchmark is the pool (the proxy may have seen some of it).
+Without ``--proxy`` the example first fits a proxy on half of the benchmark's architectures (``--train-size``, on
+the same cached table as ``lpzero-sr fit NAME``) and searches only the other half, so the search never meets an
+architecture the formula was fitted on. With ``--proxy`` the whole benchmark is the pool (the proxy may have seen
+some of it).
 
 Each search seed draws ``--candidates`` architectures under the parameter budget (the ``--budget-quantile`` of the
 pool's parameter counts), builds each model, scores it with ``Scorer(proxy)(model, batch)`` and picks the best.
@@ -20,7 +21,6 @@ import statistics
 import numpy as np
 import torch
 
-from lpzero_sr.baselines import ExtractSettings, extract_benchmark
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.scorer import Scorer
@@ -28,14 +28,14 @@ from lpzero_sr.search.engine import Budget
 from lpzero_sr.search.fitting import fit_proxy
 from lpzero_sr.spaces import load_benchmark
 from lpzero_sr.spaces.base import Benchmark
+from lpzero_sr.tables import benchmark_table
 
 STRATEGIES = ("proxy", "random", "params", "oracle")
 
 
 def fit_on_half(bench: Benchmark, args: argparse.Namespace) -> tuple[Proxy, list[str]]:
     """A proxy fitted on ``--train-size`` of the benchmark, and the held-out architectures (the search pool)."""
-    per_arch = extract_benchmark(bench, ExtractSettings(), device=args.device)
-    table = bench.table(per_arch, drop_invalid=True)
+    table = benchmark_table(bench.name, device=args.device)  # the table `lpzero-sr fit NAME` searches
     train, test = table.split(args.train_size, seed=args.split_seed)
     result = fit_proxy(
         train, test, RuleSet.load("default"), engine="deap", budget=Budget(generations=args.generations),
