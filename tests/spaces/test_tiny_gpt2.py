@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from lpzero_sr.errors import ConfigError
+from lpzero_sr.labeling import read_labels
 from lpzero_sr.spaces.base import SPACES
-from lpzero_sr.spaces.tiny_gpt2 import N_POSITIONS, VOCAB_SIZE, arch_id, build_model, validate_config
+from lpzero_sr.spaces.tiny_gpt2 import N_POSITIONS, VOCAB_SIZE, arch_id, build_model, labels_path, validate_config
 
 SPACE = SPACES.get("tiny-gpt2")
 
@@ -66,10 +67,14 @@ def test_sample_is_seeded_and_valid() -> None:
 def test_shipped_benchmark() -> None:
     bench = SPACE.load(None)
     assert bench.target == "val_loss" and bench.direction == "minimize"
-    assert len(bench) >= 64
+    assert len(bench) == 80
     loss = bench.targets["val_loss"].to_numpy()
     assert np.all((loss > 2.0) & (loss < np.log(VOCAB_SIZE)))
     assert loss.max() - loss.min() > 0.5
-    arch = bench.archs[0]
-    assert arch == arch_id(bench.configs[arch])
-    assert bench.build(arch).config.n_layer == bench.configs[arch]["n_layer"]
+    labels = read_labels(labels_path()).set_index("arch")
+    for arch in bench.archs[:3]:
+        config = bench.configs[arch]
+        assert arch == arch_id(config)
+        model = bench.build(arch)
+        assert sum(p.numel() for p in model.parameters()) == labels.loc[arch, "n_params"]
+        assert model.config.n_layer == config["n_layer"]
