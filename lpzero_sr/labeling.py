@@ -212,7 +212,7 @@ def _label_one(
         row["n_params"] = sum(p.numel() for p in model.parameters())
         vocab = space.vocab_size(config)
         row["val_loss"] = train_and_evaluate(model, corpus, settings, space.causal, vocab, device)
-    except (RuntimeError, ValueError) as exc:  # one bad architecture (shape error, out of memory) is recorded
+    except (LpzeroError, RuntimeError, ValueError) as exc:  # one bad architecture (invalid config, OOM) is recorded
         row["error"] = f"{type(exc).__name__}: {exc}"
     row["train_seconds"] = round(time.perf_counter() - start, 3)
     return row
