@@ -12,6 +12,7 @@ Engines count rejections per rule name, which is what an RPS ablation compares.
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -19,7 +20,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-import tomllib
 
 from lpzero_sr.errors import LpzeroError
 from lpzero_sr.registry import Registry
