@@ -217,10 +217,14 @@ def extract_space(
     device: str | torch.device = "auto",
     recipe: Recipe | str | None = None,
     progress: bool = True,
+    cpu_threads: int | None = 1,
 ) -> pd.DataFrame:
     """Extract every architecture not yet in ``out_dir``; returns the materialised per-architecture frame.
 
-    ``build_fn(arch)`` returns a fresh model, ``batch_fn(arch, model)`` its token batch (B, T).
+    ``build_fn(arch)`` returns a fresh model, ``batch_fn(arch, model)`` its token batch (B, T). On CPU the loop
+    runs with ``cpu_threads`` torch threads (``None``: torch's default): one thread by default, because
+    reductions then add in a fixed order, so a table is the same whatever the machine's core count or load, and
+    small models extract faster than with threads contending for busy cores.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -228,12 +232,32 @@ def extract_space(
     names, chosen = select_stats(stats), [p.name for p in select_proxies(proxies)]
     done = done_archs(out)
     todo = [str(a) for a in arch_ids if str(a) not in done]
+    threads = torch.get_num_threads()
+    if dev.type == "cpu" and cpu_threads is not None:
+        torch.set_num_threads(cpu_threads)
+    try:
+        _run(todo, out, build_fn, batch_fn, names, chosen, dev, recipe, progress)
+    finally:
+        torch.set_num_threads(threads)
+    return materialise(out)
+
+
+def _run(
+    todo: list[str],
+    out: Path,
+    build_fn: Callable[[str], nn.Module],
+    batch_fn: Callable[[str, nn.Module], torch.Tensor],
+    names: list[str],
+    chosen: list[str],
+    dev: torch.device,
+    recipe: Recipe | str | None,
+    progress: bool,
+) -> None:
     with (out / RECORDS).open("a") as handle:
         for arch in tqdm(todo, desc="extract", unit="arch", disable=not progress):
             handle.write(json.dumps(_one(arch, build_fn, batch_fn, names, chosen, dev, recipe)) + "\n")
             handle.flush()
             _free_memory()
-    return materialise(out)
 
 
 def _one(
