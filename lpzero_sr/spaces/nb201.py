@@ -32,4 +32,3 @@ def load_nb201_frame(path: str | Path, dataset: str) -> pd.DataFrame:
     frame = pd.DataFrame.from_dict(cells, orient="index")
     frame.index.name = "arch"
     return frame.reset_index()
-
