@@ -10,6 +10,7 @@ the front use the training architectures only; search settings (Kendall fitness,
 penalty) were fixed on NB201 development splits 1-3 (see benchmarks/nb201_fit.py), not on these held-out rows.
 
     python benchmarks/headline.py [--out runs/headline] [--seeds 0,1,2] [--generations 60] [--only NAME,...]
+                                  [--results docs/results.md]
 """
 
 from __future__ import annotations
@@ -128,6 +129,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--only", type=lambda s: s.split(","), default=list(SETTINGS))
     parser.add_argument("--ablation", default="nb201-cifar10,flexibert", help="Benchmarks for the RPS ablation.")
+    parser.add_argument("--results", type=Path, help="Markdown file whose headline section is (re)written.")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; seeds {args.seeds}", flush=True)
@@ -148,9 +150,89 @@ def main() -> None:
         if name in arch_tables:
             ablations[name] = ablation(name, arch_tables[name], args)
             (args.out / f"{name}-arch" / "ablation.json").write_text(json.dumps(ablations[name], indent=1) + "\n")
-    result = {"protocol": summaries, "transfer": transfers, "ablation": ablations}
-    (args.out / "summary.json").write_text(json.dumps(result, indent=1, default=float) + "\n")
+    result = {"protocol": summaries, "transfer": transfers, "ablation": ablations, "settings": vars(args)}
+    (args.out / "summary.json").write_text(json.dumps(result, indent=1, default=str) + "\n")
     print(f"wrote {args.out / 'summary.json'}")
+    if args.results:
+        update_results(args.results, render(result))
+        print(f"updated {args.results}")
+
+
+GOALS = {  # issue goals on held-out architectures: (metric, threshold)
+    "flexibert-arch": (("spearman", 0.80), ("kendall", 0.60)),
+    "lts-gpt2-arch": (("kendall", 0.90),),
+    "nb201-cifar10-arch": (("spearman", 0.90),),
+    "nb201-cifar100-arch": (("spearman", 0.90),),
+    "nb201-ImageNet16-120-arch": (("spearman", 0.90),),
+}
+START, END = "<!-- headline:start -->", "<!-- headline:end -->"
+
+
+def render(result: dict) -> str:
+    """The headline section of docs/results.md."""
+    s = result["settings"]
+    lines = [
+        START,
+        "## Found proxies on held-out architectures",
+        "",
+        f"`python benchmarks/headline.py --seeds {','.join(map(str, s['seeds']))} --generations {s['generations']} "
+        f"--results docs/results.md` (embedded DEAP engine, default rules, 1 - Kendall fitness, population "
+        f"{s['population']}). Each seed draws its own training split; the numbers are over the architectures the "
+        "search never saw: mean ± std over seeds, [bootstrap 95% interval of the worst seed], and the best classic "
+        "proxy or statistic on the same held-out rows (its mean over seeds). Minimised targets are negated.",
+        "",
+        "| benchmark | mode | train / test | Spearman | Kendall | top-10% | worst-seed CI (rho) | best baseline (rho) "
+        "| goal | wall s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for key, p in result["protocol"].items():
+        sp, kd, tk = p["proxy"]["spearman"], p["proxy"]["kendall"], p["proxy"]["topk"]
+        worst = min(p["ci"], key=lambda seed: p["ci"][seed]["spearman"][0])
+        lo, hi = p["ci"][worst]["spearman"]
+        best = p["best_baseline"]
+        goal = ", ".join(
+            f"{m[:3]} >= {t}: {'met' if p['proxy'][m]['mean'] >= t else 'missed'}" for m, t in GOALS.get(key, ())
+        )
+        lines.append(
+            f"| {p['benchmark']} | {p['mode']} | {p['n_train']} / {p['n_test']} | {sp['mean']:.3f} ± {sp['std']:.3f} "
+            f"| {kd['mean']:.3f} ± {kd['std']:.3f} | {tk['mean']:.3f} | [{lo:.3f}, {hi:.3f}] "
+            f"| {best} {p['baselines'][best]['spearman']['mean']:.3f} | {goal or '-'} | {p['wall_seconds']:.0f} |"
+        )
+    lines += ["", "Formulas (seed: expression):", ""]
+    for key, p in result["protocol"].items():
+        formulas = "; ".join(f"{seed}: `{f}`" for seed, f in p["formulas"].items())
+        lines.append(f"- {key}: {formulas}")
+    lines += ["", "### Transfer between spaces (each seed's per-architecture proxy, scored on every architecture "
+              "of the other space)", "", "| proxy | Spearman | Kendall |", "|---|---|---|"]  # fmt: skip
+    for key, row in result["transfer"].items():
+        if "spearman" in row:
+            lines.append(f"| {key} | {row['spearman']:.3f} | {row['kendall']:.3f} |")
+        else:
+            lines.append(f"| {key} | needs {', '.join(row['missing'])} | - |")
+    for name, ab in result["ablation"].items():
+        budgets = [b for b, _ in ab["curves"]["default"]]
+        lines += [
+            "",
+            f"### Rule-based pruning ablation on {name} (mean held-out rho of the chosen formula, seeds {ab['seeds']})",
+            "",
+            "| rules | rejected before fitness | " + " | ".join(f"{b} evals" for b in budgets) + " |",
+            "|---|---|" + "---|" * len(budgets),
+        ]
+        for rules, curve in ab["curves"].items():
+            cells = " | ".join(f"{rho:.3f}" for _, rho in curve)
+            lines.append(f"| {rules} | {ab['rejected_fraction'][rules]:.1%} | {cells} |")
+    return "\n".join([*lines, END]) + "\n"
+
+
+def update_results(path: Path, section: str) -> None:
+    """Replace the headline section of ``path`` (between its markers), or append it."""
+    text = path.read_text() if path.exists() else "# Results\n"
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        text = head + section.rstrip("\n") + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text)
 
 
 if __name__ == "__main__":
