@@ -154,7 +154,7 @@ def main() -> None:
     (args.out / "summary.json").write_text(json.dumps(result, indent=1, default=str) + "\n")
     print(f"wrote {args.out / 'summary.json'}")
     if args.results:
-        update_results(args.results, render(result))
+        update_results(args.results, render(result, args.out.name), args.out.name)
         print(f"updated {args.results}")
 
 
@@ -165,21 +165,26 @@ GOALS = {  # issue goals on held-out architectures: (metric, threshold)
     "nb201-cifar100-arch": (("spearman", 0.90),),
     "nb201-ImageNet16-120-arch": (("spearman", 0.90),),
 }
-START, END = "<!-- headline:start -->", "<!-- headline:end -->"
 
 
-def render(result: dict) -> str:
-    """The headline section of docs/results.md."""
+def markers(tag: str) -> tuple[str, str]:
+    return f"<!-- headline:{tag}:start -->", f"<!-- headline:{tag}:end -->"
+
+
+def render(result: dict, tag: str) -> str:
+    """The section of docs/results.md for one headline run (``tag``: its output folder's name)."""
     s = result["settings"]
+    start, end = markers(tag)
     lines = [
-        START,
-        "## Found proxies on held-out architectures",
+        start,
+        f"## Found proxies on held-out architectures ({s['generations']} generations)",
         "",
         f"`python benchmarks/headline.py --seeds {','.join(map(str, s['seeds']))} --generations {s['generations']} "
-        f"--results docs/results.md` (embedded DEAP engine, default rules, 1 - Kendall fitness, population "
-        f"{s['population']}). Each seed draws its own training split; the numbers are over the architectures the "
-        "search never saw: mean ± std over seeds, [bootstrap 95% interval of the worst seed], and the best classic "
-        "proxy or statistic on the same held-out rows (its mean over seeds). Minimised targets are negated.",
+        f"--out runs/{tag} --results docs/results.md`: embedded DEAP engine, default rules, 1 - Kendall fitness, "
+        f"population {s['population']}. Each seed draws its own training split; every number is over the "
+        "architectures the search never saw: mean ± std over seeds, the bootstrap 95% interval of the worst seed, "
+        "and the best classic proxy or statistic on the same held-out rows (mean over seeds). Minimised targets "
+        "are negated.",
         "",
         "| benchmark | mode | train / test | Spearman | Kendall | top-10% | worst-seed CI (rho) | best baseline (rho) "
         "| goal | wall s |",
@@ -191,7 +196,7 @@ def render(result: dict) -> str:
         lo, hi = p["ci"][worst]["spearman"]
         best = p["best_baseline"]
         goal = ", ".join(
-            f"{m[:3]} >= {t}: {'met' if p['proxy'][m]['mean'] >= t else 'missed'}" for m, t in GOALS.get(key, ())
+            f"{m} >= {t}: {'met' if p['proxy'][m]['mean'] >= t else 'missed'}" for m, t in GOALS.get(key, ())
         )
         lines.append(
             f"| {p['benchmark']} | {p['mode']} | {p['n_train']} / {p['n_test']} | {sp['mean']:.3f} ± {sp['std']:.3f} "
@@ -221,15 +226,16 @@ def render(result: dict) -> str:
         for rules, curve in ab["curves"].items():
             cells = " | ".join(f"{rho:.3f}" for _, rho in curve)
             lines.append(f"| {rules} | {ab['rejected_fraction'][rules]:.1%} | {cells} |")
-    return "\n".join([*lines, END]) + "\n"
+    return "\n".join([*lines, end]) + "\n"
 
 
-def update_results(path: Path, section: str) -> None:
-    """Replace the headline section of ``path`` (between its markers), or append it."""
+def update_results(path: Path, section: str, tag: str) -> None:
+    """Replace the section of run ``tag`` in ``path`` (between its markers), or append it."""
+    start, end = markers(tag)
     text = path.read_text() if path.exists() else "# Results\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + section.rstrip("\n") + rest.split(END, 1)[1]
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        text = head + section.rstrip("\n") + rest.split(end, 1)[1]
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text)
