@@ -7,11 +7,23 @@ from typing import Any
 
 import click
 
+from lpzero_sr.commands import COMMANDS, load_command
 from lpzero_sr.errors import LpzeroError
 
 
 class _Group(click.Group):
-    """Turns :class:`LpzeroError` (bad input, missing data) into one ``Error: ...`` line, exit code 1."""
+    """Loads each command on first use; turns :class:`LpzeroError` (bad input, missing data) into one
+    ``Error: ...`` line, exit code 1."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return load_command(cmd_name) if cmd_name in COMMANDS else None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl(sorted(COMMANDS.items()))
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -27,13 +39,3 @@ def main(verbose: int) -> None:
     """Discover zero-cost proxies for language-model NAS by symbolic regression on rank correlation."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-
-
-def _register() -> None:
-    from lpzero_sr import commands
-
-    for command in commands.all_commands():
-        main.add_command(command)
-
-
-_register()
