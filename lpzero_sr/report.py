@@ -75,8 +75,11 @@ def plot_convergence(curves: dict[str, list[tuple[float, float]]], path: Path, y
     return _save(fig, path)
 
 
-def plot_baselines(values: dict[str, float], path: Path, highlight: str = "found proxy") -> Path:
-    names = sorted(values, key=values.get)  # type: ignore[arg-type]
+def plot_baselines(values: dict[str, float], path: Path, highlight: str = "found proxy", top: int = 20) -> Path:
+    """Horizontal bars of the ``top`` best columns and the found proxy (per-layer tables have hundreds)."""
+    names = sorted(values, key=values.get)[-top:]  # type: ignore[arg-type]
+    if highlight in values and highlight not in names:
+        names.append(highlight)
     fig, ax = plt.subplots(figsize=(5.0, 0.25 * len(names) + 1.2))
     colors = ["tab:red" if n == highlight else "tab:blue" for n in names]
     ax.barh(names, [values[n] for n in names], color=colors)
