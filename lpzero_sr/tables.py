@@ -83,11 +83,14 @@ def benchmark_table(
     target: str | None = None,
     features: list[str] | None = None,
     settings: ExtractSettings | None = None,
+    extra: ExtractSettings | None = None,
     device: str = "auto",
 ) -> StatTable:
     """The table of a registered benchmark; model-based ones are extracted once and cached (resumable).
 
-    ``layer_col="layer"`` gives one row per (architecture, layer). Statistic columns that are NaN/inf for any
+    ``layer_col="layer"`` gives one row per (architecture, layer). ``extra`` names a second, proxies-only
+    extraction (e.g. ``ExtractSettings(proxies="extra")``: the proxies that need their own passes) whose
+    per-architecture columns are joined to a per-architecture table. Statistic columns that are NaN/inf for any
     architecture (e.g. exp of large activations) cannot rank unseen architectures reliably: they are dropped
     with a warning. Architectures whose extraction failed are listed in the cache's ``errors.csv`` and left out.
     """
@@ -106,6 +109,9 @@ def benchmark_table(
             frame = pd.read_parquet(table_dir(bench.name, settings) / "per_layer.parquet").rename(
                 columns={"layer": layer_col}
             )
+        elif extra is not None:
+            more = extract_benchmark(bench, extra, stats="none", device=device)
+            frame = frame.merge(more[["arch", *(c for c in more.columns if c not in frame.columns)]], on="arch")
     frame = _drop_nonfinite_columns(frame, keep={"arch", layer_col} if layer_col else {"arch"})
     if features:
         frame = frame[["arch", *([layer_col] if layer_col else []), *features]]
