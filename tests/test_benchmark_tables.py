@@ -40,3 +40,15 @@ def test_precomputed_benchmark_by_name(shared_data):
     assert len(table.archs) == 491 and table.target == "val_accuracy" and "synflow" in table.features
     with pytest.raises(TableError, match="ships per-architecture features only"):
         resolve_table("nb201-cifar10", shared_data, layer_col="layer")
+
+
+def test_extra_proxies_join_the_per_arch_table(small_tiny_gpt2):
+    single = ExtractSettings(batch_size=2, seq_len=16, proxies="single")
+    extra = ExtractSettings(batch_size=2, seq_len=16, proxies="extra")
+    table = benchmark_table("tiny-gpt2", settings=single, extra=extra)
+    assert {"synflow", "grasp", "jacov", "snip"} <= set(table.features)
+    assert len(table.archs) == 8
+    alone = benchmark_table("tiny-gpt2", settings=extra)
+    np.testing.assert_allclose(
+        table.frame.set_index("arch").loc[alone.archs, "synflow"], alone.frame.set_index("arch")["synflow"]
+    )
