@@ -45,6 +45,7 @@ def resolve_table(
     layer_col: str | None = None,
     features: list[str] | None = None,
     drop_invalid: bool = False,
+    device: str = "auto",
 ) -> StatTable:
     """A validated table from a file (CSV/Parquet/JSON; ``target`` required) or a ``source:name`` shorthand.
 
@@ -53,7 +54,7 @@ def resolve_table(
     from lpzero_sr.spaces import SPACES
 
     if spec in SPACES and not Path(spec).exists():
-        return benchmark_table(spec, data_dir, layer_col=layer_col, target=target, features=features)
+        return benchmark_table(spec, data_dir, layer_col=layer_col, target=target, features=features, device=device)
     source, _, name = spec.partition(":")
     if name and source in TABLE_SOURCES and not Path(spec).exists():
         table = TABLE_SOURCES.get(source)(name, Path(data_dir) if data_dir else None)

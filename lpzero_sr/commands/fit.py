@@ -75,6 +75,13 @@ def _print_result(result: FitResult) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/fit"), show_default=True)
 @click.option("--jobs", default=os.cpu_count() or 1, show_default=True, type=int, help="Evaluation processes.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Benchmark data for shorthands.")
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+    help="Where a benchmark's statistics are extracted (when not cached yet).",
+)
 def command(
     table: str,
     target: str | None,
@@ -97,6 +104,7 @@ def command(
     out: Path,
     jobs: int,
     data_dir: Path | None,
+    device: str,
 ) -> None:
     """Search TABLE (CSV/Parquet/JSON file or e.g. nb201:cifar10) for a proxy ranking architectures by the target."""
     stat_table = resolve_table(
@@ -108,6 +116,7 @@ def command(
         layer_col=layer_col,
         features=[f.strip() for f in features.split(",")] if features else None,
         drop_invalid=drop_invalid,
+        device=device,
     )
     size = parse_train_size(train_size)
     train, test = (stat_table, None) if size is None else stat_table.split(size, seed)
