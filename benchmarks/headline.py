@@ -34,7 +34,8 @@ from lpzero_sr.tables import benchmark_table
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 # (benchmark, training architectures, extraction settings); LTS extracts the extra-pass proxies (synflow, grasp,
-# jacov, ...) in a second, proxies-only pass (their passes through a 50k-token adaptive softmax dominate its cost).
+# jacov, ...) in a second, proxies-only pass (their passes through a 50k-token adaptive softmax dominate its cost),
+# joined to its table with --extra-proxies.
 SETTINGS = {
     "flexibert": (50, ExtractSettings()),
     "lts-gpt2": (50, ExtractSettings(proxies="single")),
@@ -49,10 +50,11 @@ ABLATION_BUDGETS = (250, 500, 1000, 2000, 4000, 8000)
 EXTRA = {"lts-gpt2": ExtractSettings(proxies="extra")}
 
 
-def load(name: str, data_dir: Path, per_layer: bool) -> StatTable:
+def load(name: str, data_dir: Path, per_layer: bool, extra_proxies: bool) -> StatTable:
     _, settings = SETTINGS[name]
     layer_col = "layer" if per_layer else None
-    return benchmark_table(name, data_dir, layer_col=layer_col, settings=settings, extra=EXTRA.get(name))
+    extra = EXTRA.get(name) if extra_proxies else None
+    return benchmark_table(name, data_dir, layer_col=layer_col, settings=settings, extra=extra)
 
 
 def protocol(name: str, table: StatTable, args: argparse.Namespace, out: Path, mode: str) -> dict:
@@ -133,6 +135,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--only", type=lambda s: s.split(","), default=list(SETTINGS))
     parser.add_argument("--ablation", default="nb201-cifar10,flexibert", help="Benchmarks for the RPS ablation.")
+    parser.add_argument("--extra-proxies", action="store_true", help="Join LTS's extra-pass proxies to its table.")
     parser.add_argument("--results", type=Path, help="Markdown file whose headline section is (re)written.")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -140,7 +143,7 @@ def main() -> None:
     summaries, arch_tables = {}, {}
     for name in args.only:
         for per_layer in (False, True) if name in MODEL_BASED else (False,):
-            table = load(name, args.data_dir, per_layer)
+            table = load(name, args.data_dir, per_layer, args.extra_proxies)
             mode = "layer" if per_layer else "arch"
             if not per_layer:
                 arch_tables[name] = table
