@@ -63,10 +63,12 @@ def protocol(name: str, table: StatTable, args: argparse.Namespace, out: Path, m
     results = run_protocol(
         table, n_train, args.seeds, rules=RuleSet.load("default"), budget=Budget(generations=args.generations,
         time_limit=args.time_limit), loss=args.loss, population=args.population, jobs=args.jobs,
+        aggregation=args.aggregate,
     )  # fmt: skip
     meta = {
         "benchmark": name, "mode": mode, "n_train": n_train, "n_test": len(table.archs) - n_train,
         "target": table.target, "direction": table.direction, "loss": args.loss, "generations": args.generations,
+        "aggregation": args.aggregate if table.per_layer else None,
         "wall_seconds": time.perf_counter() - start, "load_average": os.getloadavg()[0],
     }  # fmt: skip
     summary = write_protocol(out / f"{name}-{mode}", results, meta)
@@ -135,6 +137,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--only", type=lambda s: s.split(","), default=list(SETTINGS))
     parser.add_argument("--ablation", default="nb201-cifar10,flexibert", help="Benchmarks for the RPS ablation.")
+    parser.add_argument("--aggregate", choices=["mean", "sum"], default="mean", help="Per-layer formulas: over layers.")
     parser.add_argument("--extra-proxies", action="store_true", help="Join LTS's extra-pass proxies to its table.")
     parser.add_argument("--results", type=Path, help="Markdown file whose headline section is (re)written.")
     args = parser.parse_args()
