@@ -92,9 +92,9 @@ def transfer(out: Path, tables: dict[str, StatTable]) -> dict:
             key = f"{source}->{target} {proxy_path.parent.name}"
             missing = [f for f in proxy.features if f not in tables[target].features]
             if missing:
-                rows[key] = {"formula": str(proxy.expr), "missing": missing}
+                rows[key] = {"formula": proxy.text(), "missing": missing}
                 continue
-            rows[key] = {"formula": str(proxy.expr), **rank_metrics(proxy.evaluate(tables[target]), tables[target].y)}
+            rows[key] = {"formula": proxy.text(), **rank_metrics(proxy.evaluate(tables[target]), tables[target].y)}
     for name, table in tables.items():
         if "lpzero" in table.features:
             rows[f"LPZero published proxy on {name}"] = rank_metrics(table.column("lpzero"), table.y)

@@ -116,7 +116,7 @@ def summarize(results: list[SeedResult]) -> dict[str, Any]:
         "seeds": [r.seed for r in results],
         "proxy": proxy,
         "ci": {r.seed: r.ci for r in results},
-        "formulas": {r.seed: str(r.proxy.expr) for r in results},
+        "formulas": {r.seed: r.proxy.text() for r in results},
         "baselines": baselines,
         "best_baseline": best,
         "rejected_fraction": float(

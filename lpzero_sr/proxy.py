@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import sympy
 import torch
+from sympy.printing.str import StrPrinter
 
 from lpzero_sr.compile import symbol, to_numpy
 from lpzero_sr.compile import to_torch as compile_to_torch
@@ -147,6 +148,18 @@ def _probe_points(names: list[str], n: int = 256, seed: int = 0) -> dict[str, np
     return out
 
 
+class _TextPrinter(StrPrinter):
+    """sympy's text form, with statistic names that contain an operator (``weight*grad.abs.l1``) in brackets."""
+
+    def _print_Symbol(self, expr: sympy.Symbol) -> str:  # noqa: N802 - sympy's printer protocol
+        return f"[{expr.name}]" if any(op in expr.name for op in "*+-/") else expr.name
+
+
+def formula_text(expr: sympy.Expr) -> str:
+    """Readable one-line formula: ``act.abs.std*[weight*grad.sqr.mean]``."""
+    return _TextPrinter().doprint(expr)
+
+
 def latex_symbol(name: str) -> str:
     escaped = name.replace("\\", "").replace("_", r"\_").replace("*", r"\ast{}").replace("%", r"\%")
     return r"\mathrm{" + escaped + "}"
@@ -179,6 +192,10 @@ class Proxy:
     def features(self) -> tuple[str, ...]:
         """Statistics the formula reads (sorted): what a scorer must compute."""
         return tuple(sorted(s.name for s in self.expr.free_symbols))
+
+    def text(self) -> str:
+        """One-line formula (:func:`formula_text`)."""
+        return formula_text(self.expr)
 
     def latex(self) -> str:
         return sympy.latex(self.expr, symbol_names={s: latex_symbol(s.name) for s in self.expr.free_symbols})

@@ -109,7 +109,7 @@ def write_report(run_dir: str | Path) -> tuple[Path, Path]:
     images: list[tuple[str, Path]] = []
     predictions = seeds[0] / "predictions.csv"
     if predictions.is_file():
-        title = f"{seeds[0].name}: {proxies[0].expr}"[:90]
+        title = f"{seeds[0].name}: {proxies[0].text()}"[:90]
         images.append(("Proxy vs ground truth (held-out)", plot_scatter(pd.read_csv(predictions), run / "scatter.png",
                                                                           title)))  # fmt: skip
     fronts = [_json(d / "front.json").get("candidates", []) for d in seeds]

@@ -115,3 +115,9 @@ def test_simplify_gives_up_after_its_deadline() -> None:
     expr = (G + 1) ** 2 - G**2
     assert simplify(expr) == 2 * G + 1
     assert simplify(expr, seconds=1e-6) == expr
+
+
+def test_text_brackets_statistic_names_that_contain_an_operator() -> None:
+    cross = symbol("weight*grad.invert.std")
+    expr = symbol("synaptic_saliency") * cross + sympy.log(sympy.Abs(symbol("act.abs.mean")))
+    assert Proxy(expr).text() == "synaptic_saliency*[weight*grad.invert.std] + log(Abs(act.abs.mean))"

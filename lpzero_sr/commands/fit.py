@@ -37,7 +37,7 @@ def _print_result(result: FitResult) -> None:
     for c in result.front.candidates:
         click.echo(f"{c.complexity:>5} {1 - c.loss:>7.4f}  {c.text or c.expr}")
     proxy = result.proxy
-    click.echo(f"\nchosen proxy: {proxy.expr}\nLaTeX: {proxy.latex()}")
+    click.echo(f"\nchosen proxy: {proxy.text()}\nLaTeX: {proxy.latex()}")
     train = proxy.metrics["train"]
     click.echo(f"train: spearman {train['spearman']:.4f}  kendall {train['kendall']:.4f}  top10% {train['topk']:.3f}")
     if result.report:
