@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lpzero_sr.evaluate import rank_metrics
+from lpzero_sr.evaluate import Baseline, rank_metrics
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.ranking import Aggregation, Method, bootstrap_ci
 from lpzero_sr.rules.ruleset import RuleSet
@@ -45,7 +45,7 @@ class SeedResult:
 
 def baseline_metrics(test: StatTable, columns: list[str]) -> dict[str, dict[str, float]]:
     """Held-out metrics of each single column (mean over layers for per-layer tables), natural sign."""
-    return {c: rank_metrics(test.aggregate(test.column(c), "mean"), test.y) for c in columns}
+    return {c: rank_metrics(Baseline(c, 1.0, float("nan")).scores(test), test.y) for c in columns}
 
 
 def run_seed(
@@ -69,12 +69,12 @@ def run_seed(
         train, test, rules, engine=engine, loss=loss, aggregation=aggregation, budget=budget,
         seed=seed, population=population, jobs=jobs, progress=progress,
     )  # fmt: skip
-    scores = result.proxy.evaluate(test)
-    ci = {m: bootstrap_ci(scores, test.y, m, seed=seed) for m in ("spearman", "kendall")}
+    scores = {"train": result.proxy.evaluate(train), "test": result.proxy.evaluate(test)}
+    ci = {m: bootstrap_ci(scores["test"], test.y, m, seed=seed) for m in ("spearman", "kendall")}
     columns = baseline_columns if baseline_columns is not None else list(table.features)
     predictions = pd.concat(
         [
-            pd.DataFrame({"arch": part.archs, "split": name, "score": result.proxy.evaluate(part), "target": part.y})
+            pd.DataFrame({"arch": part.archs, "split": name, "score": scores[name], "target": part.y})
             for name, part in (("train", train), ("test", test))
         ],
         ignore_index=True,
