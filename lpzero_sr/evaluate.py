@@ -13,7 +13,11 @@ TOPK = 0.1
 
 
 def rank_metrics(score: np.ndarray, target: np.ndarray, frac: float = TOPK) -> dict[str, float]:
-    """Spearman, Kendall and top-``frac`` precision of per-architecture ``score`` against oriented ``target``."""
+    """Spearman, Kendall and top-``frac`` precision of per-architecture ``score`` against oriented ``target``.
+
+    A NaN score (a formula undefined for that architecture) ranks below every number: it counts against the
+    proxy instead of being dropped from the evaluation."""
+    score = np.where(np.isnan(np.asarray(score, dtype=float)), -np.inf, score)
     return {
         "spearman": spearman(score, target),
         "kendall": kendall(score, target),

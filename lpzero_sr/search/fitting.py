@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from lpzero_sr.evaluate import heldout_report, rank_metrics
-from lpzero_sr.proxy import Proxy, simplify
+from lpzero_sr.proxy import Proxy
 from lpzero_sr.ranking import Aggregation, Method
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search.engine import Budget, Front, Progress, get_engine
@@ -36,16 +36,22 @@ def fit_proxy(
     jobs: int = 1,
     progress: Progress | None = None,
 ) -> FitResult:
-    """Search on ``train``, choose from the front (:meth:`Front.choose`), simplify, score train and held-out rows."""
+    """Search on ``train``, choose from the front (:meth:`Front.choose`), score train and held-out rows.
+
+    The search sees only the columns finite on every training row (:meth:`StatTable.finite_features`); which
+    columns it may use never depends on held-out rows. The proxy is the chosen front member's tree as the search
+    scored it (no simplification)."""
+    train = train.finite_features()
+    if test is not None:
+        test = test.with_features(train.features)
     backend = get_engine(engine)
     front = backend.fit(
         train, rules, loss=loss, aggregation=aggregation, budget=budget, seed=seed,
         population=population, checkpoint=checkpoint, jobs=jobs, progress=progress,
     )  # fmt: skip
     chosen = front.choose()
-    check = {f: train.column(f) for f in train.features}
     proxy = Proxy(
-        simplify(chosen.expr, check),
+        chosen.formula,
         aggregation=aggregation if train.per_layer else None,
         target=train.target,
         direction=train.direction,
