@@ -12,6 +12,8 @@ import torch
 from click.testing import CliRunner
 
 from lpzero_sr.cli import main
+from lpzero_sr.formula import formula_sympy_text, symbol
+from lpzero_sr.operators import SYMPY_FUNCTIONS
 from lpzero_sr.commands.fit import parse_train_size
 from lpzero_sr.errors import DataError, TableError
 from lpzero_sr.proxy import Proxy
@@ -58,7 +60,7 @@ def test_fit_then_export(csv, tmp_path) -> None:
     assert latex.exit_code == 0 and latex.output.strip() == proxy.latex()
     assert r"\mathrm{" in latex.output
     text = CliRunner().invoke(main, ["export", str(out / "proxy.json"), "--format", "sympy"]).output.strip()
-    assert text == str(proxy.expr)
+    assert text == formula_sympy_text(proxy.formula)
     src = CliRunner().invoke(main, ["export", str(out / "proxy.json"), "--format", "torch"]).output
     assert src.startswith("import torch")
     as_json = json.loads(CliRunner().invoke(main, ["export", str(out / "proxy.json"), "--format", "json"]).output)
@@ -67,7 +69,8 @@ def test_fit_then_export(csv, tmp_path) -> None:
     # the chosen proxy's torch callable equals sympy's own evaluation, and gradients reach the statistics
     frame = pd.read_csv(csv)
     names = proxy.features
-    reference = sympy.lambdify([sympy.Symbol(n, real=True) for n in names], proxy.expr, "numpy")
+    symbols = [symbol(n) for n in names]
+    reference = sympy.lambdify(symbols, proxy.expr, modules=[SYMPY_FUNCTIONS, "numpy"])
     expected = reference(*(frame[n].to_numpy() for n in names))
     tensors = {n: torch.tensor(frame[n].to_numpy(), requires_grad=True) for n in names}
     out_t = proxy.to_torch()(tensors)

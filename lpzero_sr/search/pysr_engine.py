@@ -109,9 +109,7 @@ def pysr_kwargs(
         precision=64,
         population_size=population,
         niterations=budget.generations if budget.generations is not None else 10**9,
-        guesses=[
-            julia_text(Node.from_tokens(t, table.features), table.features) for t in seed_formulas(fitness, rules)
-        ],
+        guesses=[julia_text(g, table.features) for g in guesses],
         random_state=seed,
         deterministic=jobs <= 1,
         parallelism="serial" if jobs <= 1 else "multithreading",
