@@ -12,10 +12,10 @@ import torch
 from click.testing import CliRunner
 
 from lpzero_sr.cli import main
-from lpzero_sr.formula import formula_sympy_text, symbol
-from lpzero_sr.operators import SYMPY_FUNCTIONS
 from lpzero_sr.commands.fit import parse_train_size
 from lpzero_sr.errors import DataError, TableError
+from lpzero_sr.formula import formula_sympy_text, symbol
+from lpzero_sr.operators import SYMPY_FUNCTIONS
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.tables import resolve_table
 
