@@ -14,17 +14,18 @@ the formula the search scored is the formula that is saved, printed and compiled
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import sympy
+from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from lpzero_sr.errors import LpzeroError
-from lpzero_sr.operators import NUMPY, OPS
+from lpzero_sr.operators import NUMPY, OPS, SYMPY_FUNCTIONS
 
 Token = str | int | float
 MAX_DEPTH = 64  # deeper JSON trees are refused (the search's rules keep formulas far smaller)
@@ -139,14 +140,15 @@ class Node:
         return cls(op=name, args=tuple(cls.from_json(a, depth + 1) for a in args))
 
     # ------------------------------------------------------------------ sympy
-    def to_sympy(self) -> sympy.Expr:
-        """Unevaluated sympy expression: sympy never moves a guard or merges terms."""
+    def to_sympy(self, symbols: Mapping[str, sympy.Symbol] | None = None) -> sympy.Expr:
+        """Unevaluated sympy expression: sympy never moves a guard or merges terms. ``symbols`` replaces the
+        statistic symbols (substituting afterwards would re-evaluate the expression)."""
         if self.var is not None:
-            return symbol(self.var)
+            return symbols[self.var] if symbols is not None else symbol(self.var)
         if self.const is not None:
             c = self.const
             return sympy.Integer(int(c)) if c == int(c) and abs(c) < 1e15 else sympy.Float(c)
-        return OPS.get(self.op).sympy(*(a.to_sympy() for a in self.args))  # type: ignore[arg-type]
+        return OPS.get(self.op).sympy(*(a.to_sympy(symbols) for a in self.args))  # type: ignore[arg-type]
 
 
 def symbol(name: str) -> sympy.Symbol:
@@ -164,11 +166,12 @@ def evaluate(node: Node, leaves: Mapping[str, Any], backend: Any = NUMPY) -> Any
     return OPS.get(node.op).apply(backend, *(evaluate(a, leaves, backend) for a in node.args))  # type: ignore[arg-type]
 
 
-def evaluate_numpy(node: Node, columns: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Values over numpy columns, broadcast to their shape (never raises on overflow or NaN)."""
+def evaluate_numpy(node: Node, columns: Mapping[str, np.ndarray], n_rows: int | None = None) -> np.ndarray:
+    """Values over numpy columns, broadcast to their shape (or to ``n_rows`` for a formula without variables);
+    never raises on overflow or NaN."""
     with np.errstate(all="ignore"):
         out = evaluate(node, columns, NUMPY)
-    shape = np.shape(next(iter(columns.values()))) if columns else ()
+    shape = np.shape(next(iter(columns.values()))) if columns else (() if n_rows is None else (n_rows,))
     return np.broadcast_to(np.asarray(out, dtype=float), shape).copy()
 
 
@@ -231,6 +234,34 @@ def formula_text(node: Node) -> str:
 def formula_sympy_text(node: Node) -> str:
     """sympy's own string of the unevaluated expression, terms in the search's order."""
     return _SympyPrinter({"order": "none"}).doprint(node.to_sympy())
+
+
+class _TreeNumPyPrinter(NumPyPrinter):
+    """``lambdify`` printer that keeps the tree's association and argument order (sympy's default printer flattens
+    ``x*(y*z)`` into ``x*y*z`` and sorts factors: equal in exact arithmetic, not always to the last bit)."""
+
+    def _print_Add(self, expr: sympy.Expr, order: str | None = None) -> str:  # noqa: N802
+        return "(" + " + ".join(self._print(a) for a in expr.args) + ")"
+
+    def _print_Mul(self, expr: sympy.Expr) -> str:  # noqa: N802
+        args = expr.args
+        if len(args) == 2 and args[0] == -1:
+            return f"(-{self._print(args[1])})"
+        return "(" + "*".join(self._print(a) for a in args) + ")"
+
+    def _print_Pow(self, expr: sympy.Expr, rational: bool = False) -> str:  # noqa: N802
+        return f"({self._print(expr.base)}**{self._print(expr.exp)})"
+
+
+def sympy_numpy_function(node: Node) -> Callable[..., Any]:
+    """``sympy.lambdify`` of the node's sympy form over its variables (in :attr:`Node.variables` order), the
+    guarded operators mapped to their numpy definitions and the tree's association kept."""
+    symbols = {n: sympy.Symbol(f"x{i}", real=True) for i, n in enumerate(node.variables)}  # identifiers: no dummies
+    printer = _TreeNumPyPrinter(
+        {"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True, "strict": False}
+    )
+    expr = node.to_sympy(symbols)
+    return sympy.lambdify(list(symbols.values()), expr, modules=[SYMPY_FUNCTIONS, "numpy"], printer=printer)
 
 
 def latex_symbol(name: str) -> str:

@@ -147,9 +147,17 @@ TORCH_SOURCE = SourcePrimitives(
 
 # ------------------------------------------------------------------ sympy forms: opaque guarded functions
 class _Guarded(sympy.Function):
-    """A guarded operator: no ``eval``, so sympy never rewrites or evaluates it."""
+    """A guarded operator: no ``eval`` and no numeric ``evalf`` (sympy would otherwise evaluate numeric arguments
+    with mpmath's function of the same name), so sympy never rewrites or evaluates it."""
 
     latex_template = ""
+
+    @classmethod
+    def of(cls, *args: sympy.Expr) -> sympy.Expr:
+        return cls(*args, evaluate=False)
+
+    def _eval_evalf(self, prec: int) -> None:
+        return None
 
     def _latex(self, printer: Any, exp: str | None = None) -> str:
         tex = self.latex_template.format(*(printer._print(a) for a in self.args))
@@ -267,12 +275,12 @@ def _op_mul(p: Any, a: Any, b: Any) -> Any:
     return p.mul(a, b)
 
 
-@operator("div", 2, div)
+@operator("div", 2, div.of)
 def _op_div(p: Any, a: Any, b: Any) -> Any:
     return p.mul(a, p.recip(guard(p, b)))
 
 
-@operator("inv", 1, inv)
+@operator("inv", 1, inv.of)
 def _op_inv(p: Any, a: Any) -> Any:
     return p.recip(guard(p, a))
 
@@ -287,12 +295,12 @@ def _op_abs(p: Any, a: Any) -> Any:
     return p.abs(a)
 
 
-@operator("log", 1, logabs)
+@operator("log", 1, logabs.of)
 def _op_log(p: Any, a: Any) -> Any:
     return p.log(p.max_const(p.abs(a), TINY))
 
 
-@operator("sqrt", 1, sqrtabs)
+@operator("sqrt", 1, sqrtabs.of)
 def _op_sqrt(p: Any, a: Any) -> Any:
     return p.sqrt(p.abs(a))
 
@@ -302,12 +310,12 @@ def _op_square(p: Any, a: Any) -> Any:
     return p.mul(a, a)
 
 
-@operator("exp", 1, expc)
+@operator("exp", 1, expc.of)
 def _op_exp(p: Any, a: Any) -> Any:
     return p.exp(p.min_const(a, EXP_MAX))
 
 
-@operator("sigmoid", 1, sigmoid)
+@operator("sigmoid", 1, sigmoid.of)
 def _op_sigmoid(p: Any, a: Any) -> Any:
     return p.recip(p.add(p.exp(p.min_const(p.neg(a), EXP_MAX)), 1.0))
 

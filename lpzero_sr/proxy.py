@@ -96,18 +96,20 @@ class Proxy:
     def torch_source(self) -> str:
         return torch_source(self.formula, self.aggregation)
 
-    def row_values(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
+    def row_values(self, columns: Mapping[str, np.ndarray], n_rows: int | None = None) -> np.ndarray:
+        """Per-row values over ``columns`` (``n_rows`` sizes the result of a formula without statistics)."""
         missing = [f for f in self.features if f not in columns]
         if missing:
             raise ProxyError(f"table lacks statistic(s) the proxy needs: {', '.join(missing)}")
-        return evaluate_numpy(self.formula, {f: np.asarray(columns[f], dtype=float) for f in self.features})
+        leaves = {f: np.asarray(columns[f], dtype=float) for f in self.features}
+        return evaluate_numpy(self.formula, leaves, n_rows)
 
     def evaluate(self, table: StatTable) -> np.ndarray:
         """Per-architecture scores on ``table`` (aligned with ``table.archs``)."""
         missing = [f for f in self.features if f not in table.frame.columns]
         if missing:
             raise ProxyError(f"table lacks statistic(s) the proxy needs: {', '.join(missing)}")
-        values = self.row_values({f: table.column(f) for f in self.features})
+        values = self.row_values({f: table.column(f) for f in self.features}, len(table.frame))
         if table.per_layer:
             if self.aggregation is None:
                 raise ProxyError("proxy was fitted per architecture but the table has one row per layer")

@@ -42,7 +42,15 @@ def T(*tokens: object, names: tuple[str, ...] = ()) -> Node:  # noqa: N802
 def per_arch_proxy() -> Proxy:
     expr = (
         T(
-            "sub", "add", "log", 0, "mul", "sqrt", 1, 2, 3,
+            "sub",
+            "add",
+            "log",
+            0,
+            "mul",
+            "sqrt",
+            1,
+            2,
+            3,
             names=("snip", "grad.sqr.mean", "weight.abs.mean", "act.identity.std"),
         )  # fmt: skip
     )
