@@ -172,7 +172,7 @@ def scatter(run: FitRun) -> list[Block]:
     value = correlation(run.stat, score, target)
     title = f"Held-out: {stat_label(run.stat)} = {value:.3f} (n = {len(test)})"
     plot_scatter(score, target, run.path / "scatter.png", title, "held-out")
-    return [Figure("scatter.png", "Proxy score against ground truth, one point per held-out architecture.")]
+    return [Figure("scatter.png", f"Proxy score against ground truth, one point per held-out architecture. {title}.")]
 
 
 def front(run: FitRun) -> list[Block]:
