@@ -33,7 +33,7 @@ def shrink(shot: Path, out: Path, width: int = 760) -> Path:
     if box:
         image = image.crop((0, 0, image.width, min(image.height, box[3] + 20)))
     image = image.resize((width, round(image.height * width / image.width)), Image.LANCZOS)
-    image.quantize(colors=128).save(out, optimize=True)
+    image.quantize(colors=256).save(out, optimize=True)
     return out
 
 

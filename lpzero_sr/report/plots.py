@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 STAT_LABELS = {"spearman": "Spearman rho", "kendall": "Kendall tau", "topk": "top-10% precision"}
 _SIZE = (6.0, 4.2)
@@ -68,6 +69,7 @@ def plot_front(
             label=f"chosen formula{rule}",
         )
     ax.set_xlabel("complexity (nodes)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(stat_label(stat))
     ax.set_title("Pareto front: rank correlation against size", fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
@@ -83,6 +85,7 @@ def plot_fronts(fronts: dict[str, list[tuple[float, float]]], path: Path, ylabel
             xs, ys = zip(*points, strict=True)
             ax.step(xs, ys, where="post", marker="o", ms=3, label=name)
     ax.set_xlabel("complexity (nodes)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(ylabel)
     ax.set_title("Pareto fronts", fontsize=10)
     ax.legend(fontsize=8, loc="lower right")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from lpzero_sr.proxy import Proxy
 from lpzero_sr.report.document import Block, Figure, Formula, Heading, Note, Paragraph, Table
 from lpzero_sr.report.fit_report import FitRun, correlation
 from lpzero_sr.report.plots import plot_baselines, plot_convergence, plot_fronts, plot_scatter, stat_label
@@ -18,7 +19,7 @@ def protocol_blocks(path: Path, seeds: list[Path]) -> list[Block]:
     runs = [FitRun.load(d) for d in seeds]
     stat = runs[0].stat
     blocks: list[Block] = [Heading(f"lpzero-sr report: {summary.get('benchmark', path.name)}", 1)]
-    blocks += summary_blocks(summary)
+    blocks += summary_blocks(summary, runs[0].proxy)
     blocks.append(Heading("Formulas"))
     for run in runs:
         held = run.proxy.metrics.get("heldout", {})
@@ -39,11 +40,13 @@ def protocol_blocks(path: Path, seeds: list[Path]) -> list[Block]:
     return blocks
 
 
-def summary_blocks(summary: dict[str, Any]) -> list[Block]:
+def summary_blocks(summary: dict[str, Any], proxy: Proxy) -> list[Block]:
+    """Held-out metrics over seeds; target and direction from the summary, else from a seed's proxy."""
     if not summary:
         return [Note("no summary.json: per-seed sections only.")]
-    target = f"Target `{summary['target']}`" if summary.get("target") else "Target not recorded"
-    if summary.get("direction") == "minimize":
+    name, direction = summary.get("target") or proxy.target, summary.get("direction") or proxy.direction
+    target = f"Target `{name}`" if name else "Target not recorded"
+    if direction == "minimize":
         target += " (minimised, so the report negates it: higher is better below)"
     blocks: list[Block] = [
         Paragraph(
