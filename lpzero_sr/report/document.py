@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from typing import Literal
 
 from lpzero_sr.report.mathtext import display_latex, render_formula
 
@@ -71,11 +70,12 @@ class Note:
 
 @dataclass(frozen=True)
 class Table:
-    """``align`` per column: ``l`` for names, ``r`` for numbers; ``highlight`` marks one row (the chosen formula)."""
+    """``align``: one letter per column, ``l`` for names, ``r`` for numbers; ``highlight`` marks one row (the chosen
+    formula)."""
 
     header: list[str]
     rows: list[list[str]]
-    align: list[Literal["l", "r"]]
+    align: str
     highlight: int | None = None
 
     def markdown(self) -> str:

@@ -125,13 +125,13 @@ def metrics_table(run: FitRun) -> list[Block]:
     """Proxy beside the best single column (and any peers), train rows above held-out rows."""
     train, held = run.proxy.metrics.get("train", {}), run.heldout_metrics()
     baseline, peers = run.report.get("baseline"), run.report.get("peers") or {}
-    header, align = ["split", "metric", "found proxy"], ["l", "l", "r"]
+    header, align = ["split", "metric", "found proxy"], "llr"
     if baseline:
         sign = "−" if baseline.get("sign", 1) < 0 else ""
         header.append(f"best single column `{sign}{baseline['column']}`")
-        align.append("r")
+        align += "r"
     header += [f"`{name}`" for name in peers]
-    align += ["r"] * len(peers)
+    align += "r" * len(peers)
     values = {"train": (train, (baseline or {}).get("train", {}), {}), "heldout": (held, baseline or {}, peers)}
     rows = []
     for split, split_label in SPLITS:
@@ -146,7 +146,7 @@ def metrics_table(run: FitRun) -> list[Block]:
                 row.append(fmt(base_values.get(metric), digits))
             row += [fmt(peer_values.get(name, {}).get(metric), digits) for name in peers]
             rows.append(row)
-    blocks: list[Block] = [Table(header, rows, align)] if rows else []  # type: ignore[arg-type]
+    blocks: list[Block] = [Table(header, rows, align)] if rows else []
     if not held:
         blocks.append(Note("no held-out architectures in this run (e.g. `--train-size 1.0`): train metrics only."))
     if baseline:
@@ -180,8 +180,8 @@ def front(run: FitRun) -> list[Block]:
     if not candidates:
         return [Note("no front.json (or an empty front): no Pareto front.")]
     for c in candidates:
-        c["train_value"] = c["train"][run.stat] if "train" in c else 1.0 - c["loss"]
-        c["heldout_value"] = c["heldout"][run.stat] if c.get("heldout") else None
+        c["train_value"] = (c.get("train") or {}).get(run.stat, 1.0 - c["loss"])
+        c["heldout_value"] = (c.get("heldout") or {}).get(run.stat)
     chosen = run.front.get("chosen")
     chosen = chosen if isinstance(chosen, int) and 0 <= chosen < len(candidates) else None
     plot_front(candidates, run.path / "front.png", run.stat, chosen, run.front.get("selection", ""))
@@ -201,7 +201,7 @@ def front(run: FitRun) -> list[Block]:
         Table(
             ["chosen", "complexity", f"train {label}", f"held-out {label}", "formula"],
             rows,
-            ["l", "r", "r", "r", "l"],
+            "lrrrl",
             highlight=chosen,
         ),
     ]
@@ -226,6 +226,6 @@ def convergence(run: FitRun) -> list[Block]:
         rows = [[f"`{rule}`", str(n)] for rule, n in sorted(rejections.items(), key=lambda kv: -kv[1])]
         blocks += [
             Paragraph("Candidates rejected by each pruning rule:"),
-            Table(["rule", "rejected"], rows, ["l", "r"]),
+            Table(["rule", "rejected"], rows, "lr"),
         ]
     return blocks

@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
+from scipy.stats import rankdata  # noqa: E402
 
 STAT_LABELS = {"spearman": "Spearman rho", "kendall": "Kendall tau", "topk": "top-10% precision"}
 _SIZE = (6.0, 4.2)
@@ -24,8 +25,6 @@ def stat_label(stat: str) -> str:
 
 def plot_scatter(score: np.ndarray, target: np.ndarray, path: Path, title: str, split: str) -> Path:
     """Ranks of the proxy score against ranks of the (oriented) ground truth; one point per architecture."""
-    from scipy.stats import rankdata
-
     fig, ax = plt.subplots(figsize=_SIZE)
     ax.scatter(rankdata(score), rankdata(target), s=10, alpha=0.55, color="tab:blue", label=f"{split} architectures")
     ax.set_xlabel("proxy score (rank)")

@@ -56,7 +56,7 @@ def summary_blocks(summary: dict[str, Any], proxy: Proxy) -> list[Block]:
         Table(
             ["metric", "mean", "std", "min", "max"],
             [[m, *(fmt(s[k]) for k in ("mean", "std", "min", "max"))] for m, s in summary.get("proxy", {}).items()],
-            ["l", "r", "r", "r", "r"],
+            "lrrrr",
         ),
     ]
     best = summary.get("best_baseline")
