@@ -8,6 +8,7 @@ and a formula is an SVG image in the HTML (:mod:`lpzero_sr.report.mathtext`) but
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 
 from lpzero_sr.report.mathtext import display_latex, render_formula
@@ -24,10 +25,16 @@ STYLE = (
 )
 
 
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+
+
 def inline_html(text: str) -> str:
-    """Escape ``text``; spans between backticks become ``<code>``."""
+    """Escape ``text``; spans between backticks become ``<code>``, ``**words**`` outside them ``<b>``."""
     parts = text.split("`")
-    return "".join(f"<code>{html.escape(p)}</code>" if i % 2 else html.escape(p) for i, p in enumerate(parts))
+    return "".join(
+        f"<code>{html.escape(p)}</code>" if i % 2 else _BOLD.sub(r"<b>\1</b>", html.escape(p))
+        for i, p in enumerate(parts)
+    )
 
 
 @dataclass(frozen=True)

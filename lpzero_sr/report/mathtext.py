@@ -22,6 +22,7 @@ _PT_TO_PX = 96 / 72
 # A factor that ends (``}``, ``\right)``, a digit) and a factor that starts after only a space: sympy's implicit
 # product. Between multi-letter names it would read as one word (``paramssynflow``), so it gets a ``\cdot``.
 _PRODUCT = re.compile(r"(\}|\\right[)|\]]|[0-9])\s+(?=\\mathrm|\\left|\\log|\\exp|\\sqrt|\\frac|\\operatorname|e\^)")
+_NAME = re.compile(r"\\mathrm\{((?:[^{}]|\{\})*)\}")  # a statistic name (``\\ast{}`` is its only brace pair)
 _SIZE = re.compile(r'<svg[^>]*?\swidth="([0-9.]+)pt"[^>]*?\sheight="([0-9.]+)pt"', re.S)
 
 
@@ -44,6 +45,20 @@ def display_latex(latex: str) -> str:
     return _PRODUCT.sub(r"\1 \\cdot ", latex)
 
 
+def mathtext_latex(latex: str) -> str:
+    """:func:`display_latex` tuned for mathtext, which spaces punctuation and binary operators even inside
+    ``\\mathrm``: a ``.`` in a name is followed by a negative thin space, so ``act.abs_std`` reads as one name; a
+    name holding ``\\ast{}`` is bracketed like in the text form (``[weight*grad]``), not read as a product."""
+    return _NAME.sub(_mathtext_name, display_latex(latex))
+
+
+def _mathtext_name(match: re.Match[str]) -> str:
+    name = match.group(1).replace(".", r".\!")
+    if r"\ast{}" in name:
+        return r"[\mathrm{" + name.replace(r"\ast{}", r"{\ast}") + "}]"
+    return r"\mathrm{" + name + "}"
+
+
 def render_formula(latex: str, size: float = FONT_SIZE) -> RenderedFormula | None:
     """SVG of ``$latex$`` (glyphs as paths, so no fonts are needed to view it), or ``None`` when mathtext cannot
     parse it (an unsupported command such as ``\\operatorname``) or the result is empty."""
@@ -51,7 +66,7 @@ def render_formula(latex: str, size: float = FONT_SIZE) -> RenderedFormula | Non
         return None
     buffer = io.BytesIO()
     try:
-        mathtext.math_to_image(f"${display_latex(latex)}$", buffer, prop=FontProperties(size=size), format="svg")
+        mathtext.math_to_image(f"${mathtext_latex(latex)}$", buffer, prop=FontProperties(size=size), format="svg")
     except ValueError:
         return None
     svg = buffer.getvalue()

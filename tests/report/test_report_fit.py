@@ -29,6 +29,7 @@ def test_full_fit_report_names_direction_statistic_and_aligns_proxy_with_best_co
     for name in ("scatter.png", "front.png", "convergence.png"):
         assert (run / name).stat().st_size > 5000
     assert "Note:" not in text
+    assert "so the report <b>negates</b> it" in page.read_text()
 
 
 def test_scatter_caption_is_scipy_on_the_held_out_rows(fit_run):

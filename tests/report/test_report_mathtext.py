@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from lpzero_sr.compile import symbol
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.report.document import Formula
-from lpzero_sr.report.mathtext import display_latex, render_formula
+from lpzero_sr.report.mathtext import display_latex, mathtext_latex, render_formula
 from lpzero_sr.report.pagecheck import check_page, decode_data_uri, parse_page
 
 a, b, wg = symbol("act.abs_std"), symbol("grad.sqr.mean"), symbol("weight*grad.abs.l1")
@@ -92,6 +92,15 @@ def test_implicit_products_get_a_cdot():
     )
     unchanged = r"\log{\left(\mathrm{a} \right)} + \frac{\mathrm{a}}{\mathrm{b}}"
     assert display_latex(unchanged) == unchanged
+
+
+def test_names_keep_their_dots_and_stars_tight_for_mathtext_only():
+    latex = r"\mathrm{act.abs\_std} \mathrm{weight\ast{}grad.abs.l1}"  # sympy's product of two names
+    assert mathtext_latex(latex) == r"\mathrm{act.\!abs\_std} \cdot [\mathrm{weight{\ast}grad.\!abs.\!l1}]"
+    assert (
+        Formula(latex, "t").markdown()
+        == r"$$\mathrm{act.abs\_std} \cdot \mathrm{weight\ast{}grad.abs.l1}$$" + "\n\n`t`"
+    )
 
 
 TOKENS = [r"\mathrm{a}", r"\mathrm{b}", "2", "+", " ", r"\left(", r"\right)", r"\sqrt{", "}", "e^{", r"\log"]
