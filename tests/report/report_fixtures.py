@@ -7,16 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import sympy
+from lpzero_sr.formula import Node, formula_text
+from lpzero_sr.proxy import Proxy
 
-from lpzero_sr.compile import symbol
-from lpzero_sr.proxy import Proxy, expr_to_tree
-
-A, B, WG = symbol("act.abs_std"), symbol("grad.sqr.mean"), symbol("weight*grad.abs.l1")
-CHOSEN_EXPR = A * WG * sympy.exp(B)
-FRONT = [  # (expr, complexity, train spearman, heldout spearman)
-    (A, 1, 0.61, 0.55),
-    (A * WG, 3, 0.72, 0.66),
+NAMES = ("act.abs_std", "grad.sqr.mean", "weight*grad.abs.l1")
+CHOSEN_EXPR = Node.from_tokens(("mul", "mul", 0, 2, "exp", 1), NAMES)
+FRONT = [  # (formula, complexity, train spearman, heldout spearman)
+    (Node.from_tokens((0,), NAMES), 1, 0.61, 0.55),
+    (Node.from_tokens(("mul", 0, 2), NAMES), 3, 0.72, 0.66),
     (CHOSEN_EXPR, 6, 0.81, 0.74),
 ]
 CHOSEN = 2
@@ -55,7 +53,7 @@ def build_fit_run(
     proxy.save(path / "proxy.json")
     candidates = []
     for expr, size, train, held in FRONT:
-        c = {"loss": 1 - train, "complexity": size, "text": str(expr), "tree": expr_to_tree(expr)}
+        c = {"loss": 1 - train, "complexity": size, "text": formula_text(expr), "tree": expr.to_json()}
         if modern_front:
             c["train"] = metrics(train) if loss == "spearman" else {**metrics(train), "kendall": train}
             if heldout:

@@ -5,24 +5,26 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
-import sympy
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lpzero_sr.compile import symbol
+from lpzero_sr.formula import Node
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.report.document import Formula
 from lpzero_sr.report.mathtext import display_latex, mathtext_latex, render_formula
 from lpzero_sr.report.pagecheck import check_page, decode_data_uri, parse_page
 
-a, b, wg = symbol("act.abs_std"), symbol("grad.sqr.mean"), symbol("weight*grad.abs.l1")
+NAMES = ("act.abs_std", "grad.sqr.mean", "weight*grad.abs.l1")
 EXPRS = [
-    a * b * sympy.exp(wg),
-    sympy.log(sympy.Abs(a)) / sympy.sqrt(b),
-    sympy.sign(a) * b**2,
-    1 / (a + b),
-    sympy.exp(-a) - 2 * wg,
-    sympy.Abs(a - b) ** sympy.Rational(1, 3),
+    Node.from_tokens(t, NAMES)
+    for t in (
+        ("mul", "mul", 0, 1, "exp", 2),
+        ("div", "log", 0, "sqrt", 1),
+        ("mul", "abs", 0, "square", 1),
+        ("inv", "add", 0, 1),
+        ("sub", "exp", "neg", 0, "mul", 2.0, 2),
+        ("square", "sigmoid", "sub", 0, 1),
+    )
 ]
 CONSTRUCTS = [
     r"\mathrm{act.abs\_std}",
