@@ -57,6 +57,7 @@ def heldout_report(scores: np.ndarray, train: StatTable, test: StatTable, frac: 
             "column": baseline.column,
             "sign": baseline.sign,
             **rank_metrics(baseline.scores(test), test.y, frac),
+            "train": rank_metrics(baseline.scores(train), train.y, frac),
         },
         "n_test": len(test.archs),
     }

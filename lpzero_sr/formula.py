@@ -252,6 +252,9 @@ class _TreeNumPyPrinter(NumPyPrinter):
     def _print_Pow(self, expr: sympy.Expr, rational: bool = False) -> str:  # noqa: N802
         return f"({self._print(expr.base)}**{self._print(expr.exp)})"
 
+    def _print_Integer(self, expr: sympy.Integer) -> str:  # noqa: N802
+        return repr(float(expr))  # Python ints have no signed zero: -(2 - 2) must stay -0.0
+
 
 def sympy_numpy_function(node: Node) -> Callable[..., Any]:
     """``sympy.lambdify`` of the node's sympy form over its variables (in :attr:`Node.variables` order), the

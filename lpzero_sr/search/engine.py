@@ -16,8 +16,6 @@ from lpzero_sr.registry import Registry
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.table import StatTable
 
-COMPLEXITY_PENALTY = 0.005  # loss units per node when choosing one formula from the front
-
 
 class SearchError(LpzeroError):
     """A search that cannot run (missing engine, bad budget, incompatible checkpoint)."""
@@ -67,12 +65,6 @@ class Front:
     @property
     def best(self) -> Candidate:
         return min(self.candidates, key=lambda c: (c.loss, c.complexity))
-
-    def choose(self, penalty: float = COMPLEXITY_PENALTY) -> Candidate:
-        """The formula minimising ``loss + penalty * complexity``: extra nodes must buy rank correlation."""
-        if not self.candidates:
-            raise SearchError("the search produced no valid formula")
-        return min(self.candidates, key=lambda c: (c.loss + penalty * c.complexity, c.complexity))
 
     def to_json(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         return {

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from lpzero_sr.formula import Node, formula_text
 from lpzero_sr.proxy import Proxy
 
