@@ -70,16 +70,21 @@ class StatTable:
             raise TableError(f"layer column {layer_col!r} not in table; columns: {_preview(frame.columns)}")
         frame[arch_col] = frame[arch_col].astype(str)
         reserved = {target, arch_col, *([layer_col] if layer_col else [])}
+        explicit = features is not None
         if features is None:
-            features = [c for c in frame.columns if c not in reserved and pd.api.types.is_numeric_dtype(frame[c])]
+            features = [c for c in frame.columns if c not in reserved and _numeric_or_mixed(frame[c], c)]
         unknown = [f for f in features if f not in frame.columns]
         if unknown:
             raise TableError(f"unknown feature columns: {_preview(unknown)}")
-        if not features:
-            raise TableError("table has no numeric feature columns")
         for col in [*features, target]:
             if not pd.api.types.is_numeric_dtype(frame[col]):
-                raise TableError(f"column {col!r} is not numeric (first value: {frame[col].iloc[0]!r})")
+                row, value = _first_non_numeric(frame[col])
+                raise TableError(
+                    f"column {col!r} has a non-numeric value {value!r} in row {row} (arch {frame[arch_col].iloc[row]})"
+                )
+        features = _drop_leaks(frame, list(features), target, explicit)
+        if not features:
+            raise TableError("table has no numeric feature columns")
         checked = [target] if nonfinite_features else [*features, target]
         frame = _drop_or_reject_invalid(frame, checked, arch_col, drop_invalid)
         _reject_duplicates(frame, arch_col, layer_col)
@@ -230,6 +235,44 @@ def _drop_or_reject_invalid(frame: pd.DataFrame, cols: list[str], arch_col: str,
         )
     log.warning("dropped %d row(s) with NaN/inf values", int(bad_rows.sum()))
     return frame[~bad_rows]
+
+
+def _numeric_or_mixed(column: pd.Series, name: str) -> bool:
+    """A candidate feature column: numeric, or holding at least one number among text (an error follows). A column
+    of text only (names, configs) is not a feature and is left out with an info line."""
+    if pd.api.types.is_numeric_dtype(column):
+        return True
+    if pd.to_numeric(column, errors="coerce").notna().any():
+        return True
+    log.info("ignoring non-numeric column %r", name)
+    return False
+
+
+def _first_non_numeric(column: pd.Series) -> tuple[int, object]:
+    bad = pd.to_numeric(column, errors="coerce").isna() & column.notna()
+    row = int(np.argmax(bad.to_numpy())) if bad.any() else 0
+    return row, column.iloc[row]
+
+
+def _drop_leaks(frame: pd.DataFrame, features: list[str], target: str, explicit: bool) -> list[str]:
+    """Columns that would leak the answer rather than describe an architecture: a copy of the target, a row index
+    (``Unnamed: 0`` from a CSV written with its index, or the integers 0..n-1 in order). Left out with a warning
+    (an error when the user named them with --features)."""
+    leaks = {}
+    y = frame[target].to_numpy(dtype=float)
+    for col in features:
+        values = frame[col].to_numpy(dtype=float)
+        if col.startswith("Unnamed:"):
+            leaks[col] = "a CSV row index"
+        elif np.array_equal(values, y):
+            leaks[col] = f"a copy of the target {target!r}"
+        elif len(values) > 2 and np.array_equal(values, np.arange(len(values))):
+            leaks[col] = "a row index (0..n-1 in order)"
+    for col, why in leaks.items():
+        if explicit:
+            raise TableError(f"feature column {col!r} is {why}: it would rank by the answer, not the architecture")
+        log.warning("ignoring column %r: it is %s", col, why)
+    return [f for f in features if f not in leaks]
 
 
 def _reject_duplicates(frame: pd.DataFrame, arch_col: str, layer_col: str | None) -> None:

@@ -47,13 +47,13 @@ def test_fit_then_export(csv, tmp_path) -> None:
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "30 training / 10 held-out architectures, 3 features, target ppl (minimize)" in result.output
-    assert "Pareto front (train rho; * = chosen by --select score):" in result.output
+    assert "Pareto front (train rho; * = chosen by --select best):" in result.output
     assert "best column (" in result.output and "verdict: on held-out rows the chosen proxy " in result.output
     proxy = Proxy.load(out / "proxy.json")
     assert proxy.direction == "minimize" and proxy.engine == "deap" and proxy.seed == 1 and proxy.rules == "default"
     assert proxy.metrics["train"]["spearman"] > 0.9 and "heldout" in proxy.metrics
     front = json.loads((out / "front.json").read_text())
-    assert front["candidates"] and front["report"]["n_test"] == 10 and front["selection"] == "score"
+    assert front["candidates"] and front["report"]["n_test"] == 10 and front["selection"] == "best"
     chosen = front["candidates"][front["chosen"]]
     assert chosen["tree"] == proxy.formula.to_json() and chosen["heldout"] == proxy.metrics["heldout"]
     predictions = pd.read_csv(out / "predictions.csv")

@@ -16,7 +16,7 @@ def frame(n: int = 6) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "arch": [f"a{i}" for i in range(n)],
-            "x": np.arange(n, dtype=float),
+            "x": np.arange(n, dtype=float) + 1.0,
             "z": np.arange(n, dtype=float) ** 2,
             "acc": [0.5, 0.1, 0.9, 0.3, 0.7, 0.2][:n],
         }
@@ -29,6 +29,27 @@ def test_valid_table_views() -> None:
     assert list(t.archs) == [f"a{i}" for i in range(6)]
     np.testing.assert_allclose(t.y, [0.5, 0.1, 0.9, 0.3, 0.7, 0.2])
     np.testing.assert_allclose(t.X[:, 1], [0, 1, 4, 9, 16, 25])
+
+
+def test_leaking_columns_are_left_out_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    leaky = frame().assign(**{"Unnamed: 0": np.arange(6), "row": np.arange(6.0), "acc_copy": frame()["acc"]})
+    with caplog.at_level(logging.WARNING):
+        t = StatTable.from_frame(leaky, "acc")
+    assert t.features == ("x", "z")
+    assert "ignoring column 'Unnamed: 0': it is a CSV row index" in caplog.text
+    assert "ignoring column 'row': it is a row index (0..n-1 in order)" in caplog.text
+    assert "ignoring column 'acc_copy': it is a copy of the target 'acc'" in caplog.text
+    with pytest.raises(TableError, match=r"^feature column 'acc_copy' is a copy of the target 'acc': it would rank"):
+        StatTable.from_frame(leaky, "acc", features=["x", "acc_copy"])
+
+
+def test_non_numeric_cell_names_its_row() -> None:
+    bad = frame().astype({"z": object})
+    bad.loc[3, "z"] = "n/a"
+    with pytest.raises(TableError, match=r"^column 'z' has a non-numeric value 'n/a' in row 3 \(arch a3\)$"):
+        StatTable.from_frame(bad, "acc")
+    named = frame().assign(name=[f"model {i}" for i in range(6)])  # text only: not a feature, no error
+    assert StatTable.from_frame(named, "acc").features == ("x", "z")
 
 
 def test_minimized_target_is_negated_once() -> None:
@@ -87,7 +108,7 @@ def test_constant_column_dropped_and_all_constant_rejected(caplog: pytest.LogCap
 def test_unknown_feature_and_non_numeric_column() -> None:
     with pytest.raises(TableError, match=r"^unknown feature columns: nope$"):
         StatTable.from_frame(frame(), "acc", features=["nope"])
-    with pytest.raises(TableError, match=r"^column 'name' is not numeric \(first value: 'u'\)$"):
+    with pytest.raises(TableError, match=r"^column 'name' has a non-numeric value 'u' in row 0 \(arch a0\)$"):
         StatTable.from_frame(frame().assign(name="u"), "acc", features=["x", "name"])
 
 

@@ -125,7 +125,7 @@ def check_writable(out: Path) -> None:
     default=DEFAULT_SELECTION,
     show_default=True,
     help="How one formula is chosen from the front, on training rows only: score (PySR's: log-loss drop per "
-    "node), parsimony (loss + 0.005/node), best (lowest loss).",
+    "node), parsimony (loss + 0.005/node), best (lowest loss; chosen on dev splits).",
 )
 @click.option("--checkpoint", type=click.Path(file_okay=False, path_type=Path), help="Resume from / save to DIR.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/fit"), show_default=True)

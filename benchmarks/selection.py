@@ -1,0 +1,62 @@
+"""Which model-selection rule generalises: one search per (task, dev seed), every rule's choice on held-out rows.
+
+For each task and each development split seed (``lpzero_sr.protocol.DEV_SEEDS``; never the report seeds) it runs
+one search on the training architectures, then applies every rule of ``lpzero_sr.search.selection.SELECTIONS`` to
+the same front and prints the held-out Spearman of each choice, with the mean per rule. The default rule
+(``DEFAULT_SELECTION``) is decided from this output.
+
+    python benchmarks/selection.py [--tasks nb201-cifar10,nb201-cifar100,nb201-ImageNet16-120] [--generations 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from lpzero_sr.evaluate import rank_metrics
+from lpzero_sr.protocol import DEV_SEEDS
+from lpzero_sr.proxy import Proxy
+from lpzero_sr.rules.ruleset import RuleSet
+from lpzero_sr.search.engine import Budget
+from lpzero_sr.search.fitting import fit_proxy
+from lpzero_sr.search.selection import SELECTIONS, select
+from lpzero_sr.tables import resolve_table
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--tasks", default="nb201-cifar10,nb201-cifar100,nb201-ImageNet16-120")
+    parser.add_argument("--train-size", type=int, default=100)
+    parser.add_argument("--generations", type=int, default=60)
+    parser.add_argument("--loss", choices=["spearman", "kendall"], default="kendall")
+    parser.add_argument("--jobs", type=int, default=1)
+    args = parser.parse_args()
+    rules, names = RuleSet.load("default"), SELECTIONS.names()
+    scores: dict[str, list[float]] = {n: [] for n in names}
+    print(f"{'task':<24}{'seed':>5} " + " ".join(f"{n:>10}" for n in names))
+    for task in args.tasks.split(","):
+        table = resolve_table(task, args.data_dir)
+        for seed in DEV_SEEDS:
+            train, test = table.split(args.train_size, seed)
+            result = fit_proxy(
+                train, test, rules, loss=args.loss, budget=Budget(generations=args.generations), seed=seed,
+                jobs=args.jobs,
+            )  # fmt: skip
+            row = []
+            for name in names:
+                chosen = select(result.front, name)
+                proxy = Proxy(chosen.formula)
+                rho = rank_metrics(proxy.evaluate(test.with_features(list(proxy.features))), test.y)["spearman"]
+                scores[name].append(rho)
+                row.append(f"{rho:>10.4f}")
+            print(f"{task:<24}{seed:>5} " + " ".join(row), flush=True)
+    print(f"{'mean':<29} " + " ".join(f"{np.mean(v):>10.4f}" for v in scores.values()))
+
+
+if __name__ == "__main__":
+    main()
