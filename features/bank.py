@@ -31,6 +31,8 @@ from lpzero_sr.errors import LpzeroError
 from lpzero_sr.features.hooks import Record
 from lpzero_sr.registry import Registry
 
+# Bump when any statistic's value changes: it is part of every extraction cache key (features/cache.py).
+BANK_VERSION = "1"
 EPS = 1e-8
 INV_EPS = 1e-12
 KINDS = ("act", "head", "softmax", "weight", "grad")

@@ -4,22 +4,24 @@
 :class:`HookManager` that captures only the kinds the requested statistics and proxies need; proxies with an
 ``extra_pass`` (synflow, logsynflow, grasp, jacov, jacob_cos) then run their own passes.
 
-:func:`extract_space` loops over architecture ids with a progress bar, appends one JSON line per architecture to
-``records.jsonl`` (so a rerun skips what is written), turns build failures, NaN losses and errors into error rows,
-retries a CUDA out-of-memory error with half the batch, and frees memory between architectures. It materialises
-``per_arch.parquet`` (arch + columns), ``per_layer.parquet`` (arch, layer + statistics) and ``errors.csv``.
+:func:`extract_space` runs many architectures (in-process or as Ray tasks, :mod:`lpzero_sr.parallel`) with a
+progress bar, appends one JSON line per architecture to ``records.jsonl`` keyed by content
+(:mod:`lpzero_sr.features.cache`: a rerun reuses only records of the same config and settings), turns build
+failures, NaN losses and errors into error rows, retries a CUDA out-of-memory error with half the batch, and frees
+memory between architectures. It materialises ``per_arch.parquet`` (arch + columns), ``per_layer.parquet`` (arch,
+layer + statistics) and ``errors.csv``.
 """
 
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import torch
@@ -27,15 +29,16 @@ from torch import nn
 from tqdm import tqdm
 
 from lpzero_sr.errors import LpzeroError
-from lpzero_sr.features import bank
+from lpzero_sr.features import bank, cache
+from lpzero_sr.features.cache import extract_key
 from lpzero_sr.features.hooks import DEFAULT_MAX_NUMEL, HookManager
 from lpzero_sr.features.loss import logits_of, zero_cost_loss
 from lpzero_sr.features.proxies import PROXIES, Proxy, ProxyContext
 from lpzero_sr.features.recipes import Recipe, resolve_recipe
+from lpzero_sr.parallel import Runner, map_archs
 
 log = logging.getLogger(__name__)
 GRAD_KINDS = frozenset({"grad", "act_grad", "jacobian"})
-RECORDS = "records.jsonl"
 
 
 class ExtractError(LpzeroError):
@@ -198,13 +201,46 @@ def _free_memory() -> None:
         torch.cuda.empty_cache()
 
 
-def done_archs(out_dir: str | Path) -> set[str]:
-    """Architecture ids already written to ``out_dir/records.jsonl`` (successes and errors)."""
-    path = Path(out_dir) / RECORDS
-    if not path.exists():
-        return set()
-    with path.open() as handle:
-        return {json.loads(line)["arch"] for line in handle if line.strip()}
+def extraction_settings(
+    inputs: Mapping[str, Any] | None,
+    stats: str | Iterable[str] | None,
+    proxies: str | Iterable[str] | None,
+    device: torch.device,
+    recipe: Recipe | str | None,
+    cpu_threads: int | None,
+) -> dict[str, Any]:
+    """Every setting an extraction's values depend on: ``inputs`` (what ``build_fn``/``batch_fn`` use: batch
+    size, sequence length, seed, space), the resolved statistic and proxy names, the recipe name ("auto" when
+    detected per model), the device type, torch's default dtype and the CPU thread count."""
+    return {
+        **dict(inputs or {}),
+        "stats": select_stats(stats),
+        "proxies": [p.name for p in select_proxies(proxies)],
+        "recipe": "auto" if recipe is None else recipe if isinstance(recipe, str) else recipe.name,
+        "device": device.type,
+        "dtype": str(torch.get_default_dtype()).removeprefix("torch."),
+        "cpu_threads": cpu_threads,
+    }
+
+
+def space_keys(
+    arch_ids: Sequence[str],
+    configs: Mapping[str, Mapping[str, Any]] | None,
+    settings: Mapping[str, Any],
+) -> dict[str, str]:
+    """The cache key of each architecture (:func:`lpzero_sr.features.cache.extract_key`); without ``configs``
+    an architecture is identified by its id alone (then edits to what ``build_fn`` builds go unnoticed)."""
+    return {
+        str(a): extract_key(configs[str(a)] if configs is not None else {"arch": str(a)}, settings) for a in arch_ids
+    }
+
+
+def task_device(device: str | torch.device, runner: Runner | None) -> torch.device:
+    """The device tasks run on: with GPUs per Ray task, "auto" and "cuda" mean CUDA on the workers (the driver
+    may have none); otherwise :func:`resolve_device` on this machine."""
+    if runner is not None and runner.gpus_per_task > 0 and str(device) in ("auto", "cuda"):
+        return torch.device("cuda")
+    return resolve_device(device)
 
 
 def extract_space(
@@ -218,46 +254,68 @@ def extract_space(
     recipe: Recipe | str | None = None,
     progress: bool = True,
     cpu_threads: int | None = 1,
+    *,
+    configs: Mapping[str, Mapping[str, Any]] | None = None,
+    inputs: Mapping[str, Any] | None = None,
+    runner: Runner | None = None,
 ) -> pd.DataFrame:
-    """Extract every architecture not yet in ``out_dir``; returns the materialised per-architecture frame.
+    """Extract every architecture without a current record in ``out_dir``; returns the per-architecture frame
+    of ``arch_ids`` (error rows left out; they are in ``errors.csv``).
 
-    ``build_fn(arch)`` returns a fresh model, ``batch_fn(arch, model)`` its token batch (B, T). On CPU the loop
-    runs with ``cpu_threads`` torch threads (``None``: torch's default): one thread by default, because
-    reductions then add in a fixed order, so a table is the same whatever the machine's core count or load, and
-    small models extract faster than with threads contending for busy cores.
+    ``build_fn(arch)`` returns a fresh model, ``batch_fn(arch, model)`` its token batch (B, T). ``configs`` (by
+    architecture id) and ``inputs`` (the settings ``build_fn`` and ``batch_fn`` use) enter each record's key
+    together with the settings of this call (:func:`extraction_settings`); only records with the same key and no
+    error are reused (see :mod:`lpzero_sr.features.cache`). ``runner`` picks where architectures run
+    (:mod:`lpzero_sr.parallel`; default in-process); each record is appended as soon as it arrives. On CPU each
+    architecture runs with ``cpu_threads`` torch threads (``None``: torch's default): one by default, because
+    reductions then add in a fixed order, so a table is the same whatever the machine's core count, load or
+    worker count, and small models extract faster than with threads contending for busy cores.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    dev = resolve_device(device)
-    names, chosen = select_stats(stats), [p.name for p in select_proxies(proxies)]
-    done = done_archs(out)
-    todo = [str(a) for a in arch_ids if str(a) not in done]
-    threads = torch.get_num_threads()
-    if dev.type == "cpu" and cpu_threads is not None:
-        torch.set_num_threads(cpu_threads)
-    try:
-        _run(todo, out, build_fn, batch_fn, names, chosen, dev, recipe, progress)
-    finally:
-        torch.set_num_threads(threads)
-    return materialise(out)
+    dev = task_device(device, runner)
+    settings = extraction_settings(inputs, stats, proxies, dev, recipe, cpu_threads)
+    keys = space_keys(arch_ids, configs, settings)
+    records = cache.read_records(out)
+    todo = cache.to_do(records, keys)
+    if todo:
+        task = _Task(build_fn, batch_fn, settings["stats"], settings["proxies"], dev, recipe, cpu_threads, keys)
+        with cache.open_for_append(out) as handle:
+            results = map_archs(task, todo, runner, on_error=task.failed)
+            for _, record in tqdm(results, total=len(todo), desc="extract", unit="arch", disable=not progress):
+                cache.append(handle, record)
+                records.append(record)
+    return cache.materialise(out, keys, records)
 
 
-def _run(
-    todo: list[str],
-    out: Path,
-    build_fn: Callable[[str], nn.Module],
-    batch_fn: Callable[[str, nn.Module], torch.Tensor],
-    names: list[str],
-    chosen: list[str],
-    dev: torch.device,
-    recipe: Recipe | str | None,
-    progress: bool,
-) -> None:
-    with (out / RECORDS).open("a") as handle:
-        for arch in tqdm(todo, desc="extract", unit="arch", disable=not progress):
-            handle.write(json.dumps(_one(arch, build_fn, batch_fn, names, chosen, dev, recipe)) + "\n")
-            handle.flush()
+@dataclass(frozen=True)
+class _Task:
+    """One architecture's record: a picklable callable, so Ray workers run exactly what the serial loop runs."""
+
+    build_fn: Callable[[str], nn.Module]
+    batch_fn: Callable[[str, nn.Module], torch.Tensor]
+    stats: list[str]
+    proxies: list[str]
+    device: torch.device
+    recipe: Recipe | str | None
+    cpu_threads: int | None
+    keys: Mapping[str, str]
+
+    def __call__(self, arch: str) -> dict[str, object]:
+        threads = torch.get_num_threads()
+        if self.device.type == "cpu" and self.cpu_threads is not None:
+            torch.set_num_threads(self.cpu_threads)
+        start = time.perf_counter()
+        try:
+            record = _one(arch, self.build_fn, self.batch_fn, self.stats, self.proxies, self.device, self.recipe)
+        finally:
+            torch.set_num_threads(threads)
             _free_memory()
+        return {"arch": arch, "key": self.keys[arch], "seconds": time.perf_counter() - start, **record}
+
+    def failed(self, arch: str, exc: BaseException) -> dict[str, object]:
+        """The error row of an architecture whose task failed outside :func:`_one` (e.g. its worker died)."""
+        log.warning("architecture %s failed: %s", arch, exc)
+        return {"arch": arch, "key": self.keys[arch], "error": f"{type(exc).__name__}: {exc}"}
 
 
 def _one(
@@ -277,7 +335,6 @@ def _one(
         )
         per_layer = {c: result.per_layer[c].tolist() for c in result.per_layer.columns}
         return {
-            "arch": arch,
             "per_arch": result.per_arch,
             "per_layer": per_layer,
             "proxy_errors": result.errors,
@@ -286,33 +343,6 @@ def _one(
         }
     except Exception as exc:  # one architecture's failure is recorded; the run goes on
         log.warning("architecture %s failed: %s", arch, exc)
-        return {"arch": arch, "error": f"{type(exc).__name__}: {exc}"}
+        return {"error": f"{type(exc).__name__}: {exc}"}
     finally:
         del model
-
-
-def materialise(out_dir: str | Path) -> pd.DataFrame:
-    """Writes ``per_arch.parquet``, ``per_layer.parquet`` and ``errors.csv`` from ``records.jsonl``."""
-    out = Path(out_dir)
-    arch_rows, layer_frames, errors = [], [], []
-    path = out / RECORDS
-    lines = path.read_text().splitlines() if path.exists() else []
-    seen: set[str] = set()
-    for line in filter(None, lines):
-        record = json.loads(line)
-        if record["arch"] in seen:  # two runs that shared the folder wrote it twice: the first record counts
-            continue
-        seen.add(record["arch"])
-        if record.get("error"):
-            errors.append({"arch": record["arch"], "error": record["error"]})
-            continue
-        arch_rows.append({"arch": record["arch"], **record["per_arch"]})
-        frame = pd.DataFrame(record["per_layer"])
-        frame.insert(0, "arch", record["arch"])
-        layer_frames.append(frame)
-    per_arch = pd.DataFrame(arch_rows, columns=["arch"] if not arch_rows else None)
-    per_arch.to_parquet(out / "per_arch.parquet", index=False)
-    per_layer = pd.concat(layer_frames, ignore_index=True) if layer_frames else pd.DataFrame(columns=["arch", "layer"])
-    per_layer.to_parquet(out / "per_layer.parquet", index=False)
-    pd.DataFrame(errors, columns=["arch", "error"]).to_csv(out / "errors.csv", index=False)
-    return per_arch

@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 
 from lpzero_sr.errors import DataError
+from lpzero_sr.parallel import Runner
 from lpzero_sr.ranking import kendall, spearman
 from lpzero_sr.spaces.base import Benchmark, cache_dir
 
@@ -50,11 +51,14 @@ def extract_benchmark(
     device: str = "auto",
     archs: list[str] | None = None,
     progress: bool = True,
+    runner: Runner | None = None,
 ) -> pd.DataFrame:
     """Per-architecture statistics and proxies of ``bench`` (resumable; see the module docstring).
 
     Every model is initialised from ``torch.manual_seed(settings.seed)`` and sees the same token batch
-    (:func:`lpzero_sr.features.inputs.make_batch` with ``settings.seed``), mapped into its vocabulary.
+    (:func:`lpzero_sr.features.inputs.make_batch` with ``settings.seed``), mapped into its vocabulary. Each
+    architecture's cache key covers its config, :func:`extract_inputs` and the statistics, proxies and device;
+    ``runner`` runs architectures in parallel (:mod:`lpzero_sr.parallel`).
     """
     from lpzero_sr.features.extract import extract_space
     from lpzero_sr.features.inputs import make_batch
@@ -75,14 +79,55 @@ def extract_benchmark(
             batches[size] = make_batch(size, settings.batch_size, settings.seq_len, seed=settings.seed)
         return batches[size]
 
-    proxies: str | list[str] = settings.proxies
-    if proxies == "extra":
-        from lpzero_sr.features.proxies import PROXIES
-
-        proxies = [name for name, p in PROXIES.items() if p.extra_pass is not None]
     out = table_dir(bench.name, settings, out_dir)
     chosen = bench.archs if archs is None else archs
-    return extract_space(chosen, build, batch, out, stats=stats, proxies=proxies, device=device, progress=progress)
+    return extract_space(
+        chosen,
+        build,
+        batch,
+        out,
+        stats=stats,
+        proxies=_proxies(settings),
+        device=device,
+        progress=progress,
+        configs=bench.configs,
+        inputs=extract_inputs(space.name, settings),
+        runner=runner,
+    )
+
+
+def benchmark_keys(
+    bench: Benchmark,
+    settings: ExtractSettings,
+    stats: str = "all",
+    device: str = "auto",
+    archs: list[str] | None = None,
+    runner: Runner | None = None,
+) -> dict[str, str]:
+    """The cache key :func:`extract_benchmark` gives each architecture under these arguments (to check or adopt
+    a cache; see :mod:`lpzero_sr.features.cache`)."""
+    from lpzero_sr.features.extract import extraction_settings, space_keys, task_device
+
+    if bench.space is None:
+        raise DataError(f"benchmark {bench.name!r} has no model builder to extract from")
+    inputs = extract_inputs(bench.space.name, settings)
+    chosen = extraction_settings(inputs, stats, _proxies(settings), task_device(device, runner), None, 1)
+    return space_keys(bench.archs if archs is None else archs, bench.configs, chosen)
+
+
+def _proxies(settings: ExtractSettings) -> str | list[str]:
+    """The proxy selection of ``settings``: "extra" is the list of proxies that need their own passes."""
+    if settings.proxies != "extra":
+        return settings.proxies
+    from lpzero_sr.features.proxies import PROXIES
+
+    return [name for name, p in PROXIES.items() if p.extra_pass is not None]
+
+
+def extract_inputs(space: str, settings: ExtractSettings) -> dict[str, object]:
+    """What a benchmark's models and batches depend on besides their config: the space (its builder), the batch
+    size, the sequence length and the seed (the ``inputs`` of the cache key, shared with ``lpzero-sr extract``)."""
+    return {"space": space, "batch_size": settings.batch_size, "seq_len": settings.seq_len, "seed": settings.seed}
 
 
 def proxy_columns(frame: pd.DataFrame) -> list[str]:

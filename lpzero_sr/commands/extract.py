@@ -11,9 +11,11 @@ import torch
 import yaml
 from torch import nn
 
+from lpzero_sr.baselines import ExtractSettings, extract_inputs
 from lpzero_sr.errors import ConfigError, DataError
 from lpzero_sr.features.extract import extract_space
 from lpzero_sr.features.inputs import make_batch
+from lpzero_sr.parallel import runner_from_options
 
 CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
 
@@ -89,6 +91,20 @@ def _split(value: str) -> str | list[str]:
     show_default=True,
     help="'all', 'single' (no extra passes), 'none' or comma-separated proxy names.",
 )
+@click.option(
+    "--workers",
+    type=int,
+    help="Architectures extracted at once; N > 1 without --ray starts a local Ray cluster of N workers.",
+)
+@click.option(
+    "--ray",
+    "ray_address",
+    is_flag=False,
+    flag_value="auto",
+    metavar="[auto|ADDRESS]",
+    help="Run one Ray task per architecture: 'auto' (bare --ray) starts a local cluster, else a cluster address.",
+)
+@click.option("--gpus-per-task", default=0.0, show_default=True, help="GPUs Ray reserves for each architecture.")
 @click.option("--progress/--no-progress", default=True)
 def command(
     configs: tuple[Path, ...],
@@ -102,10 +118,16 @@ def command(
     device: str,
     stats: str,
     proxies: str,
+    workers: int | None,
+    ray_address: str | None,
+    gpus_per_task: float,
     progress: bool,
 ) -> None:
     """Extract statistics and proxies of every architecture in CONFIGS (HF config JSON/YAML files or folders of
-    them) or in --benchmark; reruns skip architectures already written, failures become rows of errors.csv."""
+    them) or in --benchmark; reruns reuse records of the same config and settings, recompute the others and retry
+    failures, which become rows of errors.csv. --workers/--ray spread architectures over Ray workers (pip install
+    'lpzero-sr[ray]'); the table is the same as a serial run's."""
+    runner = runner_from_options(workers, ray_address, gpus_per_task)
     archs, space, by_arch = _space(configs, benchmark, data_dir)
     archs = archs[:limit] if limit is not None else archs
 
@@ -116,8 +138,19 @@ def command(
     def batch(arch: str, model: nn.Module) -> torch.Tensor:
         return make_batch(space.vocab_size(by_arch[arch]), batch_size, seq_len, seed=seed)
 
+    inputs = extract_inputs(space.name, ExtractSettings(batch_size=batch_size, seq_len=seq_len, seed=seed))
     frame = extract_space(
-        archs, build, batch, out_dir, stats=_split(stats), proxies=_split(proxies), device=device, progress=progress
+        archs,
+        build,
+        batch,
+        out_dir,
+        stats=_split(stats),
+        proxies=_split(proxies),
+        device=device,
+        progress=progress,
+        configs=by_arch,
+        inputs=inputs,
+        runner=runner,
     )
-    errors = sum(1 for _ in (out_dir / "errors.csv").open()) - 1
+    errors = len(archs) - len(frame)
     click.echo(f"{len(frame)} architectures in {out_dir / 'per_arch.parquet'}, {errors} errors in errors.csv")

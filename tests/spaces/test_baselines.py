@@ -99,10 +99,11 @@ def test_command_reads_cached_extraction_and_published_values(tmp_path, shared_d
     bench = load_benchmark("flexibert", shared_data)
     archs = [bench.archs[i] for i in np.random.default_rng(3).permutation(500)[:6]]
     glue = bench.targets.loc[archs, "glue"]
+    keys = bl.benchmark_keys(bench, bl.ExtractSettings(seed=3), archs=archs)  # the command's defaults, --seed 3
     with (tmp_path / "records.jsonl").open("w") as fh:
         for arch in archs:
             values = {"params": float(glue[arch]), "snip": -float(glue[arch]), "grad.sqr.mean": 1.0}
-            record = {"arch": arch, "per_arch": values, "per_layer": {"layer": [0]}, "proxy_errors": {}, "error": None}
+            record = {"arch": arch, "key": keys[arch], "per_arch": values, "per_layer": {"layer": [0]}, "error": None}
             fh.write(json.dumps(record) + "\n")
     args = ["baselines", "flexibert", "--data-dir", str(shared_data), "--limit", "6", "--seed", "3"]
     out = tmp_path / "baselines.csv"
