@@ -26,7 +26,7 @@ from lpzero_sr.ranking import spearman
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search.engine import Budget
 from lpzero_sr.search.fitting import fit_proxy
-from lpzero_sr.spaces.nb201 import DATASETS
+from lpzero_sr.spaces.nb_suite_zero import FILES
 from lpzero_sr.tables import resolve_table
 
 GOAL = 0.88
@@ -47,7 +47,7 @@ def main() -> None:
     rules = RuleSet.load("default")
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; jobs={args.jobs}")
     print(f"{'dataset':<16} {'held-out rho':>12} {'best column':>22} {'ranksum':>8} {'wall s':>7} {'gens':>5}  proxy")
-    for dataset in DATASETS:
+    for dataset in FILES["nb201"].tasks:
         table = resolve_table(f"nb201:{dataset}", args.data_dir)
         train, test = table.split(args.train_size, seed=args.seed)
         budget = Budget(generations=args.generations, time_limit=args.time_limit)
