@@ -226,14 +226,14 @@ def plot_complementarity(result: Analysis, path: Path) -> Path:
 
 
 def plot_tasks(results: list[Analysis], path: Path) -> Path:
-    """Proxy x table Spearman with the target (proxies shared by every table)."""
-    common = [p for p in results[0].bias.index if all(p in r.bias.index for r in results)]
-    matrix = np.array([[r.bias.at[p, "target_rho"] for r in results] for p in common])
-    fig, ax = plt.subplots(figsize=(1.5 + 0.5 * len(results), 0.8 + 0.32 * len(common)))
-    im = ax.imshow(matrix, cmap="RdBu_r", vmin=-1, vmax=1)
+    """Proxy x table Spearman with the target (blank where a table lacks the proxy)."""
+    proxies = list(dict.fromkeys(p for r in results for p in r.bias.index))
+    matrix = np.array([[r.bias.at[p, "target_rho"] if p in r.bias.index else np.nan for r in results] for p in proxies])
+    fig, ax = plt.subplots(figsize=(2.2 + 0.4 * len(results), 1.8 + 0.28 * len(proxies)))
+    im = ax.imshow(matrix, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
     ax.set_xticks(range(len(results)), [r.name for r in results], rotation=90, fontsize=7)
-    ax.set_yticks(range(len(common)), common, fontsize=7)
-    fig.colorbar(im, ax=ax, shrink=0.7, label="Spearman with target")
+    ax.set_yticks(range(len(proxies)), proxies, fontsize=7)
+    fig.colorbar(im, ax=ax, shrink=0.8, label="Spearman with target")
     ax.set_title("proxy quality across tables", fontsize=9)
     return _save(fig, path)
 
