@@ -122,3 +122,20 @@ def test_two_tables_add_a_cross_table_figure(tmp_path):
     assert result.exit_code == 0, result.output
     assert (out / "tables-target-correlation.png").stat().st_size > 1000
     assert "equal-q strata" in result.output
+
+
+def test_wide_tables_default_to_the_classic_proxies(tmp_path):
+    rng = np.random.default_rng(1)
+    n = 30
+    frame = pd.DataFrame({f"stat{i}": rng.normal(size=n) for i in range(25)})
+    frame = frame.assign(params=rng.normal(size=n), snip=rng.normal(size=n), synflow=rng.normal(size=n))
+    frame["acc"] = frame["snip"] + 0.1 * rng.normal(size=n)
+    frame.to_csv(tmp_path / "wide.csv", index=False)
+    result = CliRunner().invoke(
+        main, ["analyze", str(tmp_path / "wide.csv"), "--target", "acc", "--out", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(
+        f"{tmp_path / 'wide.csv'}: 3 classic proxy columns of 28 (choose with --features)\n"
+    )
+    assert "best Spearman with the target: snip 0.9" in result.output

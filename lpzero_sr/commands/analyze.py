@@ -25,7 +25,13 @@ def default_features(table: StatTable) -> list[str] | None:
 
 @click.command("analyze")
 @click.argument("tables", nargs=-1, required=True)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("analysis"), show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("analysis"),
+    show_default=True,
+    help="Folder for the figures and summary.md.",
+)
 @click.option("--features", help="Comma-separated proxy columns (default: all; wide tables: the classic proxies).")
 @click.option("--size", help="Size column for the size bias (default: params, flops or params_nonemb).")
 @click.option("--bins", default=MI_BINS, show_default=True, help="Quantile bins of the ranks for mutual information.")
@@ -59,11 +65,11 @@ def command(
         narrowed = None if chosen else default_features(table)
         if narrowed:
             keep = sorted({*narrowed, *(c for c in ("params", "flops", "params_nonemb") if c in table.frame.columns)})
+            click.echo(f"{spec}: {len(keep)} classic proxy columns of {len(table.features)} (choose with --features)")
             table = StatTable.from_frame(
                 table.frame, table.target, table.direction, arch_col=table.arch_col, layer_col=table.layer_col,
                 features=keep,
             )  # fmt: skip
-            click.echo(f"{spec}: {len(keep)} classic proxy columns of {len(table.frame.columns) - 2} (--features)")
         name = Path(spec).stem if Path(spec).is_file() else spec
         result = analyze_table(name, table, size=size, n_bins=bins, strata_bins=strata)
         results.append(result)
