@@ -6,10 +6,11 @@ directory per setting (``lpzero-sr report`` renders it), then the transfer of th
 FlexiBERT and LTS and the rule-based-pruning ablation, and finally ``summary.json`` for docs/results.md.
 
 Nothing here looks at held-out rows before the numbers are reported: the split, the search and the choice from
-the front use the training architectures only; search settings (Kendall fitness, default rules, complexity
-penalty) were fixed on NB201 development splits 1-3 (see benchmarks/nb201_fit.py), not on these held-out rows.
+the front use the training architectures only, and the seeds are the report split seeds
+(``lpzero_sr.protocol.REPORT_SEEDS``), disjoint from the development seeds on which settings are tuned
+(``benchmarks/nb201_fit.py``, ``benchmarks/selection.py``).
 
-    python benchmarks/headline.py [--out runs/headline] [--seeds 0,1,2] [--generations 60] [--only NAME,...]
+    python benchmarks/headline.py [--out runs/headline] [--generations 60] [--only NAME,...] [--ablation ""]
                                   [--results docs/results.md]
 """
 
@@ -25,7 +26,7 @@ import numpy as np
 
 from lpzero_sr.baselines import ExtractSettings
 from lpzero_sr.evaluate import rank_metrics
-from lpzero_sr.protocol import run_protocol, run_seed, write_protocol
+from lpzero_sr.protocol import SPLITS, run_protocol, run_seed, split_seeds, write_protocol
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search.engine import Budget
@@ -129,7 +130,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--out", type=Path, default=Path("runs/headline"))
-    parser.add_argument("--seeds", type=lambda s: [int(x) for x in s.split(",")], default=[0, 1, 2])
+    parser.add_argument("--split", choices=sorted(SPLITS), default="report", help="Split seeds (report: published).")
     parser.add_argument("--generations", type=int, default=60)
     parser.add_argument("--time-limit", type=float, default=300.0, help="Safety limit per fit (seconds).")
     parser.add_argument("--population", type=int, default=200)
@@ -141,6 +142,7 @@ def main() -> None:
     parser.add_argument("--extra-proxies", action="store_true", help="Join LTS's extra-pass proxies to its table.")
     parser.add_argument("--results", type=Path, help="Markdown file whose headline section is (re)written.")
     args = parser.parse_args()
+    args.seeds = list(split_seeds(args.split))
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; seeds {args.seeds}", flush=True)
     summaries, arch_tables = {}, {}
@@ -189,7 +191,7 @@ def render(result: dict, tag: str) -> str:
         start,
         f"## Found proxies on held-out architectures ({s['generations']} generations)",
         "",
-        f"`python benchmarks/headline.py --seeds {','.join(map(str, s['seeds']))} --generations {s['generations']} "
+        f"`python benchmarks/headline.py --split {s['split']} --generations {s['generations']} "
         f"--out runs/{tag} --results docs/results.md`: embedded DEAP engine, default rules, 1 - Kendall fitness, "
         f"population {s['population']}. Each seed draws its own training split; every number is over the "
         "architectures the search never saw: mean ± std over seeds, the bootstrap 95% interval of the worst seed, "

@@ -7,8 +7,8 @@ LightGBM, rank-average of the 3 best training columns) and the formula found by
 :func:`lpzero_sr.search.fitting.fit_proxy` (default rules, Kendall loss; skipped with ``--no-proxy``). Printed:
 the held-out Spearman (and Kendall) per task as the mean over seeds, and the mean over the tasks.
 
-Settings are tuned on ``--split dev`` (seeds 1, 2, 3) only; numbers are reported on ``--split report``
-(seeds 100, 101, 102).
+Settings are tuned on ``--split dev`` (``lpzero_sr.protocol.DEV_SEEDS``: 1, 2, 3) only; numbers are reported on
+``--split report`` (``REPORT_SEEDS``: 100, 101, 102).
 
     python benchmarks/suite_zero.py [--split dev|report] [--no-proxy] [--tasks a,b] [--generations 40]
                                     [--time-limit 30] [--data-dir DIR] [--json FILE]
@@ -25,16 +25,12 @@ import numpy as np
 
 from lpzero_sr.evaluate import best_single_column, rank_metrics
 from lpzero_sr.peers import PEERS, peer_report
+from lpzero_sr.protocol import SPLITS, split_seeds
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search.engine import Budget
 from lpzero_sr.search.fitting import fit_proxy
 from lpzero_sr.table import StatTable
 from lpzero_sr.tables import resolve_table
-
-try:  # the lead moves the split seeds to lpzero_sr.protocol; until then they are defined here
-    from lpzero_sr.protocol import DEV_SEEDS, REPORT_SEEDS  # type: ignore[attr-defined]
-except ImportError:
-    DEV_SEEDS, REPORT_SEEDS = (1, 2, 3), (100, 101, 102)
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 TASKS = (
@@ -64,7 +60,7 @@ def run_seed(table: StatTable, seed: int, args: argparse.Namespace) -> dict[str,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--split", choices=["dev", "report"], default="dev")
+    parser.add_argument("--split", choices=sorted(SPLITS), default="dev", help="dev: tune here; report: publish.")
     parser.add_argument("--no-proxy", dest="proxy", action="store_false", help="Skip the symbolic search (fast).")
     parser.add_argument("--tasks", type=lambda s: s.split(","), default=list(TASKS))
     parser.add_argument("--generations", type=int, default=40)
@@ -72,7 +68,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--json", type=Path, help="Also write the per-seed numbers here.")
     args = parser.parse_args()
-    seeds = DEV_SEEDS if args.split == "dev" else REPORT_SEEDS
+    seeds = split_seeds(args.split)
     methods = ["best-single", *PEERS.names(), *(["proxy"] if args.proxy else [])]
     print(f"split {args.split}: seeds {list(seeds)}, {N_TRAIN} training architectures, held-out = the rest")
     results: dict[str, list[dict[str, dict[str, float]]]] = {}

@@ -13,7 +13,11 @@ TOPK = 0.1
 
 
 def rank_metrics(score: np.ndarray, target: np.ndarray, frac: float = TOPK) -> dict[str, float]:
-    """Spearman, Kendall and top-``frac`` precision of per-architecture ``score`` against oriented ``target``."""
+    """Spearman, Kendall and top-``frac`` precision of per-architecture ``score`` against oriented ``target``.
+
+    A NaN score (a formula undefined for that architecture) ranks below every number: it counts against the
+    proxy instead of being dropped from the evaluation."""
+    score = np.where(np.isnan(np.asarray(score, dtype=float)), -np.inf, score)
     return {
         "spearman": spearman(score, target),
         "kendall": kendall(score, target),
@@ -53,6 +57,7 @@ def heldout_report(scores: np.ndarray, train: StatTable, test: StatTable, frac: 
             "column": baseline.column,
             "sign": baseline.sign,
             **rank_metrics(baseline.scores(test), test.y, frac),
+            "train": rank_metrics(baseline.scores(train), train.y, frac),
         },
         "n_test": len(test.archs),
     }

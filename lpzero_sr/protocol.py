@@ -1,5 +1,9 @@
 """The held-out protocol: fit on a few architectures, evaluate on all others, over several seeds.
 
+Split seeds come in two named, disjoint sets (:data:`SPLITS`): settings are chosen on the ``dev`` splits only
+(``benchmarks/nb201_fit.py``, ``benchmarks/suite_zero.py --split dev``), and every published number is measured
+on the ``report`` splits (``benchmarks/headline.py``). The module refuses to start if the two sets overlap.
+
 Each seed draws its own training split (``StatTable.split(n_train, seed)``) and its own search seed; the
 held-out architectures are never seen by the search, nor by the choice of the formula from the front. Every
 baseline column is scored on the same held-out rows, with its natural sign (a proxy is "higher is better").
@@ -25,6 +29,18 @@ from lpzero_sr.search.fitting import fit_proxy
 from lpzero_sr.table import StatTable
 
 METRICS = ("spearman", "kendall", "topk")
+DEV_SEEDS = (1, 2, 3)
+REPORT_SEEDS = (100, 101, 102)
+SPLITS: dict[str, tuple[int, ...]] = {"dev": DEV_SEEDS, "report": REPORT_SEEDS}
+if set(DEV_SEEDS) & set(REPORT_SEEDS):  # pragma: no cover - a guard on the constants above
+    raise RuntimeError("development and report split seeds overlap")
+
+
+def split_seeds(split: str) -> tuple[int, ...]:
+    """The seeds of a named split (``dev`` or ``report``)."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; use {' or '.join(SPLITS)}")
+    return SPLITS[split]
 
 
 @dataclass

@@ -94,12 +94,7 @@ class Scorer:
 
     def __call__(self, model: nn.Module, batch: torch.Tensor, causal: bool | None = None) -> float:
         """The proxy's score of ``model`` on ``batch`` (token ids, B x T); higher is better."""
-        values = self._formula(self.features(model, batch, causal))
-        if self.proxy.aggregation == "sum":
-            values = values.sum()
-        elif self.proxy.aggregation == "mean":
-            values = values.mean()
-        return float(values)
+        return float(self._formula(self.features(model, batch, causal)))
 
     def score_configs(
         self,

@@ -45,11 +45,15 @@ class StatTable:
         layer_col: str | None = None,
         features: list[str] | None = None,
         drop_invalid: bool = False,
+        nonfinite_features: bool = False,
     ) -> StatTable:
         """Validate ``frame``; every defect raises one :class:`TableError` line.
 
         ``drop_invalid`` drops rows with NaN/inf (a warning states how many) instead of failing.
-        Feature columns that are constant over all rows carry no ranking signal and are dropped with a warning.
+        ``nonfinite_features`` keeps NaN/inf feature values (benchmark statistics such as exp of large activations
+        overflow for some architectures): which columns a search may use is then decided on the training rows
+        only (:meth:`finite_features`). Feature columns that are constant over all rows carry no ranking signal
+        and are dropped (logged at info level).
         """
         if direction not in ("maximize", "minimize"):
             raise TableError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
@@ -76,7 +80,8 @@ class StatTable:
         for col in [*features, target]:
             if not pd.api.types.is_numeric_dtype(frame[col]):
                 raise TableError(f"column {col!r} is not numeric (first value: {frame[col].iloc[0]!r})")
-        frame = _drop_or_reject_invalid(frame, [*features, target], arch_col, drop_invalid)
+        checked = [target] if nonfinite_features else [*features, target]
+        frame = _drop_or_reject_invalid(frame, checked, arch_col, drop_invalid)
         _reject_duplicates(frame, arch_col, layer_col)
         if layer_col is not None and (frame.groupby(arch_col)[target].nunique() > 1).any():
             raise TableError(f"target {target!r} differs between layers of the same architecture")
@@ -85,7 +90,7 @@ class StatTable:
             raise TableError(f"only {n_archs} architectures; rank correlation needs at least {MIN_ARCHS}")
         constant = [f for f in features if frame[f].nunique() <= 1]
         if constant:
-            log.warning("dropping %d constant feature column(s): %s", len(constant), _preview(constant))
+            log.info("dropping %d constant feature column(s): %s", len(constant), _preview(constant))
             features = [f for f in features if f not in constant]
         if not features:
             raise TableError("every feature column is constant")
@@ -144,6 +149,25 @@ class StatTable:
         return aggregate(row_values, self.groups, len(self.archs), how)
 
     # ------------------------------------------------------------------ subsets
+    def with_features(self, features: list[str] | tuple[str, ...]) -> StatTable:
+        """The same rows with only ``features`` as search columns (all must be columns of the frame)."""
+        unknown = [f for f in features if f not in self.frame.columns]
+        if unknown:
+            raise TableError(f"unknown feature columns: {_preview(unknown)}")
+        return replace(self, features=tuple(features))
+
+    def finite_features(self) -> StatTable:
+        """Only the feature columns that are finite on every row of this table (call it on training rows: a
+        column's fate must not depend on held-out architectures)."""
+        values = self.X
+        keep = [f for f, ok in zip(self.features, np.isfinite(values).all(axis=0), strict=True) if ok]
+        if len(keep) < len(self.features):
+            dropped = [f for f in self.features if f not in keep]
+            log.info("search ignores %d column(s) with NaN/inf on training rows: %s", len(dropped), _preview(dropped))
+        if not keep:
+            raise TableError("every feature column has NaN/inf values on the training rows")
+        return self.with_features(keep)
+
     def subset(self, archs: list[str] | np.ndarray) -> StatTable:
         keep = self.frame[self.arch_col].isin(set(map(str, archs)))
         return replace(self, frame=self.frame[keep].reset_index(drop=True))

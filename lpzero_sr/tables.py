@@ -11,12 +11,10 @@ from the local mirror ``$LPZERO_SR_MIRROR`` or the public origin (:func:`lpzero_
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
 from lpzero_sr.errors import TableError
@@ -26,7 +24,6 @@ from lpzero_sr.table import Direction, StatTable
 if TYPE_CHECKING:
     from lpzero_sr.baselines import ExtractSettings
 
-log = logging.getLogger(__name__)
 TABLE_SOURCES: Registry[Callable[[str, Path | None], StatTable]] = Registry("table source")
 
 
@@ -91,9 +88,10 @@ def benchmark_table(
 
     ``layer_col="layer"`` gives one row per (architecture, layer). ``extra`` names a second, proxies-only
     extraction (e.g. ``ExtractSettings(proxies="extra")``: the proxies that need their own passes) whose
-    per-architecture columns are joined to a per-architecture table. Statistic columns that are NaN/inf for any
-    architecture (e.g. exp of large activations) cannot rank unseen architectures reliably: they are dropped
-    with a warning. Architectures whose extraction failed are listed in the cache's ``errors.csv`` and left out.
+    per-architecture columns are joined to a per-architecture table. Statistic columns may hold NaN/inf for some
+    architectures (e.g. exp of large activations); they stay in the table, and a search drops those that are not
+    finite on its training rows (:meth:`StatTable.finite_features`), never looking at held-out rows.
+    Architectures whose extraction failed are listed in the cache's ``errors.csv`` and left out.
     """
     from lpzero_sr.baselines import ExtractSettings, extract_benchmark, table_dir
     from lpzero_sr.spaces import load_benchmark
@@ -113,15 +111,6 @@ def benchmark_table(
         elif extra is not None:
             more = extract_benchmark(bench, extra, stats="none", device=device)
             frame = frame.merge(more[["arch", *(c for c in more.columns if c not in frame.columns)]], on="arch")
-    frame = _drop_nonfinite_columns(frame, keep={"arch", layer_col} if layer_col else {"arch"})
     if features:
         frame = frame[["arch", *([layer_col] if layer_col else []), *features]]
     return bench.table(frame, target=target, layer_col=layer_col)
-
-
-def _drop_nonfinite_columns(frame: pd.DataFrame, keep: set[str | None]) -> pd.DataFrame:
-    values = frame.drop(columns=[c for c in keep if c in frame.columns]).apply(pd.to_numeric, errors="coerce")
-    bad = [c for c in values.columns if not np.isfinite(values[c].to_numpy(dtype=float)).all()]
-    if bad:
-        log.warning("dropping %d column(s) with NaN/inf for some architectures: %s", len(bad), ", ".join(bad[:8]))
-    return frame.drop(columns=bad)

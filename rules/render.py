@@ -8,8 +8,8 @@ from typing import Any
 
 import sympy
 
+from lpzero_sr.operators import OPS
 from lpzero_sr.rules.ruleset import RuleSet
-from lpzero_sr.search.ops import OPS
 
 
 @dataclass(frozen=True)
@@ -31,12 +31,14 @@ def _julia(name: str) -> str:
 
 
 def pysr_operator_kwargs(rules: RuleSet) -> dict[str, Any]:
-    """Operators, constraints and limits for ``PySRRegressor`` (custom operators carry their Julia definition).
+    """Operators, constraints and limits for ``PySRRegressor``.
 
-    Operator names in ``constraints``/``nested_constraints`` are the Julia names; ``extra_sympy_mappings``
-    turns PySR's custom operators back into the same sympy forms the embedded engine uses.
+    Every operator but ``+ - *`` is passed as its Julia definition, generated from the one definition in
+    :mod:`lpzero_sr.operators` (``lpz_log(x) = log(max(abs(x), oftype(x, 1.0e-30)))``). Operator names in
+    ``constraints``/``nested_constraints`` are those Julia names; ``extra_sympy_mappings`` maps them to the same
+    opaque sympy functions the proxy uses.
     """
-    custom = [n for n in (*rules.unary, *rules.binary) if "(" in OPS.get(n).julia]
+    custom = [n for n in (*rules.unary, *rules.binary) if OPS.get(n).julia_builtin is None]
     mappings: dict[str, Callable[..., sympy.Expr]] = {_julia(n): OPS.get(n).sympy for n in custom}
     constraints: dict[str, int | tuple[int, int]] = {}
     for op, lim in rules.arg_limits().items():
@@ -48,8 +50,8 @@ def pysr_operator_kwargs(rules: RuleSet) -> dict[str, Any]:
         if outer in (*rules.unary, *rules.binary)
     }
     kwargs: dict[str, Any] = {
-        "binary_operators": [OPS.get(n).julia for n in rules.binary],
-        "unary_operators": [OPS.get(n).julia for n in rules.unary],
+        "binary_operators": [OPS.get(n).julia_definition for n in rules.binary],
+        "unary_operators": [OPS.get(n).julia_definition for n in rules.unary],
         "extra_sympy_mappings": mappings,
         "maxsize": rules.maxsize,
         "constraints": constraints or None,

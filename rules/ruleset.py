@@ -12,6 +12,8 @@ Engines count rejections per rule name, which is what an RPS ablation compares.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,53 +24,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from lpzero_sr.errors import LpzeroError
+from lpzero_sr.formula import Node, Token
+from lpzero_sr.operators import OPS
 from lpzero_sr.registry import Registry
-from lpzero_sr.search.ops import OPS, Token
 
 
 class RuleError(LpzeroError):
     """A rule set file that cannot be used as given."""
-
-
-@dataclass(frozen=True)
-class Node:
-    """A formula tree for structural rules: operator name (``None`` for a leaf) and children."""
-
-    op: str | None
-    children: tuple[Node, ...] = ()
-
-    @classmethod
-    def from_tokens(cls, tokens: Sequence[Token]) -> Node:
-        pos = 0
-
-        def rec() -> Node:
-            nonlocal pos
-            tok = tokens[pos]
-            pos += 1
-            if isinstance(tok, str):
-                return cls(tok, tuple(rec() for _ in range(OPS.get(tok).arity)))
-            return cls(None)
-
-        return rec()
-
-    @property
-    def size(self) -> int:
-        return 1 + sum(c.size for c in self.children)
-
-    @property
-    def depth(self) -> int:
-        """Nodes on the longest root-to-leaf path (a single leaf has depth 1, as in PySR)."""
-        return 1 + max((c.depth for c in self.children), default=0)
-
-    def walk(self) -> list[Node]:
-        out = [self]
-        for c in self.children:
-            out.extend(c.walk())
-        return out
-
-    def max_path_count(self, op: str) -> int:
-        """Most occurrences of ``op`` on one root-to-leaf path of this subtree."""
-        return int(self.op == op) + max((c.max_path_count(op) for c in self.children), default=0)
 
 
 class Rule:
@@ -291,3 +253,14 @@ class RuleSet:
 
     def rule_names(self) -> list[str]:
         return [r.name for r in self.rules]
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the rule set's content (operators, constants, every rule's kind and parameters): two rule sets
+        with the same fingerprint prune the same formulas, whatever their names or files."""
+        content = {
+            "unary": self.unary,
+            "binary": self.binary,
+            "constants": self.constants,
+            "rules": [[r.name, type(r).__name__, r.params] for r in self.rules],
+        }
+        return hashlib.sha256(json.dumps(content, sort_keys=True, default=list).encode()).hexdigest()

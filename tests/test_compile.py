@@ -1,16 +1,20 @@
-"""sympy -> torch/numpy: one table per backend, equal numbers, guards, gradients, generated source."""
+"""Formula trees -> torch callables and standalone torch source: equal numbers, guards, gradients, aggregation."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import sympy
 import torch
 
-from lpzero_sr.compile import EXP_MAX, TINY, symbol, to_numpy, to_torch, torch_source
+from lpzero_sr.compile import to_torch, torch_source
+from lpzero_sr.formula import Node, evaluate_numpy
+from lpzero_sr.operators import EXP_MAX, TINY
 
-G, W, S = symbol("grad.sqr.mean"), symbol("weight*grad"), symbol("softmax.identity.std")
-EXPR = sympy.log(sympy.Abs(G)) * W**2 + sympy.sqrt(sympy.Abs(S)) / (1 + sympy.exp(-W)) - sympy.Rational(1, 3) * G / S
+NAMES = ["grad.sqr.mean", "weight*grad", "softmax.identity.std"]
+# log|g| * w^2 + sqrt|s| * sigmoid(w) - div(g, s), as the search writes it
+FORMULA = Node.from_tokens(
+    ("sub", "add", "mul", "log", 0, "square", 1, "mul", "sqrt", 2, "sigmoid", 1, "div", 0, 2), NAMES
+)
 
 
 def stats(n: int = 32, seed: int = 0) -> dict[str, np.ndarray]:
@@ -22,58 +26,65 @@ def stats(n: int = 32, seed: int = 0) -> dict[str, np.ndarray]:
     }
 
 
-def test_torch_numpy_and_sympy_agree() -> None:
+def test_torch_and_numpy_agree_with_a_hand_computation() -> None:
     values = stats()
-    reference = sympy.lambdify([G, W, S], EXPR, "numpy")(*values.values())
-    np.testing.assert_allclose(to_numpy(EXPR, values), reference, rtol=1e-6, atol=1e-6)
-    fn = to_torch(EXPR)
+    g, w, s = values.values()
+    by_hand = np.log(np.abs(g)) * w * w + np.sqrt(s) / (1 + np.exp(-w)) - g / s
+    np.testing.assert_allclose(evaluate_numpy(FORMULA, values), by_hand, rtol=1e-13)
+    fn = to_torch(FORMULA)
     out = fn({k: torch.tensor(v) for k, v in values.items()})
-    np.testing.assert_allclose(out.numpy(), reference, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(out.numpy(), by_hand, rtol=1e-13)
     assert fn.required == ("grad.sqr.mean", "softmax.identity.std", "weight*grad")
 
 
 def test_gradients_flow() -> None:
     x = torch.tensor([0.5, -2.0, 3.0], dtype=torch.float64, requires_grad=True)
-    fn = to_torch(sympy.log(sympy.Abs(G)) + G**2)
-    fn({"grad.sqr.mean": x}).sum().backward()
+    fn = to_torch(Node.from_tokens(("add", "log", 0, "square", 0), ["g"]))
+    fn({"g": x}).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), 1 / x.detach().numpy() + 2 * x.detach().numpy())
 
 
 def test_guards_are_the_same_in_numpy_and_torch() -> None:
-    x = np.array([0.0, -0.0, 1e-40, -1e-40, 200.0])
-    expr = sympy.log(sympy.Abs(G)) + 1 / G + sympy.exp(G)
-    expected = np.log(np.maximum(np.abs(x), TINY)) + 1 / np.array([TINY, TINY, TINY, -TINY, 200.0])
-    expected = expected + np.exp(np.minimum(x, EXP_MAX))
-    np.testing.assert_allclose(to_numpy(expr, {"grad.sqr.mean": x}), expected)
-    out = to_torch(expr)({"grad.sqr.mean": torch.tensor(x)})
-    np.testing.assert_allclose(out.numpy(), expected)
+    x = np.array([0.0, -0.0, 1e-40, -1e-40, 200.0, np.nan])
+    node = Node.from_tokens(("add", "add", "log", 0, "inv", 0, "exp", 0), ["g"])
+    denominators = np.array([TINY, -TINY, TINY, -TINY, 200.0, np.nan])  # sign bit of x, -0.0 included
+    expected = np.log(np.maximum(np.abs(x), TINY)) + 1 / denominators + np.exp(np.minimum(x, EXP_MAX))
+    np.testing.assert_array_equal(evaluate_numpy(node, {"g": x}), expected)
+    np.testing.assert_array_equal(to_torch(node)({"g": torch.tensor(x)}).numpy(), expected)
 
 
-def test_constant_expression_broadcasts_on_the_statistics_device() -> None:
-    out = to_torch(sympy.Integer(3) + 0 * G)({"grad.sqr.mean": torch.ones(4)})
-    assert out.dtype == torch.float64 and out.device.type == "cpu"
-    with pytest.raises(KeyError, match="missing statistics for proxy: grad.sqr.mean"):
-        to_torch(G)({"other": torch.ones(2)})
+def test_constant_subexpressions_compile() -> None:
+    # sqrt(add(x, x)) used to become sqrt(2)*sqrt(|x|) and crash torch.pow(float, float)
+    node = Node.from_tokens(("add", "sqrt", "add", 0, 0, "log", 2.0), ["g"])
+    x = np.array([0.5, 8.0, -3.0])
+    expected = np.sqrt(np.abs(x + x)) + np.log(2.0)
+    np.testing.assert_allclose(to_torch(node)({"g": torch.tensor(x)}).numpy(), expected, rtol=1e-15)
+    constant = to_torch(Node(const=3.0))({"g": torch.ones(4)})
+    assert constant.dtype == torch.float64 and float(constant) == 3.0
+    with pytest.raises(KeyError, match="missing statistics for proxy: g"):
+        to_torch(node)({"other": torch.ones(2)})
 
 
-def test_unsupported_nodes_are_refused() -> None:
-    with pytest.raises(ValueError, match="unsupported expression node sin"):
-        to_numpy(sympy.sin(G), {"grad.sqr.mean": np.ones(2)})
-    with pytest.raises(ValueError, match="only numeric exponents"):
-        to_numpy(G**W, {"grad.sqr.mean": np.ones(2), "weight*grad": np.ones(2)})
+def test_per_layer_aggregation_is_compiled() -> None:
+    node = Node.from_tokens(("mul", 0, 1), ["a", "b"])
+    layers = {"a": torch.tensor([1.0, 2.0, 3.0]), "b": torch.tensor([2.0, 2.0, 0.5])}
+    assert float(to_torch(node, aggregation="sum")(layers)) == 7.5
+    assert float(to_torch(node, aggregation="mean")(layers)) == 2.5
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_runs_on_cuda() -> None:
     values = {k: torch.tensor(v, device="cuda") for k, v in stats().items()}
-    assert to_torch(EXPR)(values).device.type == "cuda"
+    assert to_torch(FORMULA)(values).device.type == "cuda"
 
 
-def test_generated_torch_source_matches() -> None:
-    src = torch_source(EXPR)
-    assert src.startswith("import torch\n\nfrom lpzero_sr.compile import ")
-    assert "stats['weight*grad']" in src
+@pytest.mark.parametrize("aggregation", [None, "sum"])
+def test_generated_torch_source_is_standalone_and_matches(aggregation: str | None) -> None:
+    src = torch_source(FORMULA, aggregation)
+    assert src.startswith("import torch\n") and "lpzero_sr" not in src
+    assert "stats['weight*grad']" in src and "def lpz_log(x):" in src
+    assert src.rstrip().endswith(".sum()") == (aggregation == "sum")
     namespace: dict = {}
     exec(compile(src, "<proxy>", "exec"), namespace)  # our own generated code, checked here
     values = {k: torch.tensor(v) for k, v in stats(seed=1).items()}
-    torch.testing.assert_close(namespace["proxy"](values), to_torch(EXPR)(values))
+    torch.testing.assert_close(namespace["proxy"](values), to_torch(FORMULA, aggregation=aggregation)(values))

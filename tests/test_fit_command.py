@@ -14,6 +14,8 @@ from click.testing import CliRunner
 from lpzero_sr.cli import main
 from lpzero_sr.commands.fit import parse_train_size
 from lpzero_sr.errors import DataError, TableError
+from lpzero_sr.formula import formula_sympy_text, symbol
+from lpzero_sr.operators import SYMPY_FUNCTIONS
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.tables import resolve_table
 
@@ -45,12 +47,18 @@ def test_fit_then_export(csv, tmp_path) -> None:
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "30 training / 10 held-out architectures, 3 features, target ppl (minimize)" in result.output
-    assert "Pareto front (train):" in result.output and "best column (" in result.output
+    assert "Pareto front (train rho; * = chosen by --select score):" in result.output
+    assert "best column (" in result.output and "verdict: on held-out rows the chosen proxy " in result.output
     proxy = Proxy.load(out / "proxy.json")
     assert proxy.direction == "minimize" and proxy.engine == "deap" and proxy.seed == 1 and proxy.rules == "default"
     assert proxy.metrics["train"]["spearman"] > 0.9 and "heldout" in proxy.metrics
     front = json.loads((out / "front.json").read_text())
-    assert front["candidates"] and front["report"]["n_test"] == 10
+    assert front["candidates"] and front["report"]["n_test"] == 10 and front["selection"] == "score"
+    chosen = front["candidates"][front["chosen"]]
+    assert chosen["tree"] == proxy.formula.to_json() and chosen["heldout"] == proxy.metrics["heldout"]
+    predictions = pd.read_csv(out / "predictions.csv")
+    assert list(predictions.columns) == ["arch", "split", "score", "target"]
+    assert (predictions["split"] == "test").sum() == 10
     history = json.loads((out / "history.json").read_text())
     assert history["stopped"] == "generations" and history["history"]
 
@@ -58,7 +66,7 @@ def test_fit_then_export(csv, tmp_path) -> None:
     assert latex.exit_code == 0 and latex.output.strip() == proxy.latex()
     assert r"\mathrm{" in latex.output
     text = CliRunner().invoke(main, ["export", str(out / "proxy.json"), "--format", "sympy"]).output.strip()
-    assert text == str(proxy.expr)
+    assert text == formula_sympy_text(proxy.formula)
     src = CliRunner().invoke(main, ["export", str(out / "proxy.json"), "--format", "torch"]).output
     assert src.startswith("import torch")
     as_json = json.loads(CliRunner().invoke(main, ["export", str(out / "proxy.json"), "--format", "json"]).output)
@@ -67,7 +75,8 @@ def test_fit_then_export(csv, tmp_path) -> None:
     # the chosen proxy's torch callable equals sympy's own evaluation, and gradients reach the statistics
     frame = pd.read_csv(csv)
     names = proxy.features
-    reference = sympy.lambdify([sympy.Symbol(n, real=True) for n in names], proxy.expr, "numpy")
+    symbols = [symbol(n) for n in names]
+    reference = sympy.lambdify(symbols, proxy.expr, modules=[SYMPY_FUNCTIONS, "numpy"])
     expected = reference(*(frame[n].to_numpy() for n in names))
     tensors = {n: torch.tensor(frame[n].to_numpy(), requires_grad=True) for n in names}
     out_t = proxy.to_torch()(tensors)

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import sympy
 import torch
 from click.testing import CliRunner
 
 from lpzero_sr.baselines import ExtractSettings, extract_benchmark
 from lpzero_sr.cli import main
 from lpzero_sr.features.inputs import make_batch
+from lpzero_sr.formula import Node
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.scorer import Scorer, ScorerError
 from lpzero_sr.spaces.base import SPACES, Benchmark
@@ -29,18 +29,37 @@ CONFIGS = {
     "e": {"n_layer": 3, "n_embd": 32, "n_head": 1, "n_inner": 128},
 }
 SETTINGS = ExtractSettings(batch_size=2, seq_len=16, seed=3)
-S = sympy.Symbol
+
+
+def S(name: str) -> Node:  # noqa: N802 - a variable leaf, as in the old sympy-based tests
+    return Node(var=name)
+
+
+def T(*tokens: object, names: tuple[str, ...] = ()) -> Node:  # noqa: N802
+    return Node.from_tokens(tokens, names)  # type: ignore[arg-type]
 
 
 def per_arch_proxy() -> Proxy:
     expr = (
-        sympy.log(S("snip")) + S("grad.sqr.mean") ** sympy.Rational(1, 2) * S("weight.abs.mean") - S("act.identity.std")
+        T(
+            "sub",
+            "add",
+            "log",
+            0,
+            "mul",
+            "sqrt",
+            1,
+            2,
+            3,
+            names=("snip", "grad.sqr.mean", "weight.abs.mean", "act.identity.std"),
+        )  # fmt: skip
     )
     return Proxy(expr)
 
 
 def per_layer_proxy() -> Proxy:
-    return Proxy(S("softmax.identity.std") * S("head.abs.mean") + sympy.exp(-S("weight*grad.abs.l1")), "sum")
+    names = ("softmax.identity.std", "head.abs.mean", "weight*grad.abs.l1")
+    return Proxy(T("add", "mul", 0, 1, "exp", "neg", 2, names=names), "sum")
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +92,7 @@ def test_single_model_call_matches_hand_formula() -> None:
     torch.manual_seed(0)
     model = SPACE.build(CONFIGS["b"])
     batch = make_batch(SPACE.vocab_size(CONFIGS["b"]), 2, 16, seed=1)
-    scorer = Scorer(Proxy(2 * S("weight.abs.mean") + 1), device="cpu")
+    scorer = Scorer(Proxy(T("add", "mul", 2.0, 0, 1.0, names=("weight.abs.mean",))), device="cpu")
     by_hand = []
     for block in model.transformer.h:
         matrices = [p for p in block.parameters() if p.dim() >= 2]
@@ -95,7 +114,7 @@ def test_only_needed_hooks_and_no_backward_for_weight_statistics() -> None:
     model.lm_head.weight.register_hook(lambda g: seen.__setitem__("backward", seen["backward"] + 1))
     Scorer(Proxy(S("weight.abs.mean")), device="cpu")(model, batch)
     assert seen == {"hooks": 0, "backward": 0}
-    Scorer(Proxy(S("act.abs.mean") * S("grad.abs.mean")), device="cpu")(model, batch)
+    Scorer(Proxy(T("mul", 0, 1, names=("act.abs.mean", "grad.abs.mean"))), device="cpu")(model, batch)
     assert seen == {"hooks": 1, "backward": 1}
     assert len(act._forward_hooks) == 1  # the scorer removed its hook
 
@@ -110,7 +129,7 @@ def test_scorer_errors(tmp_path: Path) -> None:
     with pytest.raises(ScorerError, match="proxy feature 'grad.cube.mean' is neither a classic proxy nor a statistic"):
         Scorer(Proxy(S("grad.cube.mean")), device="cpu")
     with pytest.raises(ScorerError, match="per-layer proxy reads per-architecture value"):
-        Scorer(Proxy(S("snip") * S("grad.abs.mean"), "mean"), device="cpu")
+        Scorer(Proxy(T("mul", 0, 1, names=("snip", "grad.abs.mean")), "mean"), device="cpu")
     path = per_arch_proxy().save(tmp_path / "proxy.json")
     assert Scorer(path, device="cpu").proxy.features == ("act.identity.std", "grad.sqr.mean", "snip", "weight.abs.mean")
 

@@ -74,7 +74,7 @@ def test_too_few_architectures() -> None:
 
 def test_constant_column_dropped_and_all_constant_rejected(caplog: pytest.LogCaptureFixture) -> None:
     f = frame().assign(c=1.0)
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.INFO):
         t = StatTable.from_frame(f, "acc")
     assert t.features == ("x", "z")
     assert "dropping 1 constant feature column(s): c" in caplog.text

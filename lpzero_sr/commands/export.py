@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from lpzero_sr.compile import torch_source
+from lpzero_sr.formula import formula_sympy_text
 from lpzero_sr.proxy import Proxy
 
 
@@ -17,13 +17,16 @@ from lpzero_sr.proxy import Proxy
     "--format", "fmt", type=click.Choice(["sympy", "latex", "torch", "json"]), default="sympy", show_default=True
 )
 def command(proxy_file: Path, fmt: str) -> None:
-    """Print the proxy in PROXY (a proxy.json written by `lpzero-sr fit`)."""
+    """Print the proxy in PROXY (a proxy.json written by `lpzero-sr fit`).
+
+    sympy: the unevaluated expression (logabs, sqrtabs, expc, sigmoid, inv, div are the guarded operators of
+    lpzero_sr.operators); torch: standalone source, including the reduction over layers of a per-layer proxy."""
     proxy = Proxy.load(proxy_file)
     if fmt == "sympy":
-        click.echo(str(proxy.expr))
+        click.echo(formula_sympy_text(proxy.formula))
     elif fmt == "latex":
         click.echo(proxy.latex())
     elif fmt == "torch":
-        click.echo(torch_source(proxy.expr), nl=False)
+        click.echo(proxy.torch_source(), nl=False)
     else:
         click.echo(json.dumps(proxy.to_json(), indent=2))

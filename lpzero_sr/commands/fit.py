@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
+import time
 from pathlib import Path
 
 import click
@@ -13,6 +13,7 @@ from lpzero_sr.errors import TableError
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search.engine import Budget
 from lpzero_sr.search.fitting import FitResult, fit_proxy
+from lpzero_sr.search.selection import DEFAULT_SELECTION, SELECTIONS
 from lpzero_sr.tables import resolve_table
 
 
@@ -31,32 +32,68 @@ def parse_train_size(value: str) -> float | int | None:
     return number
 
 
+DEFAULT_GENERATIONS = 100
+STAT_LABEL = {"spearman": "rho", "kendall": "tau"}
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def _print_result(result: FitResult) -> None:
-    click.echo("\nPareto front (train):")
-    click.echo(f"{'size':>5} {'rho':>7}  formula")
-    for c in result.front.candidates:
-        click.echo(f"{c.complexity:>5} {1 - c.loss:>7.4f}  {c.text or c.expr}")
+    label = STAT_LABEL[result.proxy.loss]
+    click.echo(f"\nPareto front (train {label}; * = chosen by --select {result.proxy.selection}):")
+    held = "heldout" in (result.members[0] if result.members else {})
+    click.echo(f"  {'size':>5} {'train':>7}" + (f" {'held-out':>8}" if held else "") + "  formula")
+    for i, (c, member) in enumerate(zip(result.front.candidates, result.members, strict=True)):
+        mark = "*" if i == result.chosen else " "
+        cells = f"{c.complexity:>5} {1 - c.loss:>7.4f}"
+        if held:
+            cells += f" {member['heldout'][result.proxy.loss]:>8.4f}"
+        click.echo(f"{mark} {cells}  {c.text}")
     proxy = result.proxy
     click.echo(f"\nchosen proxy: {proxy.text()}\nLaTeX: {proxy.latex()}")
     train = proxy.metrics["train"]
     click.echo(f"train: spearman {train['spearman']:.4f}  kendall {train['kendall']:.4f}  top10% {train['topk']:.3f}")
     if result.report:
         p, b = result.report["proxy"], result.report["baseline"]
-        sign = "-" if b["sign"] < 0 else ""
-        click.echo(f"held-out ({result.report['n_test']} archs)    spearman  kendall  top10%")
-        click.echo(f"  proxy                       {p['spearman']:8.4f} {p['kendall']:8.4f} {p['topk']:7.3f}")
+        name = f"best column ({'-' if b['sign'] < 0 else ''}{b['column']})"
+        width = max(len(name), len("proxy")) + 2
         click.echo(
-            f"  best column ({sign}{b['column']})".ljust(30)
-            + f"{b['spearman']:8.4f} {b['kendall']:8.4f} {b['topk']:7.3f}"
+            f"held-out ({plural(result.report['n_test'], 'architecture')})".ljust(width + 2)
+            + "spearman  kendall  top10%"
+        )
+        for row, m in (("proxy", p), (name, b)):
+            click.echo(f"  {row.ljust(width)}{m['spearman']:8.4f} {m['kendall']:8.4f} {m['topk']:7.3f}")
+        gap = p[proxy.loss] - b[proxy.loss]
+        verdict = "beats" if gap > 0 else "does NOT beat"
+        click.echo(
+            f"verdict: on held-out rows the chosen proxy {verdict} the best single column "
+            f"({label} {p[proxy.loss]:.4f} vs {b[proxy.loss]:.4f}, {gap:+.4f})"
         )
     if result.front.rejections:
         click.echo("rejections per rule: " + ", ".join(f"{k}={v}" for k, v in result.front.rejections.items()))
+    if result.front.stopped in ("time limit", "interrupted"):
+        click.echo(f"search stopped early: {result.front.stopped} (generation {result.front.generations})")
+
+
+def check_writable(out: Path) -> None:
+    """One clear error before any work when ``out`` cannot be created or written."""
+    probe = out
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise TableError(f"--out {out} is not writable ({probe} is not a writable directory)")
 
 
 @click.command("fit")
 @click.argument("table")
 @click.option("--target", help="Ground-truth column (not needed for shorthands like nb201:cifar10).")
-@click.option("--maximize/--minimize", default=True, help="Whether a higher target is better (accuracy) or worse.")
+@click.option(
+    "--maximize/--minimize",
+    default=None,
+    help="Whether a higher target is better (accuracy) or worse (loss); a file's --target needs it (else maximize).",
+)
 @click.option("--arch-col", default=None, help="Architecture id column (default 'arch', or the row number).")
 @click.option("--layer-col", default=None, help="Layer column: rows are layers, aggregated per architecture.")
 @click.option("--aggregate", type=click.Choice(["sum", "mean"]), default="mean", show_default=True)
@@ -67,13 +104,34 @@ def _print_result(result: FitResult) -> None:
 @click.option("--loss", type=click.Choice(["spearman", "kendall"]), default="spearman", show_default=True)
 @click.option("--train-size", default="0.8", show_default=True, help="Training architectures: N, a fraction, or 1.0.")
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--generations", default=100, show_default=True, type=int)
-@click.option("--evaluations", default=None, type=int, help="Stop after this many formula evaluations.")
-@click.option("--population", default=200, show_default=True, type=int)
-@click.option("--time-limit", default=None, type=float, help="Stop after this many seconds (best so far is kept).")
+@click.option(
+    "--generations",
+    default=None,
+    type=click.IntRange(min=1),
+    help=f"Stop after N generations (default {DEFAULT_GENERATIONS}; none when --time-limit or --evaluations is given).",
+)
+@click.option("--evaluations", default=None, type=click.IntRange(min=1), help="Stop after N formula evaluations.")
+@click.option("--population", default=200, show_default=True, type=click.IntRange(min=2))
+@click.option(
+    "--time-limit",
+    default=None,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Search for this many seconds (the budget when given; best so far is kept).",
+)
+@click.option(
+    "--select",
+    "selection",
+    type=click.Choice(SELECTIONS.names()),
+    default=DEFAULT_SELECTION,
+    show_default=True,
+    help="How one formula is chosen from the front, on training rows only: score (PySR's: log-loss drop per "
+    "node), parsimony (loss + 0.005/node), best (lowest loss).",
+)
 @click.option("--checkpoint", type=click.Path(file_okay=False, path_type=Path), help="Resume from / save to DIR.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/fit"), show_default=True)
-@click.option("--jobs", default=os.cpu_count() or 1, show_default=True, type=int, help="Evaluation processes.")
+@click.option(
+    "--jobs", default=os.cpu_count() or 1, show_default=True, type=click.IntRange(min=1), help="Evaluation processes."
+)
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Benchmark data for shorthands.")
 @click.option(
     "--device",
@@ -85,7 +143,7 @@ def _print_result(result: FitResult) -> None:
 def command(
     table: str,
     target: str | None,
-    maximize: bool,
+    maximize: bool | None,
     arch_col: str | None,
     layer_col: str | None,
     aggregate: str,
@@ -96,50 +154,62 @@ def command(
     loss: str,
     train_size: str,
     seed: int,
-    generations: int,
+    generations: int | None,
     evaluations: int | None,
     population: int,
     time_limit: float | None,
+    selection: str,
     checkpoint: Path | None,
     out: Path,
     jobs: int,
     data_dir: Path | None,
     device: str,
 ) -> None:
-    """Search TABLE (CSV/Parquet/JSON file or e.g. nb201:cifar10) for a proxy ranking architectures by the target."""
+    """Search TABLE (a CSV/Parquet/JSON file or a benchmark such as tiny-gpt2, flexibert, nb201-cifar10) for a proxy
+    ranking architectures by the target; write proxy.json, front.json, history.json and predictions.csv to --out."""
+    check_writable(out)
+    rules = RuleSet.load(rules_spec)
     stat_table = resolve_table(
         table,
         data_dir,
         target=target,
-        direction="maximize" if maximize else "minimize",
+        direction="minimize" if maximize is False else "maximize",
         arch_col=arch_col,
         layer_col=layer_col,
         features=[f.strip() for f in features.split(",")] if features else None,
         drop_invalid=drop_invalid,
         device=device,
     )
+    if target is not None and maximize is None and stat_table.target == target:
+        click.echo(f"note: assuming --maximize (higher {target} is better); pass --minimize for a loss or perplexity")
     size = parse_train_size(train_size)
     train, test = (stat_table, None) if size is None else stat_table.split(size, seed)
-    rules = RuleSet.load(rules_spec)
+    if generations is None and time_limit is None and evaluations is None:
+        generations = DEFAULT_GENERATIONS
     budget = Budget(generations=generations, evaluations=evaluations, time_limit=time_limit)
+    n_test = len(test.archs) if test else 0
     click.echo(
-        f"{len(train.archs)} training / {len(test.archs) if test else 0} held-out architectures, "
-        f"{len(stat_table.features)} features, target {stat_table.target} ({stat_table.direction})"
+        f"{len(train.archs)} training / {plural(n_test, 'held-out architecture')}, "
+        f"{plural(len(stat_table.features), 'feature')}, target {stat_table.target} ({stat_table.direction})"
     )
-    with tqdm(total=generations, desc="search", unit="gen", mininterval=1.0) as bar:
+    label = STAT_LABEL[loss]
+    total = generations if generations is not None else (int(time_limit) if time_limit else None)
+    unit = "gen" if generations is not None or time_limit is None else "s"
+    with tqdm(total=total, desc="search", unit=unit, mininterval=1.0) as bar:
+        start = time.monotonic()
 
         def progress(generation: int, n_evals: int, best: float) -> None:
-            bar.update(generation - bar.n)
-            bar.set_postfix(best_rho=f"{1 - best:.4f}", evals=n_evals)
+            done = generation if unit == "gen" else min(int(time.monotonic() - start), total or 0)
+            bar.update(done - bar.n)
+            bar.set_postfix({f"best_{label}": f"{1 - best:.4f}", "evals": n_evals, "gen": generation})
 
         result = fit_proxy(
             train, test, rules, engine=engine, loss=loss, aggregation=aggregate, budget=budget,  # type: ignore[arg-type]
             seed=seed, population=population, checkpoint=checkpoint, jobs=jobs, progress=progress,
+            selection=selection,
         )  # fmt: skip
     _print_result(result)
-    out.mkdir(parents=True, exist_ok=True)
-    result.proxy.save(out / "proxy.json")
-    (out / "front.json").write_text(json.dumps(result.front.to_json({"report": result.report}), indent=2) + "\n")
-    history = {"history": result.front.history, "rejections": result.front.rejections, "stopped": result.front.stopped}
-    (out / "history.json").write_text(json.dumps(history, indent=2) + "\n")
-    click.echo(f"wrote {out / 'proxy.json'}, {out / 'front.json'}, {out / 'history.json'}")
+    paths = result.write(out)
+    click.echo("wrote " + ", ".join(str(p) for p in paths))
+    if result.front.stopped == "interrupted":
+        raise SystemExit(130)  # files are written; the exit status still says the run was cut short

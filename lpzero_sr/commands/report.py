@@ -12,6 +12,11 @@ from lpzero_sr.report import write_report
 @click.command("report")
 @click.argument("run_dir", type=click.Path(path_type=Path))
 def command(run_dir: Path) -> None:
-    """Write RUN_DIR/report.md and RUN_DIR/report.html (scatter, Pareto front, convergence, baselines)."""
+    """Write RUN_DIR/report.md and RUN_DIR/report.html for a fit or protocol run directory.
+
+    A fit run gets its target and direction, a train / held-out table of the proxy beside the best single column,
+    the formula drawn as math (offline, matplotlib mathtext), a held-out scatter, the Pareto front with the chosen
+    member, and convergence. Missing optional files leave their section out with a note.
+    """
     md, page = write_report(run_dir)
     click.echo(f"wrote {md} and {page}")

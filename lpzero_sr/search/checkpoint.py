@@ -13,7 +13,7 @@ from typing import Any
 
 from lpzero_sr.search.engine import SearchError
 
-FORMAT = 1
+FORMAT = 2  # 2: the evaluation cache is part of the state; rule sets are keyed by content
 
 
 def _path(directory: Path, engine: str) -> Path:

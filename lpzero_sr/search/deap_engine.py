@@ -23,14 +23,14 @@ from pathlib import Path
 
 from deap import base, creator, gp, tools
 
-from lpzero_sr.compile import symbol
+from lpzero_sr.formula import Node, Token
+from lpzero_sr.operators import OPS
 from lpzero_sr.ranking import WORST_LOSS, Aggregation, Method
 from lpzero_sr.rules.render import deap_limits
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search import checkpoint as ckpt
 from lpzero_sr.search.engine import ENGINES, Budget, Candidate, Front, Progress
 from lpzero_sr.search.fitness import Fitness, Outcome
-from lpzero_sr.search.ops import OPS, Token, render, to_sympy
 from lpzero_sr.search.seeds import seed_formulas
 from lpzero_sr.table import StatTable
 
@@ -68,7 +68,6 @@ class _Search:
             self.pset.addPrimitive(op.numpy, op.arity, name=name)
         for i, value in enumerate(rules.constants):
             self.pset.addTerminal(float(value), name=f"const{i}")
-        self.symbols = [symbol(f) for f in table.features]
         limits = deap_limits(rules)
         tb = base.Toolbox()
         tb.register("expr", gp.genHalfAndHalf, pset=self.pset, min_=1, max_=3)
@@ -202,7 +201,7 @@ class _Search:
             loss, key = self.best_by_size[size]
             if loss < best:
                 best = loss
-                candidates.append(Candidate(to_sympy(key, self.symbols), loss, size, render(key, self.features)))
+                candidates.append(Candidate(Node.from_tokens(key, self.features), loss, size))
         history = [*self.history, (self.evaluations, self.best_loss())] if self.history else []
         return Front(candidates, dict(self.rejections), history, self.evaluations, self.generation, stopped)
 
@@ -216,6 +215,7 @@ class _Search:
             "best_by_size": self.best_by_size,
             "rejections": self.rejections,
             "evaluations": self.evaluations,
+            "cache": self.cache,
         }
 
     def restore(self, state: dict) -> None:
@@ -226,10 +226,8 @@ class _Search:
         self.best_by_size = dict(state["best_by_size"])
         self.rejections = dict(state["rejections"])
         self.evaluations = state["evaluations"]
-        keys = [self.tokens(ind) for ind in self.population]
-        todo = list(dict.fromkeys(keys))
-        self.cache.update(zip(todo, self.compute(todo), strict=True))
-        self.assign(self.population, keys)
+        self.cache = dict(state["cache"])  # every formula seen so far: a resumed run counts exactly as an unbroken one
+        self.assign(self.population, [self.tokens(ind) for ind in self.population])
 
 
 @ENGINES.register("deap")
@@ -257,7 +255,7 @@ class DeapEngine:
         key = {
             "features": list(table.features),
             "archs": list(table.archs),
-            "rules": rules.name,
+            "rules": rules.fingerprint(),
             "loss": loss,
             "aggregation": aggregation,
             "seed": seed,

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import sympy
-
 from lpzero_sr.errors import LpzeroError
+from lpzero_sr.formula import Node, formula_text
 from lpzero_sr.ranking import Aggregation, Method
 from lpzero_sr.registry import Registry
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.table import StatTable
-
-COMPLEXITY_PENALTY = 0.005  # loss units per node when choosing one formula from the front
 
 
 class SearchError(LpzeroError):
@@ -38,12 +36,15 @@ class Budget:
 
 @dataclass(frozen=True)
 class Candidate:
-    """One formula of the front: sympy expression over feature symbols, train loss, node count."""
+    """One formula of the front: the tree the search scored, its train rank loss and its node count."""
 
-    expr: sympy.Expr
+    formula: Node
     loss: float
     complexity: int
-    text: str = ""
+
+    @property
+    def text(self) -> str:
+        return formula_text(self.formula)
 
 
 @dataclass
@@ -65,18 +66,10 @@ class Front:
     def best(self) -> Candidate:
         return min(self.candidates, key=lambda c: (c.loss, c.complexity))
 
-    def choose(self, penalty: float = COMPLEXITY_PENALTY) -> Candidate:
-        """The formula minimising ``loss + penalty * complexity``: extra nodes must buy rank correlation."""
-        if not self.candidates:
-            raise SearchError("the search produced no valid formula")
-        return min(self.candidates, key=lambda c: (c.loss + penalty * c.complexity, c.complexity))
-
     def to_json(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        from lpzero_sr.proxy import expr_to_tree
-
         return {
             "candidates": [
-                {"loss": c.loss, "complexity": c.complexity, "text": c.text, "tree": expr_to_tree(c.expr)}
+                {"loss": c.loss, "complexity": c.complexity, "text": c.text, "tree": c.formula.to_json()}
                 for c in self.candidates
             ],
             "rejections": self.rejections,
@@ -116,13 +109,20 @@ def julia_available() -> bool:
     return shutil.which("julia") is not None
 
 
+def pysr_available() -> bool:
+    """Julia on PATH and the ``pysr`` and ``juliacall`` packages installed (checked without importing them:
+    importing pysr may download Julia)."""
+    return julia_available() and all(importlib.util.find_spec(m) is not None for m in ("pysr", "juliacall"))
+
+
 def get_engine(name: str) -> Engine:
-    """``auto`` picks ``pysr`` when a ``julia`` executable is on PATH, else the embedded ``deap``."""
+    """``auto`` picks ``pysr`` when Julia and the pysr package are both present (:func:`pysr_available`), else
+    the embedded ``deap``."""
     import lpzero_sr.search.deap_engine  # noqa: F401  (registers)
     import lpzero_sr.search.pysr_engine  # noqa: F401  (registers)
 
     if name == "auto":
-        name = "pysr" if julia_available() else "deap"
+        name = "pysr" if pysr_available() else "deap"
     try:
         return ENGINES.get(name)()
     except KeyError as exc:

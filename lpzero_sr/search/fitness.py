@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lpzero_sr.formula import Token, evaluate_tokens
 from lpzero_sr.ranking import WORST_LOSS, Aggregation, Method, aggregate, rank_loss
 from lpzero_sr.rules.ruleset import RuleSet
-from lpzero_sr.search.ops import Token, evaluate
 from lpzero_sr.table import StatTable
 
 
@@ -63,7 +63,7 @@ class Fitness:
     def scores(self, tokens: Sequence[Token], rows: Rows | None = None) -> np.ndarray:
         """Per-architecture scores of a formula on ``rows`` (default: the whole table)."""
         rows = rows or self.full
-        values = evaluate(tokens, rows.columns)
+        values = evaluate_tokens(tokens, rows.columns)
         if not self.per_layer:
             return np.asarray(values, dtype=float)
         return aggregate(values, rows.groups, len(rows.y), self.aggregation)

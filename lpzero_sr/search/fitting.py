@@ -1,24 +1,50 @@
-"""One fit from train/test tables to a chosen, simplified, evaluated :class:`Proxy` (used by CLI and benchmarks)."""
+"""One fit from train/test tables to a chosen, evaluated :class:`Proxy` and its run directory (CLI, benchmarks)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from lpzero_sr.evaluate import heldout_report, rank_metrics
-from lpzero_sr.proxy import Proxy, simplify
+from lpzero_sr.formula import Node
+from lpzero_sr.proxy import Proxy
 from lpzero_sr.ranking import Aggregation, Method
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search.engine import Budget, Front, Progress, get_engine
+from lpzero_sr.search.selection import DEFAULT_SELECTION, select
 from lpzero_sr.table import StatTable
 
 
 @dataclass
 class FitResult:
+    """The chosen proxy, the front, the held-out report (proxy and best single column; empty without test rows),
+    each front member's train/held-out metrics, the index of the chosen member, and per-architecture predictions
+    (columns arch, split, score, target; target oriented so that higher is better)."""
+
     proxy: Proxy
     front: Front
-    report: dict[str, Any]  # held-out metrics of the proxy and of the best single column (empty without test rows)
+    report: dict[str, Any]
+    members: list[dict[str, Any]] = field(default_factory=list)
+    chosen: int = 0
+    predictions: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def write(self, out: Path) -> list[Path]:
+        """``proxy.json``, ``front.json``, ``history.json`` and ``predictions.csv`` in ``out`` (the run-dir
+        contract that ``lpzero-sr report``, ``export`` and ``score`` read)."""
+        out.mkdir(parents=True, exist_ok=True)
+        front = self.front.to_json({"chosen": self.chosen, "selection": self.proxy.selection, "report": self.report})
+        for row, member in zip(front["candidates"], self.members, strict=True):
+            row.update(member)
+        history = {"history": self.front.history, "rejections": self.front.rejections, "stopped": self.front.stopped}
+        paths = [self.proxy.save(out / "proxy.json"), out / "front.json", out / "history.json", out / "predictions.csv"]
+        paths[1].write_text(json.dumps(front, indent=2) + "\n")
+        paths[2].write_text(json.dumps(history, indent=2) + "\n")
+        self.predictions.to_csv(paths[3], index=False)
+        return paths
 
 
 def fit_proxy(
@@ -35,28 +61,57 @@ def fit_proxy(
     checkpoint: Path | None = None,
     jobs: int = 1,
     progress: Progress | None = None,
+    selection: str = DEFAULT_SELECTION,
 ) -> FitResult:
-    """Search on ``train``, choose from the front (:meth:`Front.choose`), simplify, score train and held-out rows."""
+    """Search on ``train``, choose from the front by the ``selection`` rule (:mod:`lpzero_sr.search.selection`),
+    score train and held-out rows.
+
+    The search sees the columns finite on every training row (:meth:`StatTable.finite_features`), in name order
+    (the same data with its columns in another order gives the same front); which columns it may use never depends
+    on held-out rows. The proxy is the chosen front member's tree as the search scored it (no simplification)."""
+    train = train.finite_features()
+    train = train.with_features(sorted(train.features))
+    if test is not None:
+        test = test.with_features(train.features)
     backend = get_engine(engine)
     front = backend.fit(
         train, rules, loss=loss, aggregation=aggregation, budget=budget, seed=seed,
         population=population, checkpoint=checkpoint, jobs=jobs, progress=progress,
     )  # fmt: skip
-    chosen = front.choose()
-    check = {f: train.column(f) for f in train.features}
-    proxy = Proxy(
-        simplify(chosen.expr, check),
-        aggregation=aggregation if train.per_layer else None,
-        target=train.target,
-        direction=train.direction,
-        loss=loss,
-        engine=getattr(backend, "name", engine),
-        seed=seed,
-        rules=rules.name,
+    chosen = select(front, selection)
+
+    def proxy_of(formula: Node) -> Proxy:
+        return Proxy(
+            formula,
+            aggregation=aggregation if train.per_layer else None,
+            target=train.target,
+            direction=train.direction,
+            loss=loss,
+            engine=getattr(backend, "name", engine),
+            seed=seed,
+            rules=rules.name,
+            selection=selection,
+        )
+
+    members = []
+    for cand in front.candidates:
+        member = proxy_of(cand.formula)
+        metrics = {"train": rank_metrics(member.evaluate(train), train.y)}
+        if test is not None:
+            metrics["heldout"] = rank_metrics(member.evaluate(test), test.y)
+        members.append(metrics)
+    proxy = proxy_of(chosen.formula)
+    index = front.candidates.index(chosen)
+    proxy.metrics = dict(members[index])
+    parts = [("train", train)] + ([("test", test)] if test is not None else [])
+    predictions = pd.concat(
+        [
+            pd.DataFrame({"arch": part.archs, "split": name, "score": proxy.evaluate(part), "target": part.y})
+            for name, part in parts
+        ],
+        ignore_index=True,
     )
-    proxy.metrics["train"] = rank_metrics(proxy.evaluate(train), train.y)
     report: dict[str, Any] = {}
     if test is not None:
         report = heldout_report(proxy.evaluate(test), train, test)
-        proxy.metrics["heldout"] = report["proxy"]
-    return FitResult(proxy, front, report)
+    return FitResult(proxy, front, report, members, index, predictions)

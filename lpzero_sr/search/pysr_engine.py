@@ -6,33 +6,53 @@ the row's architecture id (1-based). The objective (``rank_loss.jl`` plus a gene
 the tree per row, aggregates per architecture and returns ``1 - corr``. Mini-batching would split
 architectures, so ``batching`` is off; the entry point accepts PySR's ``idx`` argument and ignores it.
 ``loss_scale="linear"``: the loss is a correlation gap in [0, 2] that can reach 0, where "log" scaling breaks.
-Parallel runs use ``multithreading``: the helper functions of ``rank_loss.jl`` live in Julia's ``Main``, which
-PySR's multiprocessing workers do not share. Start Julia with threads (``JULIA_NUM_THREADS``) for ``jobs > 1``.
 
-pysr is imported only inside :meth:`PysrEngine.fit`, after checking for a ``julia`` executable and juliacall,
-because importing it may try to download Julia.
+One meaning per formula: the operators reach Julia as definitions generated from :mod:`lpzero_sr.operators`,
+PySR's own algebraic simplification is off (``should_simplify=False``), and each equation PySR returns is read
+back from its text into the project's formula tree (:func:`parse_equation`; never ``sympify``-ed) and re-scored
+with the same :class:`~lpzero_sr.search.fitness.Fitness` the embedded engine uses, so the front's losses are
+those of the proxy that will be saved.
+
+Parallel runs use ``multithreading``: the helper functions of ``rank_loss.jl`` live in Julia's ``Main``, which
+PySR's multiprocessing workers do not share. juliacall reads its thread count from ``PYTHON_JULIACALL_THREADS``
+when Julia starts; the engine sets it to ``jobs`` unless it is already set. pysr is imported only inside
+:meth:`PysrEngine.fit`, after checking for Julia and the packages, because importing it may download Julia.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
+import logging
+import os
+import re
+import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lpzero_sr.compile import symbol
+from lpzero_sr.formula import Node, Token
+from lpzero_sr.operators import OPS
 from lpzero_sr.ranking import Aggregation, Method
 from lpzero_sr.rules.render import pysr_operator_kwargs
 from lpzero_sr.rules.ruleset import RuleSet
-from lpzero_sr.search.engine import ENGINES, Budget, Candidate, Front, Progress, SearchError, julia_available
+from lpzero_sr.search.engine import (
+    ENGINES,
+    Budget,
+    Candidate,
+    Front,
+    Progress,
+    SearchError,
+    julia_available,
+    pysr_available,
+)
 from lpzero_sr.search.fitness import Fitness
-from lpzero_sr.search.ops import render
 from lpzero_sr.search.seeds import seed_formulas
 from lpzero_sr.table import StatTable
 
+log = logging.getLogger(__name__)
+THREADS_ENV = "PYTHON_JULIACALL_THREADS"
 ENTRY = "lpzero_objective"
 RUN_ID = "lpzero"
 
@@ -80,8 +100,8 @@ def pysr_kwargs(
 ) -> dict[str, Any]:
     """Everything ``PySRRegressor`` needs; known proxies become ``guesses`` in Julia operator names."""
     fitness = Fitness(table, rules, loss, aggregation, seed)
-    names = variable_names(table)
     kwargs = pysr_operator_kwargs(rules)
+    guesses = [Node.from_tokens(t, table.features) for t in seed_formulas(fitness, rules)]
     kwargs.update(
         loss_function=loss_function_source(loss, aggregation),
         loss_scale="linear",
@@ -89,11 +109,12 @@ def pysr_kwargs(
         precision=64,
         population_size=population,
         niterations=budget.generations if budget.generations is not None else 10**9,
-        guesses=[render(t, names, julia=True) for t in seed_formulas(fitness, rules)],
+        guesses=[julia_text(g, table.features) for g in guesses],
         random_state=seed,
         deterministic=jobs <= 1,
         parallelism="serial" if jobs <= 1 else "multithreading",
-        model_selection="best",
+        model_selection="accuracy",  # every front member is re-scored and chosen by lpzero-sr itself
+        should_simplify=False,
         progress=False,
         verbosity=0,
     )
@@ -106,16 +127,109 @@ def pysr_kwargs(
     return kwargs
 
 
-def front_from_equations(equations: Any, features: tuple[str, ...]) -> Front:
-    """PySR's ``equations_`` frame (columns ``complexity``, ``loss``, ``sympy_format``, ``equation``) -> Front."""
-    names = {f"x{i}": f for i, f in enumerate(features)}
-    candidates = []
-    for row in equations.itertuples():
-        if np.isfinite(row.loss):
-            mapping = {s: symbol(names[s.name]) for s in row.sympy_format.free_symbols if s.name in names}
-            expr = row.sympy_format.xreplace(mapping)
-            candidates.append(Candidate(expr, float(row.loss), int(row.complexity), str(row.equation)))
-    return Front(sorted(candidates, key=lambda c: c.complexity), stopped="pysr")
+def julia_text(node: Node, features: tuple[str, ...]) -> str:
+    """PySR's infix text of a formula over ``features`` (Julia operator names, variable ``x<i>`` for feature ``i``):
+    ``(lpz_log(x0) + x1)``."""
+    if node.var is not None:
+        return f"x{features.index(node.var)}"
+    if node.const is not None:
+        return repr(float(node.const))
+    op = OPS.get(node.op)  # type: ignore[arg-type]
+    args = [julia_text(a, features) for a in node.args]
+    if op.julia_builtin:
+        return f"({args[0]} {op.julia_builtin} {args[1]})"
+    return f"{op.julia_name}({', '.join(args)})"
+
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>[0-9]+\.?[0-9]*(?:[eE][-+]?[0-9]+)?)|(?P<name>[A-Za-z_][A-Za-z_0-9]*)|(?P<sym>[-+*/(),]))"
+)
+
+
+def parse_equation(text: str, features: tuple[str, ...]) -> Node:
+    """The formula tree of one PySR equation string (``+ - *``, unary minus, calls of the ``lpz_*`` operators,
+    variables ``x<i>`` and numbers), by a small recursive-descent parser: the text is never evaluated."""
+    tokens: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(text.rstrip()):
+        match = _TOKEN.match(text, pos)
+        if match is None:
+            raise SearchError(f"cannot read PySR equation {text!r} at {text[pos : pos + 10]!r}")
+        kind = match.lastgroup or ""
+        tokens.append((kind, match.group(kind)))
+        pos = match.end()
+    by_julia = {OPS.get(n).julia_name: n for n in OPS.names()}
+    at = 0
+
+    def peek() -> str:
+        return tokens[at][1] if at < len(tokens) else ""
+
+    def take(expected: str | None = None) -> tuple[str, str]:
+        nonlocal at
+        if at >= len(tokens) or (expected is not None and tokens[at][1] != expected):
+            raise SearchError(f"cannot read PySR equation {text!r}: expected {expected or 'more'}")
+        at += 1
+        return tokens[at - 1]
+
+    def expression() -> Node:
+        node = term()
+        while peek() in ("+", "-"):
+            node = Node(op=by_julia[take()[1]], args=(node, term()))
+        return node
+
+    def term() -> Node:
+        node = factor()
+        while peek() == "*":
+            take()
+            node = Node(op="mul", args=(node, factor()))
+        return node
+
+    def factor() -> Node:
+        kind, value = take()
+        if value == "-":
+            return Node(op="neg", args=(factor(),))
+        if value == "(":
+            node = expression()
+            take(")")
+            return node
+        if kind == "num":
+            return Node(const=float(value))
+        if kind == "name" and peek() == "(":
+            if value not in by_julia:
+                raise SearchError(f"PySR equation {text!r} uses unknown operator {value!r}")
+            take("(")
+            args = [expression()]
+            while peek() == ",":
+                take()
+                args.append(expression())
+            take(")")
+            return Node(op=by_julia[value], args=tuple(args))
+        if kind == "name" and re.fullmatch(r"x[0-9]+", value) and int(value[1:]) < len(features):
+            return Node(var=features[int(value[1:])])
+        raise SearchError(f"cannot read PySR equation {text!r} at {value!r}")
+
+    node = expression()
+    if at != len(tokens):
+        raise SearchError(f"cannot read PySR equation {text!r}: trailing {peek()!r}")
+    return node
+
+
+def front_from_equations(equations: Any, fitness: Fitness) -> Front:
+    """PySR's ``equations_`` frame (columns ``equation``, ...) -> Front over feature names, every member re-scored
+    by ``fitness`` (the embedded engine's exact loss) and kept when no simpler member scores as well."""
+    scored: list[Candidate] = []
+    for text in equations["equation"]:
+        node = parse_equation(str(text), fitness.features)
+        tokens: tuple[Token, ...] = node.to_tokens(fitness.features)
+        outcome = fitness(tokens)
+        if outcome.rejected_by is None:
+            scored.append(Candidate(node, outcome.loss, node.size))
+    front, best = [], np.inf
+    for cand in sorted(scored, key=lambda c: (c.complexity, c.loss)):
+        if cand.loss < best:
+            best = cand.loss
+            front.append(cand)
+    return Front(front, stopped="pysr")
 
 
 @ENGINES.register("pysr")
@@ -140,8 +254,9 @@ class PysrEngine:
     ) -> Front:
         if not julia_available():
             raise SearchError("the pysr engine needs Julia: no `julia` on PATH (install Julia, or use --engine deap)")
-        if importlib.util.find_spec("juliacall") is None or importlib.util.find_spec("pysr") is None:
+        if not pysr_available():
             raise SearchError("the pysr engine needs the pysr extra: pip install 'lpzero-sr[pysr]'")
+        set_julia_threads(jobs)
         import pysr
 
         kwargs = pysr_kwargs(
@@ -157,4 +272,14 @@ class PysrEngine:
         X, y, weights = fit_arrays(table)
         with contextlib.suppress(KeyboardInterrupt):  # PySR keeps the hall of fame found so far in equations_
             model.fit(X, y, weights=weights, variable_names=variable_names(table))
-        return front_from_equations(model.equations_, table.features)
+        return front_from_equations(model.equations_, Fitness(table, rules, loss, aggregation, seed))
+
+
+def set_julia_threads(jobs: int) -> None:
+    """Ask juliacall for ``jobs`` threads (PySR's ``multithreading``), unless the user set it or Julia runs."""
+    if THREADS_ENV in os.environ:
+        return
+    if "juliacall" in sys.modules:
+        log.warning("Julia is already running; %s cannot change its threads now", THREADS_ENV)
+        return
+    os.environ[THREADS_ENV] = str(max(1, jobs))

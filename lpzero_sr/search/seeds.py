@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from lpzero_sr.formula import Token
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search.fitness import Fitness
-from lpzero_sr.search.ops import Token
 
 SEED_TOP = 8  # columns whose signed log-sums are seeded
 

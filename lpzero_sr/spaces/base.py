@@ -104,7 +104,13 @@ class Benchmark:
         frame = features.merge(truth, on="arch", how="inner")
         direction = self.direction if target == self.target else "maximize"
         return StatTable.from_frame(
-            frame, target, direction, arch_col="arch", layer_col=layer_col, drop_invalid=drop_invalid
+            frame,
+            target,
+            direction,
+            arch_col="arch",
+            layer_col=layer_col,
+            drop_invalid=drop_invalid,
+            nonfinite_features=True,  # a search keeps the columns finite on its training rows only
         )
 
 

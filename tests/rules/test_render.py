@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sympy
 
+from lpzero_sr.operators import div, logabs
 from lpzero_sr.rules.render import deap_limits, pysr_operator_kwargs
 from lpzero_sr.rules.ruleset import RuleSet
 
@@ -17,16 +18,17 @@ def test_deap_limits_convert_depth_to_height() -> None:
 def test_pysr_kwargs_of_default_rules() -> None:
     kw = pysr_operator_kwargs(RuleSet.load("default"))
     assert kw["binary_operators"] == ["+", "-", "*"]
-    assert "logabs(x) = log(max(abs(x), oftype(x, 1e-30)))" in kw["unary_operators"]
-    assert "square" in kw["unary_operators"] and "neg" in kw["unary_operators"]
+    assert "lpz_log(x) = log(max(abs(x), oftype(x, 1e-30)))" in kw["unary_operators"]
+    assert "lpz_exp(x) = exp(min(x, oftype(x, 80.0)))" in kw["unary_operators"]
+    assert "lpz_square(x) = (x * x)" in kw["unary_operators"] and "lpz_neg(x) = (-x)" in kw["unary_operators"]
     assert kw["maxsize"] == 15 and kw["maxdepth"] == 6
-    assert kw["constraints"] == {"expclip": 5, "sigm": 5}
-    assert kw["nested_constraints"]["logabs"] == {"logabs": 0, "expclip": 0}
-    assert kw["nested_constraints"]["square"] == {"square": 1, "sqrtabs": 0}
+    assert kw["constraints"] == {"lpz_exp": 5, "lpz_sigmoid": 5}
+    assert kw["nested_constraints"]["lpz_log"] == {"lpz_log": 0, "lpz_exp": 0}
+    assert kw["nested_constraints"]["lpz_square"] == {"lpz_square": 1, "lpz_sqrt": 0}
     assert kw["complexity_of_constants"] == 16  # no constants allowed: priced beyond maxsize
     x = sympy.Symbol("x")
-    assert kw["extra_sympy_mappings"]["logabs"](x) == sympy.log(sympy.Abs(x))
-    assert set(kw["extra_sympy_mappings"]) == {"logabs", "sqrtabs", "expclip", "sigm"}
+    assert kw["extra_sympy_mappings"]["lpz_log"](x) == logabs(x)
+    assert set(kw["extra_sympy_mappings"]) == {f"lpz_{n}" for n in RuleSet.load("default").unary}
 
 
 def test_pysr_kwargs_drop_limits_on_operators_not_in_use() -> None:
@@ -42,10 +44,9 @@ def test_pysr_kwargs_drop_limits_on_operators_not_in_use() -> None:
     )
     kw = pysr_operator_kwargs(rules)
     x = sympy.Symbol("x")
-    assert kw["nested_constraints"] == {"logabs": {"logabs": 0}}
-    assert kw["binary_operators"][2].startswith("safediv(x, y) = x / (abs(y) < 1e-30 ? copysign(")
-    assert kw["unary_operators"][1].startswith("safeinv(x) = one(x) / (abs(x) < 1e-30 ? copysign(")
-    assert kw["extra_sympy_mappings"]["safediv"](x, 2) == x / 2
-    assert kw["extra_sympy_mappings"]["safeinv"](x) == 1 / x
+    assert kw["nested_constraints"] == {"lpz_log": {"lpz_log": 0}}
+    assert kw["binary_operators"][2] == "lpz_div(x, y) = (x * inv(copysign(max(abs(y), oftype(x, 1e-30)), y)))"
+    assert kw["unary_operators"][1] == "lpz_inv(x) = inv(copysign(max(abs(x), oftype(x, 1e-30)), x))"
+    assert kw["extra_sympy_mappings"]["lpz_div"](x, 2) == div(x, 2)
     assert kw["constraints"] == {"*": (-1, 3)}
     assert "maxdepth" not in kw and "complexity_of_constants" not in kw

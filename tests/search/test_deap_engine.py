@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import importlib.util
 import multiprocessing
 import pickle
 import time
@@ -11,6 +13,7 @@ import pytest
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search.deap_engine import DeapEngine
 from lpzero_sr.search.engine import Budget, Front, SearchError, get_engine
+from lpzero_sr.search.selection import parsimony
 
 
 def summary(front: Front) -> list[tuple[int, float, str]]:
@@ -26,9 +29,9 @@ def test_finds_the_exact_ranking_formula(arch_table) -> None:
     front = fit(arch_table, budget=Budget(generations=30), seed=1)
     best = front.best
     assert best.loss == pytest.approx(0.0, abs=1e-12)
-    assert best.text == "add(log(a), b)"
+    assert best.text == "log|a| + b"
     penalised = {c.text: c.loss + 0.005 * c.complexity for c in front.candidates}
-    assert front.choose().text == min(penalised, key=penalised.get)
+    assert parsimony(front).text == min(penalised, key=penalised.get)
     assert [c.complexity for c in front.candidates] == sorted(c.complexity for c in front.candidates)
     losses = [c.loss for c in front.candidates]
     assert losses == sorted(losses, reverse=True)  # non-dominated: larger formulas must rank better
@@ -65,8 +68,29 @@ def test_resumed_search_equals_uninterrupted(arch_table, tmp_path) -> None:
     resumed = fit(arch_table, budget=Budget(generations=6), seed=2, checkpoint=tmp_path)
     assert resumed.generations == 6
     assert summary(resumed) == summary(whole)
+    # the evaluation cache is restored: a resumed run counts exactly the formulas an unbroken run counts
+    assert (resumed.evaluations, resumed.history) == (whole.evaluations, whole.history)
     with pytest.raises(SearchError, match=r"belongs to a different search \(differs in: seed\)$"):
         fit(arch_table, budget=Budget(generations=7), seed=5, checkpoint=tmp_path)
+
+
+def test_resume_under_an_evaluation_budget_stops_where_an_unbroken_run_stops(arch_table, tmp_path) -> None:
+    budget = Budget(generations=None, evaluations=1500)
+    whole = fit(arch_table, budget=budget, seed=3)
+    fit(arch_table, budget=Budget(generations=2), seed=3, checkpoint=tmp_path)
+    resumed = fit(arch_table, budget=budget, seed=3, checkpoint=tmp_path)
+    assert (resumed.generations, resumed.evaluations) == (whole.generations, whole.evaluations)
+    assert summary(resumed) == summary(whole)
+
+
+def test_checkpoints_are_keyed_by_rule_content_not_name(arch_table, tmp_path) -> None:
+    default = RuleSet.load("default")
+    renamed = dataclasses.replace(default, name="mine")
+    DeapEngine().fit(arch_table, default, budget=Budget(generations=1), population=16, checkpoint=tmp_path)
+    DeapEngine().fit(arch_table, renamed, budget=Budget(generations=2), population=16, checkpoint=tmp_path)
+    changed = dataclasses.replace(default, unary=("log",))  # same name, other content
+    with pytest.raises(SearchError, match=r"belongs to a different search \(differs in: rules\)$"):
+        DeapEngine().fit(arch_table, changed, budget=Budget(generations=3), population=16, checkpoint=tmp_path)
 
 
 def _run_forever(table, directory) -> None:
@@ -96,6 +120,11 @@ def test_killed_then_resumed_front_is_at_least_as_good(arch_table, tmp_path) -> 
 
 def test_engine_registry_and_auto(monkeypatch) -> None:
     monkeypatch.setattr("shutil.which", lambda name: None)
+    assert isinstance(get_engine("auto"), DeapEngine)
+    # Julia on PATH is not enough: without the pysr package, auto stays embedded
+    monkeypatch.setattr("shutil.which", lambda name: "/usr/bin/julia")
+    real = importlib.util.find_spec
+    monkeypatch.setattr("importlib.util.find_spec", lambda name, *a: None if name == "pysr" else real(name, *a))
     assert isinstance(get_engine("auto"), DeapEngine)
     with pytest.raises(SearchError, match=r"unknown engine 'gp'; known: deap, pysr"):
         get_engine("gp")

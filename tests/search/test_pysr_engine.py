@@ -7,17 +7,18 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-import sympy
 
-from lpzero_sr.compile import symbol
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search.engine import Budget, SearchError
+from lpzero_sr.search.fitness import Fitness
 from lpzero_sr.search.pysr_engine import (
     PysrEngine,
     fit_arrays,
     front_from_equations,
     julia_source,
+    julia_text,
     loss_function_source,
+    parse_equation,
     pysr_kwargs,
     variable_names,
 )
@@ -67,8 +68,9 @@ def test_kwargs(arch_table, tmp_path) -> None:
     assert kw["parallelism"] == "multithreading" and kw["deterministic"] is False
     assert kw["output_directory"] == str(tmp_path) and kw["run_id"] == "lpzero"
     assert variable_names(arch_table) == ["x0", "x1", "x2"]
-    assert "x0" in kw["guesses"] and "logabs(x1)" in kw["guesses"] and "neg(logabs(x2))" in kw["guesses"]
-    assert any(g.startswith("(logabs(") and " + logabs(" in g for g in kw["guesses"])
+    assert "x0" in kw["guesses"] and "lpz_log(x1)" in kw["guesses"] and "lpz_neg(lpz_log(x2))" in kw["guesses"]
+    assert any(g.startswith("(lpz_log(") and " + lpz_log(" in g for g in kw["guesses"])
+    assert kw["should_simplify"] is False
     serial = pysr_kwargs(arch_table, RuleSet.load("default"), budget=Budget(evaluations=500, generations=None))
     assert serial["parallelism"] == "serial" and serial["deterministic"] is True and "procs" not in serial
     assert serial["max_evals"] == 500 and serial["niterations"] == 10**9
@@ -80,18 +82,29 @@ def test_missing_julia_is_one_clear_error(arch_table, monkeypatch) -> None:
         PysrEngine().fit(arch_table, RuleSet.load("default"), budget=Budget(generations=1))
 
 
-def test_equations_become_a_front_over_feature_names() -> None:
-    x0, x1 = sympy.symbols("x0 x1")
+def test_equations_are_parsed_and_rescored_by_the_embedded_fitness(arch_table) -> None:
     equations = pd.DataFrame(
         {
-            "complexity": [3, 1],
-            "loss": [0.1, 0.4],
-            "equation": ["logabs(x0) + x1", "x1"],
-            "sympy_format": [sympy.log(sympy.Abs(x0)) + x1, x1],
+            "complexity": [4, 1, 6],
+            "loss": [0.0, 0.4, 0.0],  # PySR's own losses are not trusted: every member is re-scored
+            "equation": ["lpz_log(x0) + x1", "x1", "(x1 * -0.5) - lpz_neg(lpz_log(x0))"],
         }
     )
-    front = front_from_equations(equations, ("grad.sqr.mean", "weight*grad"))
-    assert [c.complexity for c in front.candidates] == [1, 3]
-    g, w = symbol("grad.sqr.mean"), symbol("weight*grad")
-    assert front.candidates[1].expr == sympy.log(sympy.Abs(g)) + w
-    assert front.choose().loss == 0.1
+    fitness = Fitness(arch_table, RuleSet.load("default"))
+    front = front_from_equations(equations, fitness)
+    assert [c.complexity for c in front.candidates] == [1, 4]  # the 7-node one is no better than the 4-node one
+    assert front.candidates[1].text == "log|a| + b"
+    assert front.candidates[1].loss == pytest.approx(0.0, abs=1e-12)
+    assert front.candidates[0].loss == pytest.approx(fitness((1,)).loss)
+    third = parse_equation("(x1 * -0.5) - lpz_neg(lpz_log(x0))", arch_table.features)
+    assert third.to_tokens(arch_table.features) == ("sub", "mul", 1, "neg", 0.5, "neg", "log", 0)
+    assert parse_equation(julia_text(third, arch_table.features), arch_table.features) == third
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("exp(x0)", r"unknown operator 'exp'"), ("x0 +", r"expected more"), ("x9", r"at 'x9'"), ("x0 @ x1", "at ' @ x1'")],
+)
+def test_unreadable_equations_are_one_error(arch_table, text: str, message: str) -> None:
+    with pytest.raises(SearchError, match=message):
+        parse_equation(text, arch_table.features)

@@ -1,0 +1,231 @@
+"""The report of one ``lpzero-sr fit`` run directory.
+
+Files (the fit contract): ``proxy.json`` (required), ``front.json`` (Pareto front, the chosen member, the held-out
+report), ``history.json`` (convergence) and ``predictions.csv`` (one row per architecture and split). Every file but
+the proxy is optional, and so is every part of them that older runs lack (per-member held-out values, the chosen
+index, peers, held-out rows): the section is then left out with a note, never an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from lpzero_sr.proxy import Proxy
+from lpzero_sr.report.document import Block, Figure, Formula, Heading, Note, Paragraph, Table
+from lpzero_sr.report.plots import plot_convergence, plot_front, plot_scatter, stat_label
+from lpzero_sr.report.runfiles import fmt, read_json, read_predictions
+
+METRICS = ("spearman", "kendall", "topk")
+SPLITS = (("train", "train"), ("heldout", "held-out"))
+
+
+@dataclass(frozen=True)
+class FitRun:
+    """The parsed files of a fit run directory."""
+
+    path: Path
+    proxy: Proxy
+    front: dict[str, Any]
+    history: dict[str, Any]
+    predictions: pd.DataFrame | None
+
+    @classmethod
+    def load(cls, path: Path) -> FitRun:
+        return cls(
+            path=path,
+            proxy=Proxy.load(path / "proxy.json"),
+            front=read_json(path / "front.json"),
+            history=read_json(path / "history.json"),
+            predictions=read_predictions(path / "predictions.csv"),
+        )
+
+    @property
+    def stat(self) -> str:
+        """The rank correlation the search optimised (``spearman`` or ``kendall``)."""
+        return self.proxy.loss
+
+    @property
+    def report(self) -> dict[str, Any]:
+        return self.front.get("report") or {}
+
+    def heldout_metrics(self) -> dict[str, float]:
+        return self.report.get("proxy") or self.proxy.metrics.get("heldout") or {}
+
+    def rows(self, split: str) -> pd.DataFrame:
+        if self.predictions is None:
+            return pd.DataFrame(columns=["arch", "split", "score", "target"])
+        return self.predictions[self.predictions["split"] == split]
+
+
+def correlation(stat: str, score: np.ndarray, target: np.ndarray) -> float:
+    """scipy's Spearman rho or Kendall tau (the statistic named by the proxy's ``loss``)."""
+    method = stats.kendalltau if stat == "kendall" else stats.spearmanr
+    return float(method(score, target).statistic)
+
+
+def fit_blocks(run: FitRun) -> list[Block]:
+    """Every section of a fit report, in reading order; plots are written into the run directory."""
+    proxy = run.proxy
+    return [
+        Heading(f"lpzero-sr report: fit of `{proxy.target or '?'}`", 1),
+        *overview(run),
+        Heading("Chosen formula"),
+        Formula(proxy.latex(), proxy.text()),
+        *choice(run),
+        Heading("Train and held-out ranking quality"),
+        *metrics_table(run),
+        Heading("Held-out scatter"),
+        *scatter(run),
+        Heading("Pareto front"),
+        *front(run),
+        Heading("Convergence"),
+        *convergence(run),
+    ]
+
+
+def overview(run: FitRun) -> list[Block]:
+    proxy = run.proxy
+    if proxy.direction == "minimize":
+        direction = (
+            f"`{proxy.target}` is minimised (lower is better), so the report **negates** it: every correlation, "
+            "ranking and 'ground truth' axis below is oriented so that higher is better."
+        )
+    else:
+        direction = f"`{proxy.target}` is maximised (higher is better); correlations are taken against it as is."
+    n_train, n_test = len(run.rows("train")), len(run.rows("test")) or run.report.get("n_test", 0)
+    counts = f"{n_train} training and {n_test} held-out architectures. " if n_train else ""
+    search = ", ".join(
+        f"{key} {run.front[key]}" for key in ("evaluations", "generations") if run.front.get(key) is not None
+    ) + (f" (stopped by its `{run.front['stopped']}` budget)" if run.front.get("stopped") else "")
+    return [
+        Paragraph(f"Target: {direction}"),
+        Paragraph(
+            f"{counts}The search maximised the training {stat_label(run.stat)} (loss = 1 − {stat_label(run.stat)}) "
+            f"with engine `{proxy.engine or '?'}`, seed {proxy.seed}, rules `{proxy.rules or '?'}`"
+            + (f"; {search}." if search else ".")
+        ),
+    ]
+
+
+def choice(run: FitRun) -> list[Block]:
+    blocks: list[Block] = [Paragraph("Statistics it reads: " + ", ".join(f"`{f}`" for f in run.proxy.features))]
+    selection, candidates = run.front.get("selection"), run.front.get("candidates", [])
+    if selection and candidates:
+        blocks.append(Paragraph(f"Picked from {len(candidates)} Pareto members by the rule `{selection}`."))
+    return blocks
+
+
+def metrics_table(run: FitRun) -> list[Block]:
+    """Proxy beside the best single column (and any peers), train rows above held-out rows."""
+    train, held = run.proxy.metrics.get("train", {}), run.heldout_metrics()
+    baseline, peers = run.report.get("baseline"), run.report.get("peers") or {}
+    header, align = ["split", "metric", "found proxy"], "llr"
+    if baseline:
+        sign = "−" if baseline.get("sign", 1) < 0 else ""
+        header.append(f"best single column `{sign}{baseline['column']}`")
+        align += "r"
+    header += [f"`{name}`" for name in peers]
+    align += "r" * len(peers)
+    values = {"train": (train, (baseline or {}).get("train", {}), {}), "heldout": (held, baseline or {}, peers)}
+    rows = []
+    for split, split_label in SPLITS:
+        proxy_values, base_values, peer_values = values[split]
+        if not proxy_values:
+            continue
+        for metric in METRICS:
+            label = stat_label(metric) + (" (fitted)" if metric == run.stat else "")
+            digits = 3 if metric == "topk" else 4
+            row = [split_label, label, fmt(proxy_values.get(metric), digits)]
+            if baseline:
+                row.append(fmt(base_values.get(metric), digits))
+            row += [fmt(peer_values.get(name, {}).get(metric), digits) for name in peers]
+            rows.append(row)
+    blocks: list[Block] = [Table(header, rows, align)] if rows else []
+    if not held:
+        blocks.append(Note("no held-out architectures in this run (e.g. `--train-size 1.0`): train metrics only."))
+    if baseline:
+        blocks.append(
+            Paragraph(
+                "The best single column is the one statistic (sign chosen on the training rows) that ranks the "
+                "training architectures best; its held-out values are on the same rows as the proxy's."
+                + ("" if baseline.get("train") else " Its train values are not stored in this run (—).")
+            )
+        )
+    else:
+        blocks.append(Note("front.json has no held-out report, so there is no best-single-column comparison."))
+    if not peers:
+        blocks.append(Note("no peer proxies were scored in this run."))
+    return blocks
+
+
+def scatter(run: FitRun) -> list[Block]:
+    test = run.rows("test")
+    if len(test) < 2:
+        return [Note("no held-out rows in predictions.csv (missing file or `--train-size 1.0`): no scatter.")]
+    score, target = test["score"].to_numpy(float), test["target"].to_numpy(float)
+    value = correlation(run.stat, score, target)
+    title = f"Held-out: {stat_label(run.stat)} = {value:.3f} (n = {len(test)})"
+    plot_scatter(score, target, run.path / "scatter.png", title, "held-out")
+    return [Figure("scatter.png", f"Proxy score against ground truth, one point per held-out architecture. {title}.")]
+
+
+def front(run: FitRun) -> list[Block]:
+    candidates = [dict(c) for c in run.front.get("candidates", [])]
+    if not candidates:
+        return [Note("no front.json (or an empty front): no Pareto front.")]
+    for c in candidates:
+        c["train_value"] = (c.get("train") or {}).get(run.stat, 1.0 - c["loss"])
+        c["heldout_value"] = (c.get("heldout") or {}).get(run.stat)
+    chosen = run.front.get("chosen")
+    chosen = chosen if isinstance(chosen, int) and 0 <= chosen < len(candidates) else None
+    plot_front(candidates, run.path / "front.png", run.stat, chosen, run.front.get("selection", ""))
+    label = stat_label(run.stat)
+    rows = [
+        [
+            "→" if i == chosen else "",
+            str(c["complexity"]),
+            fmt(c["train_value"]),
+            fmt(c["heldout_value"]),
+            f"`{c.get('text', '')}`",
+        ]
+        for i, c in enumerate(candidates)
+    ]
+    blocks: list[Block] = [
+        Figure("front.png", f"Train and held-out {label} of each Pareto member against its size; ringed: chosen."),
+        Table(
+            ["chosen", "complexity", f"train {label}", f"held-out {label}", "formula"],
+            rows,
+            "lrrrl",
+            highlight=chosen,
+        ),
+    ]
+    if chosen is None:
+        blocks.append(Note("front.json does not say which member was chosen (older format): none is marked."))
+    if all(c["heldout_value"] is None for c in candidates):
+        blocks.append(Note("front.json has no held-out values per member (older format or no held-out rows)."))
+    return blocks
+
+
+def convergence(run: FitRun) -> list[Block]:
+    points = [(float(e), 1.0 - float(loss)) for e, loss in run.history.get("history", [])]
+    if not points:
+        return [Note("no history.json (or an empty history): no convergence plot.")]
+    label = f"best train {stat_label(run.stat)}"
+    plot_convergence({"this run": points}, run.path / "convergence.png", label)
+    blocks: list[Block] = [
+        Figure("convergence.png", f"{label[0].upper()}{label[1:]} found so far against formula evaluations.")
+    ]
+    rejections = run.history.get("rejections") or run.front.get("rejections") or {}
+    if rejections:
+        rows = [[f"`{rule}`", str(n)] for rule, n in sorted(rejections.items(), key=lambda kv: -kv[1])]
+        blocks += [
+            Paragraph("Candidates rejected by each pruning rule:"),
+            Table(["rule", "rejected"], rows, "lr"),
+        ]
+    return blocks

@@ -1,0 +1,74 @@
+"""Model selection: which member of the Pareto front becomes the proxy, decided on training rows only.
+
+Each rule is registered in :data:`SELECTIONS` under a name that ``lpzero-sr fit --select`` takes:
+
+* ``score`` (PySR's ``model_selection="best"``): among members whose loss is within ``tolerance`` x the lowest
+  loss, the one with the largest drop of log-loss per added node (``-d log(loss) / d complexity`` against the
+  next simpler member); rewards the members where an extra node buys a lot of rank correlation;
+* ``parsimony``: the lowest ``loss + penalty * complexity`` (a fixed price per node);
+* ``best``: the lowest training loss (PySR's ``"accuracy"``), whatever its size.
+
+:data:`DEFAULT_SELECTION` is the rule ``fit`` uses; it was chosen on development splits
+(``python benchmarks/selection.py``), never on report splits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from lpzero_sr.registry import Registry
+from lpzero_sr.search.engine import Candidate, Front, SearchError
+
+PARSIMONY = 0.005  # loss units per node for the ``parsimony`` rule
+SCORE_TOLERANCE = 1.5  # PySR's: members up to 1.5x the lowest loss compete on score
+DEFAULT_SELECTION = "score"
+LOSS_FLOOR = 1e-12  # log(0) guard: a perfect member has this loss for the score
+
+Rule = Callable[[Front], Candidate]
+SELECTIONS: Registry[Rule] = Registry("selection rule")
+
+
+def _members(front: Front) -> list[Candidate]:
+    if not front.candidates:
+        raise SearchError("the search produced no valid formula")
+    return sorted(front.candidates, key=lambda c: (c.complexity, c.loss))
+
+
+@SELECTIONS.register("best")
+def best(front: Front) -> Candidate:
+    """The lowest training loss (the simpler member on ties)."""
+    return min(_members(front), key=lambda c: (c.loss, c.complexity))
+
+
+@SELECTIONS.register("parsimony")
+def parsimony(front: Front, penalty: float = PARSIMONY) -> Candidate:
+    """The lowest ``loss + penalty * complexity``: extra nodes must buy rank correlation."""
+    return min(_members(front), key=lambda c: (c.loss + penalty * c.complexity, c.complexity))
+
+
+@SELECTIONS.register("score")
+def score(front: Front, tolerance: float = SCORE_TOLERANCE) -> Candidate:
+    """PySR's rule: the largest ``-d log(loss) / d complexity`` among members within ``tolerance`` x the best."""
+    members = _members(front)
+    lowest = min(c.loss for c in members)
+    scores: list[tuple[float, Candidate]] = []
+    previous: Candidate | None = None
+    for cand in members:
+        if previous is None:
+            value = 0.0
+        else:
+            drop = math.log(max(previous.loss, LOSS_FLOOR)) - math.log(max(cand.loss, LOSS_FLOOR))
+            value = drop / max(cand.complexity - previous.complexity, 1)
+        previous = cand
+        if cand.loss <= tolerance * max(lowest, LOSS_FLOOR):
+            scores.append((value, cand))
+    return max(scores, key=lambda item: (item[0], -item[1].complexity))[1]
+
+
+def select(front: Front, rule: str = DEFAULT_SELECTION) -> Candidate:
+    """The member of ``front`` chosen by the named rule."""
+    try:
+        return SELECTIONS.get(rule)(front)
+    except KeyError as exc:
+        raise SearchError(exc.args[0]) from None

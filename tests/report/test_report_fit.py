@@ -1,0 +1,108 @@
+"""Fit-run reports: what the sections say, with numbers from the run files and from scipy."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from report_fixtures import CHOSEN, FRONT
+from scipy import stats
+
+from lpzero_sr.cli import main
+from lpzero_sr.report import ReportError, write_report
+from lpzero_sr.report.pagecheck import check_page, parse_page
+
+
+def test_full_fit_report_names_direction_statistic_and_aligns_proxy_with_best_column(fit_run):
+    run = fit_run(direction="minimize", loss="kendall")
+    md, page = write_report(run)
+    text = md.read_text()
+    assert "`val_loss` is minimised (lower is better), so the report **negates** it" in text
+    assert "| split | metric | found proxy | best single column `−grad.sqr.mean` | `synflow` |" in text
+    assert "|:---|:---|---:|---:|---:|" in text
+    # kendall was fitted: it is named so; held-out row: proxy 0.74-0.1, best column 0.52-0.1, peer 0.33-0.1
+    assert "| held-out | Kendall tau (fitted) | 0.6400 | 0.4200 | 0.2300 |" in text
+    assert "| train | Spearman rho | 0.8100 | — | — |" in text
+    assert "Kendall tau (fitted)" in text and "Spearman rho (fitted)" not in text
+    for name in ("scatter.png", "front.png", "convergence.png"):
+        assert (run / name).stat().st_size > 5000
+    assert "Note:" not in text
+    assert "so the report <b>negates</b> it" in page.read_text()
+
+
+def test_scatter_caption_is_scipy_on_the_held_out_rows(fit_run):
+    for loss, method in (("kendall", stats.kendalltau), ("spearman", stats.spearmanr)):
+        run = fit_run(loss=loss)
+        test = pd.read_csv(run / "predictions.csv").query("split == 'test'")
+        value = method(test["score"], test["target"]).statistic
+        label = {"kendall": "Kendall tau", "spearman": "Spearman rho"}[loss]
+        text = write_report(run)[0].read_text()
+        assert f"Held-out: {label} = {value:.3f} (n = {len(test)})" in text
+
+
+def test_front_marks_the_chosen_member_with_train_and_held_out_values(fit_run):
+    run = fit_run(loss="spearman")
+    md, page = write_report(run)
+    expr, size, train, held = FRONT[CHOSEN]
+    assert f"| **→** | **{size}** | **{train:.4f}** | **{held:.4f}** |" in md.read_text()
+    html = page.read_text()
+    chosen_row = html[html.index('<tr class="chosen">') :].split("</tr>")[0]
+    assert f">{train:.4f}<" in chosen_row and f">{held:.4f}<" in chosen_row
+    assert "Train and held-out Spearman rho of each Pareto member" in md.read_text()
+    assert "train Spearman rho" in parse_page(html).headers and "held-out Spearman rho" in parse_page(html).headers
+
+
+def test_run_without_held_out_rows_degrades_with_notes(fit_run):
+    run = fit_run(heldout=False, loss="spearman")
+    md, page = write_report(run)
+    text = md.read_text()
+    assert "no held-out architectures in this run" in text
+    assert "no held-out rows in predictions.csv" in text
+    assert "no best-single-column comparison" in text
+    assert "| held-out |" not in text and "| train | Spearman rho (fitted) | 0.8100 |" in text
+    assert not (run / "scatter.png").exists()
+    assert check_page(page.read_text(), run) == []
+
+
+def test_old_front_and_missing_optional_files_degrade_with_notes(fit_run):
+    run = fit_run(modern_front=False, history=False, predictions=False, loss="spearman")
+    text = write_report(run)[0].read_text()
+    assert "does not say which member was chosen" in text
+    assert "no held-out values per member" in text
+    assert "no history.json" in text
+    # train values of an old front come from its loss (1 - rho)
+    assert f"| 1 | {FRONT[0][2]:.4f} | — |" in text
+    assert "**→**" not in text
+
+
+def test_no_peers_is_a_note(fit_run):
+    text = write_report(fit_run(peers=False))[0].read_text()
+    assert "no peer proxies were scored" in text
+    assert "| found proxy | best single column `−grad.sqr.mean` |" in text
+
+
+def test_broken_run_directories_raise_one_line_errors(tmp_path, fit_run):
+    with pytest.raises(ReportError, match="run directory not found"):
+        write_report(tmp_path / "nope")
+    run = fit_run()
+    (run / "front.json").write_text("{oops")
+    with pytest.raises(ReportError, match="front.json is not JSON"):
+        write_report(run)
+    run = fit_run()
+    (run / "history.json").write_text(json.dumps([1, 2]))
+    with pytest.raises(ReportError, match="should hold a JSON object"):
+        write_report(run)
+    run = fit_run()
+    pd.DataFrame({"arch": ["a"], "score": [1.0]}).to_csv(run / "predictions.csv", index=False)
+    with pytest.raises(ReportError, match="lacks column"):
+        write_report(run)
+
+
+def test_cli_writes_the_report_and_reports_errors_in_one_line(tmp_path, fit_run):
+    run = fit_run()
+    result = CliRunner().invoke(main, ["report", str(run)])
+    assert result.exit_code == 0 and "report.html" in result.output
+    result = CliRunner().invoke(main, ["report", str(tmp_path / "missing")])
+    assert result.exit_code == 1 and result.output.startswith("Error: run directory not found")
