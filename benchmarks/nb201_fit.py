@@ -27,7 +27,7 @@ from lpzero_sr.ranking import spearman
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search.engine import Budget
 from lpzero_sr.search.fitting import fit_proxy
-from lpzero_sr.spaces.nb201 import DATASETS
+from lpzero_sr.spaces.nb_suite_zero import FILES
 from lpzero_sr.tables import resolve_table
 
 GOAL = 0.88
@@ -50,7 +50,7 @@ def main() -> None:
     rules = RuleSet.load("default")
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; jobs={args.jobs}")
     print(f"{'dataset':<16} {'held-out rho':>12} {'best column':>22} {'ranksum':>8} {'wall s':>7} {'gens':>5}  proxy")
-    for dataset, seed in ((d, s) for d in DATASETS for s in split_seeds(args.split)):
+    for dataset, seed in ((d, s) for d in FILES["nb201"].tasks for s in split_seeds(args.split)):
         table = resolve_table(f"nb201-{dataset}", args.data_dir)
         train, test = table.split(args.train_size, seed=seed)
         budget = Budget(generations=args.generations, time_limit=args.time_limit)

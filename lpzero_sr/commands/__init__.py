@@ -18,6 +18,7 @@ COMMANDS = {
     "score": "Score architectures with a proxy file.",
     "label": "Label a space: train sampled architectures briefly, record validation loss.",
     "report": "Write a Markdown/HTML report with plots of a fit or protocol run.",
+    "analyze": "Proxy correlation map, size bias and complementarity of one or more tables (figures + Markdown).",
 }
 
 

@@ -30,7 +30,7 @@ class Space(Protocol):
     """A search space: where its data lives, how to load it, and how to build and sample architectures."""
 
     name: str
-    dataset: str  # folder of the public files under a data directory (see ``lpzero_sr.spaces.data``)
+    dataset: str  # name of its public files in ``lpzero_sr.spaces.data`` (whose manifest gives their folder)
     causal: bool  # decoders train on next-token CE, encoders on token reconstruction
 
     def load(self, data_dir: Path) -> Benchmark: ...

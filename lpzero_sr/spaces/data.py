@@ -1,9 +1,12 @@
 """Public benchmark files: origin URLs, SHA-256 checks, a cache directory and a local mirror.
 
-``manifest.json`` beside this module lists, per dataset, every file with its path under the dataset folder, its
-path in the public repository and its SHA-256 (computed from the unchanged public files). A file is fetched
-from a local mirror directory when one is given (``--mirror`` or ``LPZERO_SR_MIRROR``; laid out as
-``<mirror>/<dataset>/<path>``), otherwise downloaded from ``base_url + remote``; either way it must match its
+``manifest.json`` beside this module lists, per dataset, its on-disk ``folder`` and every file with its path
+under that folder, its path in the public repository and its SHA-256 (computed from the unchanged public files).
+Dataset names follow the benchmark names (``flexibert``, ``lts-gpt2``, ``nb201``, ``tnb101-micro``, ...); several
+datasets may share a folder (the NAS-Bench-Suite-Zero files all live in ``nb_suite_zero/``), so a benchmark
+fetches only its own files. :func:`dataset_for` maps a benchmark name (``nb201-cifar10``) to its dataset.
+A file is fetched from a local mirror directory when one is given (``--mirror`` or ``LPZERO_SR_MIRROR``; laid out
+as ``<mirror>/<folder>/<path>``), otherwise downloaded from ``base_url + remote``; either way it must match its
 hash before it is moved into place. A missing file or a bad checksum raises one :class:`DataError` line.
 """
 
@@ -45,6 +48,7 @@ class DatasetSpec:
     origin: str
     base_url: str
     files: tuple[FileSpec, ...]
+    folder: str  # directory of the files under a data root or mirror
 
     def url(self, file: FileSpec) -> str:
         return self.base_url + file.remote
@@ -62,6 +66,7 @@ def datasets() -> dict[str, DatasetSpec]:
             origin=d["origin"],
             base_url=d["base_url"],
             files=tuple(FileSpec(f["path"], f["remote"], f["sha256"]) for f in d["files"]),
+            folder=d["folder"],
         )
         for name, d in raw.items()
     }
@@ -72,6 +77,23 @@ def get_dataset(name: str) -> DatasetSpec:
     if name not in known:
         raise DataError(f"unknown dataset {name!r}; known: {', '.join(sorted(known))}")
     return known[name]
+
+
+def dataset_for(name: str) -> DatasetSpec:
+    """The dataset called ``name``, or the dataset of the registered benchmark ``name`` (``nb201-cifar10``)."""
+    from lpzero_sr.spaces.base import SPACES
+
+    if name in datasets() or name not in SPACES:
+        return get_dataset(name)
+    dataset = SPACES.get(name).dataset
+    if dataset not in datasets():
+        raise DataError(f"benchmark {name!r} ships with the package; it has nothing to download")
+    return get_dataset(dataset)
+
+
+def dataset_dir(root: str | Path, name: str) -> Path:
+    """Where dataset ``name`` lives under the data root ``root``."""
+    return Path(root) / get_dataset(name).folder
 
 
 def sha256_of(data: bytes | Path) -> str:
@@ -95,8 +117,8 @@ def http_get(url: str) -> bytes:
 
 
 def missing_or_stale(spec: DatasetSpec, root: Path) -> list[FileSpec]:
-    """Files of ``spec`` absent under ``root/<name>`` or whose hash differs from the manifest."""
-    folder = root / spec.name
+    """Files of ``spec`` absent under ``root/<folder>`` or whose hash differs from the manifest."""
+    folder = root / spec.folder
     return [f for f in spec.files if not (folder / f.path).is_file() or sha256_of(folder / f.path) != f.sha256]
 
 
@@ -107,7 +129,7 @@ def ensure_dataset(
     fetch: Fetch = http_get,
     force: bool = False,
 ) -> Path:
-    """Make ``root/<dataset>`` hold every file of the dataset with its published hash; returns that folder.
+    """Make ``root/<folder>`` hold every file of the dataset with its published hash; returns that folder.
 
     Files already present with the right hash are kept (unless ``force``). ``mirror`` defaults to
     ``$LPZERO_SR_MIRROR``; without a mirror, files are downloaded with ``fetch``.
@@ -117,12 +139,15 @@ def ensure_dataset(
     if mirror is None and os.environ.get(MIRROR_ENV):
         mirror = os.environ[MIRROR_ENV]
     todo = list(spec.files) if force else missing_or_stale(spec, root)
-    folder = root / spec.name
+    folder = root / spec.folder
     for file in todo:
         if mirror is not None:
-            source = Path(mirror) / spec.name / file.path
+            source = Path(mirror) / spec.folder / file.path
             if not source.is_file():
-                raise DataError(f"file missing from mirror {mirror}: {spec.name}/{file.path}")
+                raise DataError(
+                    f"file missing from mirror {mirror}: {spec.folder}/{file.path} (dataset {spec.name}; "
+                    f"without --mirror it is downloaded from {spec.url(file)})"
+                )
             data = source.read_bytes()
             origin = str(source)
         else:
@@ -131,23 +156,11 @@ def ensure_dataset(
         got = sha256_of(data)
         if got != file.sha256:
             raise DataError(
-                f"checksum mismatch for {spec.name}/{file.path} from {origin}: expected sha256 {file.sha256}, got {got}"
+                f"checksum mismatch for {spec.folder}/{file.path} from {origin}: "
+                f"expected sha256 {file.sha256}, got {got}"
             )
         _write_atomic(folder / file.path, data)
     return folder
-
-
-def check_dataset(dataset: str, root: str | Path) -> Path:
-    """``root/<dataset>`` if every file is present with its hash, else a :class:`DataError` naming the first bad one."""
-    spec = get_dataset(dataset)
-    bad = missing_or_stale(spec, Path(root))
-    if bad:
-        path = Path(root) / spec.name / bad[0].path
-        what = "missing" if not path.is_file() else "has a bad checksum"
-        raise DataError(
-            f"{path} {what} ({len(bad)} of {len(spec.files)} files need `lpzero-sr data download {dataset}`)"
-        )
-    return Path(root) / spec.name
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -27,6 +27,7 @@ from torch import nn
 from lpzero_sr.errors import ConfigError, DataError
 from lpzero_sr.features.probe import Probe
 from lpzero_sr.spaces.base import SPACES, Benchmark, choice
+from lpzero_sr.spaces.data import dataset_dir
 from lpzero_sr.spaces.lts_heads import AdaptiveEmbedding, AdaptiveLogSoftmax, clean_cutoffs
 
 # the random search space of the LTS paper (Javaheripi et al. 2022, GPT-2 on WikiText-103)
@@ -161,11 +162,11 @@ class LtsGpt2Space:
     """The registered ``lts-gpt2`` space."""
 
     name = "lts-gpt2"
-    dataset = "lts_gpt2_wt103"
+    dataset = "lts-gpt2"
     causal = True
 
     def load(self, data_dir: Path) -> Benchmark:
-        root = Path(data_dir) / self.dataset
+        root = dataset_dir(data_dir, self.dataset)
         ppl = _read_yaml(root / "ppl_summary.yaml")
         configs, rows = {}, []
         for path in sorted(root.glob("config_*/j*/model_config.yaml")):
@@ -205,7 +206,7 @@ class LtsGpt2Space:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
-        raise DataError(f"LTS file not found: {path} (run `lpzero-sr data download lts_gpt2_wt103`)")
+        raise DataError(f"LTS file not found: {path} (run `lpzero-sr data download lts-gpt2`)")
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:

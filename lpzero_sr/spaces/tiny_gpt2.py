@@ -78,7 +78,7 @@ class TinyGPT2Space:
     """The tiny GPT-2 space; its benchmark is the labelled sample shipped with the package (no download)."""
 
     name = "tiny-gpt2"
-    dataset = "tiny_gpt2"
+    dataset = "tiny-gpt2"
     causal = True
 
     def load(self, data_dir: Path | None = None) -> Benchmark:

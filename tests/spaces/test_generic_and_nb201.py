@@ -1,4 +1,4 @@
-"""The user's own space (HF configs + scores CSV) and the NB-Suite-Zero tables."""
+"""The user's own space (HF configs + scores CSV); NB-Suite-Zero tables are tested in test_nb_suite_zero.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from lpzero_sr.errors import ConfigError, DataError
-from lpzero_sr.spaces import load_benchmark, load_generic
+from lpzero_sr.spaces import load_generic
 
 GPT2 = {"model_type": "gpt2", "vocab_size": 64, "n_positions": 16, "n_head": 2}
 
@@ -57,16 +57,3 @@ def test_generic_errors(tmp_path):
         load_generic(bad.with_name("bad4.jsonl"), scores, target="loss")
     with pytest.raises(ConfigError, match="model_type must be one of gpt2, llama, qwen2, bert, got 't5'"):
         load_generic(bad, scores, target="loss")
-
-
-def test_nb201_tables(shared_data):
-    bench = load_benchmark("nb201-cifar10", shared_data)
-    assert bench.features.shape == (491, 11) and bench.direction == "maximize"
-    table = bench.table()
-    assert len(table.archs) == 491 and "synflow" in table.features
-    assert bench.configs["(4, 3, 3, 3, 2, 3)"] == {"cell": [4, 3, 3, 3, 2, 3]}
-    with pytest.raises(
-        ConfigError, match="^nb201-cifar10 ships precomputed proxies only; NAS-Bench-201 CNNs are not built here$"
-    ):
-        bench.build("(4, 3, 3, 3, 2, 3)")
-    assert len(bench.space.sample(np.random.default_rng(0))["cell"]) == 6

@@ -1,0 +1,101 @@
+"""NAS-Bench-Suite-Zero tasks: the found proxy next to learned peers on the same training rows.
+
+For each of 11 tasks (NB101 cifar10, NB201 x3, TransNAS-Bench-101 micro x7) and each seed of the chosen split:
+train on 100 architectures, evaluate on all the others. Columns: the best single proxy chosen on the training rows
+(:func:`lpzero_sr.evaluate.best_single_column`), the learned peers of :mod:`lpzero_sr.peers` (ridge on ranks,
+LightGBM, rank-average of the 3 best training columns) and the formula found by
+:func:`lpzero_sr.search.fitting.fit_proxy` (default rules, Kendall loss; skipped with ``--no-proxy``). Printed:
+the held-out Spearman (and Kendall) per task as the mean over seeds, and the mean over the tasks.
+
+Settings are tuned on ``--split dev`` (``lpzero_sr.protocol.DEV_SEEDS``: 1, 2, 3) only; numbers are reported on
+``--split report`` (``REPORT_SEEDS``: 100, 101, 102).
+
+    python benchmarks/suite_zero.py [--split dev|report] [--no-proxy] [--tasks a,b] [--generations 40]
+                                    [--time-limit 30] [--data-dir DIR] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from lpzero_sr.evaluate import best_single_column, rank_metrics
+from lpzero_sr.peers import PEERS, peer_report
+from lpzero_sr.protocol import SPLITS, split_seeds
+from lpzero_sr.rules.ruleset import RuleSet
+from lpzero_sr.search.engine import Budget
+from lpzero_sr.search.fitting import fit_proxy
+from lpzero_sr.table import StatTable
+from lpzero_sr.tables import resolve_table
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+TASKS = (
+    "nb101-cifar10",
+    "nb201-cifar10",
+    "nb201-cifar100",
+    "nb201-ImageNet16-120",
+    *(f"tnb101-micro-{t}" for t in
+      ("autoencoder", "class_object", "class_scene", "jigsaw", "normal", "room_layout", "segmentsemantic")),
+)  # fmt: skip
+N_TRAIN = 100
+METRICS = ("spearman", "kendall")
+
+
+def run_seed(table: StatTable, seed: int, args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """Held-out metrics of every method on one split."""
+    train, test = table.split(N_TRAIN, seed)
+    best = best_single_column(train)
+    rows = {"best-single": rank_metrics(best.scores(test), test.y), **peer_report(train, test)}
+    if args.proxy:
+        budget = Budget(generations=args.generations, time_limit=args.time_limit)
+        fit = fit_proxy(train, test, RuleSet.load("default"), budget=budget, loss="kendall", seed=seed, jobs=1)
+        rows["proxy"] = dict(fit.report["proxy"])
+        print(f"    seed {seed}: proxy {fit.proxy.text()}", flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--split", choices=sorted(SPLITS), default="dev", help="dev: tune here; report: publish.")
+    parser.add_argument("--no-proxy", dest="proxy", action="store_false", help="Skip the symbolic search (fast).")
+    parser.add_argument("--tasks", type=lambda s: s.split(","), default=list(TASKS))
+    parser.add_argument("--generations", type=int, default=40)
+    parser.add_argument("--time-limit", type=float, default=30.0, help="Search limit per fit (seconds).")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--json", type=Path, help="Also write the per-seed numbers here.")
+    args = parser.parse_args()
+    seeds = split_seeds(args.split)
+    methods = ["best-single", *PEERS.names(), *(["proxy"] if args.proxy else [])]
+    print(f"split {args.split}: seeds {list(seeds)}, {N_TRAIN} training architectures, held-out = the rest")
+    results: dict[str, list[dict[str, dict[str, float]]]] = {}
+    start = time.perf_counter()
+    for task in args.tasks:
+        table = resolve_table(task, args.data_dir)
+        print(f"  {task}: {len(table.archs)} architectures, {len(table.features)} proxies", flush=True)
+        results[task] = [run_seed(table, seed, args) for seed in seeds]
+    for metric in METRICS:
+        print_table(results, methods, metric)
+    print(f"wall {time.perf_counter() - start:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps({"split": args.split, "seeds": list(seeds), "results": results}, indent=1))
+
+
+def print_table(results: dict[str, list[dict[str, dict[str, float]]]], methods: list[str], metric: str) -> None:
+    """One row per task (mean over seeds) and the mean over tasks."""
+    print(f"\nheld-out {metric} (mean over seeds)")
+    print(f"{'task':<30}" + "".join(f"{m:>13}" for m in methods))
+    means = {m: [] for m in methods}
+    for task, seeds in results.items():
+        row = {m: float(np.mean([s[m][metric] for s in seeds])) for m in methods}
+        for m in methods:
+            means[m].append(row[m])
+        print(f"{task:<30}" + "".join(f"{row[m]:>13.3f}" for m in methods))
+    print(f"{f'mean of {len(results)} tasks':<30}" + "".join(f"{np.mean(means[m]):>13.3f}" for m in methods))
+
+
+if __name__ == "__main__":
+    main()
