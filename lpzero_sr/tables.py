@@ -1,35 +1,27 @@
-"""Where ``lpzero-sr fit TABLE`` gets its table: a file path, or a ``source:name`` shorthand.
+"""Where ``lpzero-sr fit TABLE`` gets its table: a file path, or a registered benchmark name.
 
 A registered benchmark name (``flexibert``, ``lts-gpt2``, ``tiny-gpt2``, ``nb201-cifar10``, ...) resolves through
 :func:`benchmark_table`: precomputed features where the benchmark ships them, else statistics and proxies
 extracted from randomly initialised models and cached (per architecture, or per layer with ``layer_col="layer"``).
-Shorthand sources are registered in :data:`TABLE_SOURCES` (``nb201:cifar10``, ``nb201:cifar100``,
-``nb201:ImageNet16-120`` here); a source is a function ``(name, data_dir) -> StatTable``. Benchmark files are read
-from ``data_dir`` when given, else from ``$LPZERO_SR_DATA``, else from the cache, which is filled on first use
-from the local mirror ``$LPZERO_SR_MIRROR`` or the public origin (:func:`lpzero_sr.spaces.load_benchmark`).
+Benchmark files are read from ``data_dir`` when given, else from ``$LPZERO_SR_DATA``, else from the cache, which
+is filled on first use from the local mirror ``$LPZERO_SR_MIRROR`` or the public origin (:func:`lpzero_sr.spaces.load_benchmark`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import difflib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from lpzero_sr.errors import TableError
-from lpzero_sr.registry import Registry
 from lpzero_sr.table import Direction, StatTable
 
 if TYPE_CHECKING:
     from lpzero_sr.baselines import ExtractSettings
 
-TABLE_SOURCES: Registry[Callable[[str, Path | None], StatTable]] = Registry("table source")
-
-
-@TABLE_SOURCES.register("nb201")
-def _nb201(name: str, data_dir: Path | None) -> StatTable:
-    return benchmark_table(f"nb201-{name}", data_dir)
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq", ".json")
 
 
 def resolve_table(
@@ -43,23 +35,25 @@ def resolve_table(
     features: list[str] | None = None,
     drop_invalid: bool = False,
     device: str = "auto",
+    settings: ExtractSettings | None = None,
 ) -> StatTable:
-    """A validated table from a file (CSV/Parquet/JSON; ``target`` required) or a ``source:name`` shorthand.
-
-    For a shorthand the source fixes target and direction; ``features`` still selects columns.
-    """
+    """A validated table from a file (CSV/Parquet/JSON; ``target`` required) or a registered benchmark name
+    (its target and direction are fixed; ``settings`` are the extraction settings of a model-based benchmark).
+    A name that is neither gives one error line with the closest benchmark names."""
     from lpzero_sr.spaces import SPACES
 
-    if spec in SPACES and not Path(spec).exists():
-        return benchmark_table(spec, data_dir, layer_col=layer_col, target=target, features=features, device=device)
-    source, _, name = spec.partition(":")
-    if name and source in TABLE_SOURCES and not Path(spec).exists():
-        table = TABLE_SOURCES.get(source)(name, Path(data_dir) if data_dir else None)
-        if features:
-            table = StatTable.from_frame(
-                table.frame, table.target, table.direction, arch_col=table.arch_col, features=features
+    path = Path(spec)
+    if not path.exists():
+        if spec in SPACES:
+            return benchmark_table(
+                spec, data_dir, layer_col=layer_col, target=target, features=features, device=device, settings=settings
             )
-        return table
+        if path.suffix.lower() not in TABLE_SUFFIXES:
+            close = difflib.get_close_matches(spec.replace(":", "-").replace("_", "-"), SPACES.names(), n=3, cutoff=0.5)
+            hint = f"; did you mean {' or '.join(close)}?" if close else ""
+            raise TableError(
+                f"unknown benchmark {spec!r}{hint} (benchmarks: {', '.join(SPACES.names())}; or a .csv/.parquet/.json)"
+            )
     if target is None:
         raise TableError("--target is required for a table file")
     return StatTable.read(

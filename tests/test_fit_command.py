@@ -105,13 +105,23 @@ def test_parse_train_size() -> None:
         parse_train_size("1.5")
 
 
-def test_resolve_nb201_shorthand(shared_data, tmp_path, monkeypatch) -> None:
+def test_unknown_benchmark_suggests_names(tmp_path) -> None:
+    result = CliRunner().invoke(main, ["fit", "tiny_gpt2", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: unknown benchmark 'tiny_gpt2'; did you mean tiny-gpt2")
+    result = CliRunner().invoke(main, ["fit", "nb201:cifar10", "--out", str(tmp_path / "o")])
+    assert result.output.startswith("Error: unknown benchmark 'nb201:cifar10'; did you mean nb201-cifar10")
+    result = CliRunner().invoke(main, ["fit", "missing.csv", "--target", "y", "--out", str(tmp_path / "o")])
+    assert result.output == "Error: table file not found: missing.csv\n"
+
+
+def test_resolve_nb201_benchmark(shared_data, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("LPZERO_SR_CACHE", str(tmp_path))
     monkeypatch.delenv("LPZERO_SR_DATA", raising=False)
-    table = resolve_table("nb201:cifar100")  # the cache is filled from the mirror
+    table = resolve_table("nb201-cifar100")  # the cache is filled from the mirror
     assert len(table.archs) == 491 and table.target == "val_accuracy" and table.direction == "maximize"
     assert len(table.features) == 11 and "synflow" in table.features
-    small = resolve_table("nb201:cifar10", shared_data, features=["synflow", "jacov"])
+    small = resolve_table("nb201-cifar10", shared_data, features=["synflow", "jacov"])
     assert small.features == ("synflow", "jacov")
 
 
@@ -120,7 +130,7 @@ def test_resolve_missing_data(tmp_path, monkeypatch) -> None:
     with pytest.raises(
         DataError, match=r"^NAS-Bench-Suite-Zero file not found: .*empty/nb_suite_zero/zc_nasbench201.json$"
     ):
-        resolve_table("nb201:cifar10", tmp_path / "empty")
+        resolve_table("nb201-cifar10", tmp_path / "empty")
 
 
 def test_fit_per_layer_table(tmp_path) -> None:

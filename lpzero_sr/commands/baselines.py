@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from lpzero_sr import baselines as bl
+from lpzero_sr.commands.options import extraction_options
 from lpzero_sr.errors import DataError
 from lpzero_sr.spaces import SPACES, load_benchmark, resolve_data_dir
 
@@ -23,9 +24,7 @@ SIGN = (
 @click.option("--format", "fmt", type=click.Choice(["markdown", "csv"]), default="markdown", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the table here (default stdout).")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Benchmark data root.")
-@click.option("--batch-size", default=4, show_default=True, help="Sequences per zero-cost batch.")
-@click.option("--seq-len", default=64, show_default=True, help="Tokens per sequence.")
-@click.option("--seed", default=0, show_default=True, help="Seed of the model init, the batch and --limit's sample.")
+@extraction_options()
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option(
     "--stats",

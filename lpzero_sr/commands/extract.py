@@ -12,6 +12,7 @@ import yaml
 from torch import nn
 
 from lpzero_sr.baselines import ExtractSettings, extract_inputs
+from lpzero_sr.commands.options import extraction_options
 from lpzero_sr.errors import ConfigError, DataError
 from lpzero_sr.features.extract import extract_space
 from lpzero_sr.features.inputs import make_batch
@@ -80,9 +81,7 @@ def _split(value: str) -> str | list[str]:
     help="Output folder: records.jsonl, per_arch.parquet, per_layer.parquet, errors.csv.",
 )
 @click.option("--limit", type=int, help="Only the first N architectures.")
-@click.option("--batch-size", default=4, show_default=True)
-@click.option("--seq-len", default=128, show_default=True)
-@click.option("--seed", default=0, show_default=True, help="Seeds the batch and each model's initialisation.")
+@extraction_options()
 @click.option("--device", default="auto", type=click.Choice(["auto", "cpu", "cuda"]), show_default=True)
 @click.option("--stats", default="all", show_default=True, help="'all', 'none' or comma-separated column names.")
 @click.option(

@@ -9,6 +9,8 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
+from lpzero_sr.baselines import ExtractSettings
+from lpzero_sr.commands.options import extraction_options
 from lpzero_sr.errors import TableError
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search.engine import Budget
@@ -88,7 +90,7 @@ def check_writable(out: Path) -> None:
 
 @click.command("fit")
 @click.argument("table")
-@click.option("--target", help="Ground-truth column (not needed for shorthands like nb201:cifar10).")
+@click.option("--target", help="Ground-truth column of a table file (a benchmark such as nb201-cifar10 has its own).")
 @click.option(
     "--maximize/--minimize",
     default=None,
@@ -133,6 +135,7 @@ def check_writable(out: Path) -> None:
     "--jobs", default=os.cpu_count() or 1, show_default=True, type=click.IntRange(min=1), help="Evaluation processes."
 )
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Benchmark data for shorthands.")
+@extraction_options("--init-seed", "init_seed")
 @click.option(
     "--device",
     type=click.Choice(["auto", "cpu", "cuda"]),
@@ -163,6 +166,9 @@ def command(
     out: Path,
     jobs: int,
     data_dir: Path | None,
+    batch_size: int,
+    seq_len: int,
+    init_seed: int,
     device: str,
 ) -> None:
     """Search TABLE (a CSV/Parquet/JSON file or a benchmark such as tiny-gpt2, flexibert, nb201-cifar10) for a proxy
@@ -179,6 +185,7 @@ def command(
         features=[f.strip() for f in features.split(",")] if features else None,
         drop_invalid=drop_invalid,
         device=device,
+        settings=ExtractSettings(batch_size=batch_size, seq_len=seq_len, seed=init_seed),
     )
     if target is not None and maximize is None and stat_table.target == target:
         click.echo(f"note: assuming --maximize (higher {target} is better); pass --minimize for a loss or perplexity")

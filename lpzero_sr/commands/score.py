@@ -11,6 +11,7 @@ import pandas as pd
 import yaml
 
 from lpzero_sr.baselines import ExtractSettings
+from lpzero_sr.commands.options import extraction_options
 from lpzero_sr.errors import ConfigError
 from lpzero_sr.ranking import kendall, spearman
 from lpzero_sr.scorer import Scorer
@@ -39,9 +40,7 @@ def read_config(path: Path) -> dict[str, Any]:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Architecture config file (JSON/YAML) of the benchmark's space; repeatable. Replaces --archs.",
 )
-@click.option("--batch-size", default=4, show_default=True, help="Sequences per zero-cost batch.")
-@click.option("--seq-len", default=64, show_default=True, help="Tokens per sequence.")
-@click.option("--seed", default=0, show_default=True, help="Seed of the model init and the batch.")
+@extraction_options()
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the scores as CSV.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Benchmark data root.")
