@@ -4,7 +4,8 @@ A registered benchmark name (``flexibert``, ``lts-gpt2``, ``tiny-gpt2``, ``nb201
 :func:`benchmark_table`: precomputed features where the benchmark ships them, else statistics and proxies
 extracted from randomly initialised models and cached (per architecture, or per layer with ``layer_col="layer"``).
 Benchmark files are read from ``data_dir`` when given, else from ``$LPZERO_SR_DATA``, else from the cache, which
-is filled on first use from the local mirror ``$LPZERO_SR_MIRROR`` or the public origin (:func:`lpzero_sr.spaces.load_benchmark`).
+is filled on first use from the local mirror ``$LPZERO_SR_MIRROR`` or the public origin
+(:func:`lpzero_sr.spaces.load_benchmark`).
 """
 
 from __future__ import annotations
