@@ -52,6 +52,8 @@ class SeedResult:
     heldout: dict[str, float]
     ci: dict[str, tuple[float, float]]
     baselines: dict[str, dict[str, float]]
+    peers: dict[str, dict[str, float]]
+    single: dict[str, Any]  # the best single column chosen on the training rows, scored on the held-out rows
     history: list[tuple[int, float]]
     rejections: dict[str, int]
     evaluations: int
@@ -101,6 +103,8 @@ def run_seed(
         heldout=result.report["proxy"],
         ci=ci,
         baselines=baseline_metrics(test, [c for c in columns if c in test.frame.columns]),
+        peers=result.report.get("peers", {}),
+        single=result.report["baseline"],
         history=list(result.front.history),
         rejections=dict(result.front.rejections),
         evaluations=result.front.evaluations,
@@ -128,6 +132,8 @@ def summarize(results: list[SeedResult]) -> dict[str, Any]:
     columns = sorted(set.intersection(*(set(r.baselines) for r in results))) if results else []
     baselines = {c: {m: stats([r.baselines[c][m] for r in results]) for m in METRICS} for c in columns}
     best = max(baselines, key=lambda c: baselines[c]["spearman"]["mean"], default=None)
+    names = sorted(set.intersection(*(set(r.peers) for r in results))) if results else []
+    peers = {n: {m: stats([r.peers[n][m] for r in results]) for m in METRICS} for n in names}
     return {
         "seeds": [r.seed for r in results],
         "proxy": proxy,
@@ -135,6 +141,9 @@ def summarize(results: list[SeedResult]) -> dict[str, Any]:
         "formulas": {r.seed: r.proxy.text() for r in results},
         "baselines": baselines,
         "best_baseline": best,
+        "peers": peers,
+        "single": {m: stats([r.single[m] for r in results]) for m in METRICS} if results else {},
+        "single_columns": {r.seed: r.single["column"] for r in results},
         "rejected_fraction": float(
             np.mean([sum(r.rejections.values()) / max(r.evaluations, 1) for r in results]) if results else 0.0
         ),

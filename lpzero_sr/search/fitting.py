@@ -11,6 +11,7 @@ import pandas as pd
 
 from lpzero_sr.evaluate import heldout_report, rank_metrics
 from lpzero_sr.formula import Node
+from lpzero_sr.peers import peer_report
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.ranking import Aggregation, Method
 from lpzero_sr.rules.ruleset import RuleSet
@@ -62,13 +63,16 @@ def fit_proxy(
     jobs: int = 1,
     progress: Progress | None = None,
     selection: str = DEFAULT_SELECTION,
+    peers: bool = True,
 ) -> FitResult:
     """Search on ``train``, choose from the front by the ``selection`` rule (:mod:`lpzero_sr.search.selection`),
     score train and held-out rows.
 
     The search sees the columns finite on every training row (:meth:`StatTable.finite_features`), in name order
     (the same data with its columns in another order gives the same front); which columns it may use never depends
-    on held-out rows. The proxy is the chosen front member's tree as the search scored it (no simplification)."""
+    on held-out rows. The proxy is the chosen front member's tree as the search scored it (no simplification).
+    With ``peers`` the held-out report also holds the learned peers of :mod:`lpzero_sr.peers`, fit on the same
+    training rows."""
     train = train.finite_features()
     train = train.with_features(sorted(train.features))
     if test is not None:
@@ -114,4 +118,6 @@ def fit_proxy(
     report: dict[str, Any] = {}
     if test is not None:
         report = heldout_report(proxy.evaluate(test), train, test)
+        if peers:
+            report["peers"] = peer_report(train, test)
     return FitResult(proxy, front, report, members, index, predictions)
