@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -279,18 +280,21 @@ class RandomScoring:
 
 class Memo:
     """``scoring`` cached per architecture id (``key``); only unseen configs reach it, in one call per batch.
-    ``calls`` and ``scored`` count what it really computed."""
+    ``scored`` and ``seconds`` count what it really computed and how long that took."""
 
     def __init__(self, scoring: Scoring, key: Callable[[Config], str]) -> None:
         self.scoring, self.key = scoring, key
         self.cache: dict[str, float] = {}
         self.scored = 0
+        self.seconds = 0.0
 
     def __call__(self, configs: Sequence[Config]) -> list[float]:
         keys = [self.key(c) for c in configs]
         todo = {k: c for k, c in zip(keys, configs, strict=True) if k not in self.cache}
         if todo:
+            start = time.perf_counter()
             self.cache.update(zip(todo, self.scoring(list(todo.values())), strict=True))
+            self.seconds += time.perf_counter() - start
             self.scored += len(todo)
         return [self.cache[k] for k in keys]
 
