@@ -109,6 +109,15 @@ def set_path(config: Config, path: FieldPath, value: Any) -> Config:
     return copy
 
 
+def take_field(config: Config, fresh: Config, path: FieldPath) -> Config:
+    """``config`` with the field at ``path`` taken from ``fresh``; a list of another length (e.g. the layers)
+    keeps ``config``'s items and is cut to, or extended by ``fresh``'s items up to, ``fresh``'s length."""
+    old, new = get_path(config, path), get_path(fresh, path)
+    if isinstance(old, list) and isinstance(new, list):
+        new = old[: len(new)] + new[len(old) :]
+    return set_path(config, path, new)
+
+
 # ---------------------------------------------------------------------------------------------- mutation
 Mutation = Callable[[Space, Config, np.random.Generator, Callable[[Config], bool]], Config]
 MUTATIONS: Registry[Mutation] = Registry("mutation")
@@ -121,9 +130,11 @@ def resample_field(
     """Resample one field of ``config`` from a fresh ``space.sample(rng)``.
 
     One field that differs in the fresh sample is copied into the parent. When the space rejects the result
-    (``valid`` false, e.g. a width whose FFN size is no longer a multiple of it), further fields of the same fresh
-    sample are copied, nearest to the first one in the config's tree first, until it accepts it (at worst the
-    fresh sample itself). Never returns the parent unchanged unless the space has a single architecture.
+    (``valid`` false, e.g. an operation whose parameter belongs to another operation type), one more field of the
+    same fresh sample is copied, nearest to the first in the config's tree first; if no single one repairs it, the
+    nearest is kept and the search repeats (at worst the child is the fresh sample itself; if the space rejects
+    even that, another is drawn).
+    Returns the parent unchanged only when ``MAX_ATTEMPTS_PER_CANDIDATE`` fresh samples all equal it.
     """
     for _ in range(MAX_ATTEMPTS_PER_CANDIDATE):
         fresh = space.sample(rng)
@@ -133,12 +144,17 @@ def resample_field(
         first = fields[int(rng.integers(len(fields)))]
         tiebreak = rng.permutation(len(fields))
         shared = [sum(1 for _ in _common_prefix(first, p)) for p in fields]
-        order = sorted(range(len(fields)), key=lambda i: (fields[i] != first, -shared[i], tiebreak[i]))
-        child = config
-        for i in order:
-            child = set_path(child, fields[i], get_path(fresh, fields[i]))
-            if valid(child):
-                return child
+        order = sorted(range(len(fields)), key=lambda i: (-shared[i], tiebreak[i]))
+        rest = [fields[i] for i in order if fields[i] != first]
+        child = take_field(config, fresh, first)
+        while rest and not valid(child):
+            repaired = next((trial for p in rest if valid(trial := take_field(child, fresh, p))), None)
+            if repaired is not None:
+                return repaired
+            child = take_field(child, fresh, rest[0])
+            rest = rest[1:]
+        if valid(child):  # else the fresh sample itself is invalid: draw another
+            return child
     return config
 
 

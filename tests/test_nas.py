@@ -31,6 +31,7 @@ from lpzero_sr.nas import (
     leaves,
     resample_field,
     search,
+    take_field,
 )
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.spaces import SPACES, load_benchmark
@@ -150,6 +151,9 @@ def test_field_helpers() -> None:
                          ("layers", 1, "op"): "LT", ("layers", 1, "p"): "DFT"}  # fmt: skip
     assert field_distance(leaves(a), leaves(b)) == 4  # h, layers.0.p, and the two fields of the missing layer
     assert aligned_fields(a, b) == [("h",), ("layers",)]
+    assert take_field(a, b, ("layers",))["layers"] == [{"op": "SA", "p": "SDP"}]  # one layer fewer
+    assert take_field(b, a, ("layers",))["layers"] == [{"op": "SA", "p": "WMA"}, {"op": "LT", "p": "DFT"}]
+    assert take_field(a, b, ("h",)) == {**a, "h": 256} and a["h"] == 128
     assert aligned_fields(a, a) == [("h",), ("layers", 0, "op"), ("layers", 0, "p"), ("layers", 1, "op"),
                                     ("layers", 1, "p")]  # fmt: skip
 
