@@ -110,7 +110,7 @@ def command(
     record = {
         "space": space,
         "objective": objective,
-        "proxy": str(proxy) if proxy else None,
+        "proxy": scorer.proxy.text() if scorer is not None else None,
         "within_benchmark": within_benchmark,
         "scorer": [batch_size, seq_len, init_seed],
         **vars(settings),
