@@ -204,7 +204,9 @@ class SpaceDomain:
     def __init__(self, space: Space, labelled: dict[str, Config] | None = None) -> None:
         self.space = space
         self._mutation = mutation_for(space)
-        self._ids = {canonical(c): a for a, c in (labelled or {}).items()}
+        self._ids: dict[str, str] = {}
+        for arch, config in (labelled or {}).items():  # a config labelled twice keeps its first id
+            self._ids.setdefault(canonical(config), arch)
         self._params: dict[str, int | None] = {}
 
     def sample(self, rng: np.random.Generator) -> Config:
@@ -233,14 +235,16 @@ class SpaceDomain:
 class LabelledDomain(SpaceDomain):
     """Only the labelled architectures ``pool`` (arch id -> config): samples are uniform over the pool and a
     mutation is the labelled config nearest (:func:`field_distance`) to a space mutation of the parent, among
-    those that differ from the parent (ties broken at random)."""
+    those that differ from the parent (ties broken at random). A config labelled under two ids is searched as
+    one architecture, its first id."""
 
     def __init__(self, space: Space, pool: dict[str, Config], params: dict[str, int] | None = None) -> None:
-        if len(pool) < 2:
-            raise NasError(f"a labelled search needs at least 2 architectures, got {len(pool)}")
         super().__init__(space, pool)
+        if len(set(self._ids)) < 2:
+            raise NasError(f"a labelled search needs at least 2 distinct architectures, got {len(self._ids)}")
         self.pool = pool
-        self._archs = sorted(pool)
+        self._keys = {a: canonical(c) for a, c in pool.items() if self._ids[canonical(c)] == a}
+        self._archs = sorted(self._keys)
         self._leaves = {a: leaves(pool[a]) for a in self._archs}
         self._params.update(params or {})
 
@@ -249,8 +253,9 @@ class LabelledDomain(SpaceDomain):
 
     def mutate(self, config: Config, rng: np.random.Generator) -> Config:
         proposal = leaves(self._mutation(self.space, config, rng, lambda c: True))
-        parent = self.arch_id(config)
-        distance = {a: field_distance(proposal, self._leaves[a]) for a in self._archs if a != parent}
+        parent = canonical(config)
+        others = [a for a in self._archs if self._keys[a] != parent]
+        distance = {a: field_distance(proposal, self._leaves[a]) for a in others}
         best = min(distance.values())
         nearest = [a for a, d in distance.items() if d == best]
         return self.pool[nearest[int(rng.integers(len(nearest)))]]

@@ -198,6 +198,17 @@ def test_within_benchmark_mutation_picks_the_nearest_labelled_config() -> None:
         assert domain.mutate(pool["p"], np.random.default_rng(seed)) == pool["q"]
 
 
+def test_a_config_labelled_twice_is_one_architecture() -> None:
+    pool = {"p": {"a": 1, "b": 1, "c": 1, "d": 1}, "q": {"a": 1, "b": 1, "c": 1, "d": 1},
+            "r": {"a": 5, "b": 5, "c": 5, "d": 5}}  # fmt: skip
+    domain = LabelledDomain(TOY, pool)
+    assert domain.arch_id(pool["q"]) == "p"
+    assert all(domain.mutate(pool["q"], np.random.default_rng(seed)) == pool["r"] for seed in range(10))
+    assert {domain.arch_id(domain.sample(np.random.default_rng(seed))) for seed in range(30)} == {"p", "r"}
+    with pytest.raises(NasError, match="at least 2 distinct architectures, got 1"):
+        LabelledDomain(TOY, {"p": pool["p"], "q": pool["q"]})
+
+
 def test_params_and_random_objectives() -> None:
     domain = SpaceDomain(TOY)
     configs = [{"a": 3, "b": 0, "c": 0, "d": 1}, {"a": 0, "b": 0, "c": 0, "d": 0}]
