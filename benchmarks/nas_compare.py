@@ -68,11 +68,30 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    for split_seed in (int(s) for s in args.split_seeds.split(",")):
-        compare(args, split_seed)
+    pooled: dict[str, list[float]] = {s: [] for s in STRATEGIES}
+    splits = [int(s) for s in args.split_seeds.split(",")]
+    for split_seed in splits:
+        for name, values in compare(args, split_seed).items():
+            pooled[name].extend(values)
+    if len(splits) > 1:
+        print(f"\n== all {len(splits)} splits, {len(pooled['random'])} searches per strategy:")
+        summarise(pooled, load_benchmark(args.benchmark, args.data_dir).direction)
 
 
-def compare(args: argparse.Namespace, split_seed: int) -> None:
+def summarise(picks: dict[str, list[float]], direction: str, wall: dict[str, float] | None = None) -> None:
+    """Mean +- std of the picks' true scores per strategy, and proxy-evo's wins/ties/losses vs params-evo."""
+    for name in STRATEGIES:
+        values = picks[name]
+        took = f"   {wall[name]:7.1f} s" if wall else ""
+        print(f"  {name:10s} {statistics.mean(values):.4f} +- {statistics.stdev(values):.4f}{took}")
+    sign = -1.0 if direction == "minimize" else 1.0
+    diffs = [sign * (p - q) for p, q in zip(picks["proxy-evo"], picks["params-evo"], strict=True)]
+    wins, ties = sum(d > 0 for d in diffs), sum(d == 0 for d in diffs)
+    print(f"proxy-evo vs params-evo: {wins} wins / {ties} ties / {len(diffs) - wins - ties} losses")
+
+
+def compare(args: argparse.Namespace, split_seed: int) -> dict[str, list[float]]:
+    """One split: fit, then every strategy for every search seed; the picks' true scores per strategy."""
     bench = load_benchmark(args.benchmark, args.data_dir)
     if bench.space is None:
         raise SystemExit(f"{bench.name} has no model builder: its candidates cannot be scored")
@@ -122,12 +141,7 @@ def compare(args: argparse.Namespace, split_seed: int) -> None:
             picks[name].append(truth[pick.arch])
     better = "lower" if sign < 0 else "higher"
     print(f"true {bench.target} of the pick ({better} is better), mean +- std over {args.seeds} seeds; wall time:")
-    for name in STRATEGIES:
-        values = picks[name]
-        print(f"  {name:10s} {statistics.mean(values):.4f} +- {statistics.stdev(values):.4f}   {wall[name]:7.1f} s")
-    diffs = [sign * (p - q) for p, q in zip(picks["proxy-evo"], picks["params-evo"], strict=True)]
-    wins, ties = sum(d > 0 for d in diffs), sum(d == 0 for d in diffs)
-    print(f"proxy-evo vs params-evo: {wins} wins / {ties} ties / {len(diffs) - wins - ties} losses")
+    summarise(picks, bench.direction, wall)
     scored = sorted(proxy_memo.cache)
     table_scores = dict(zip(map(str, test.archs), fit.proxy.evaluate(test), strict=True))
     rho = spearman(np.array([proxy_memo.cache[a] for a in scored]), np.array([table_scores[a] for a in scored]))
@@ -136,6 +150,7 @@ def compare(args: argparse.Namespace, split_seed: int) -> None:
         f"({proxy_memo.seconds / max(proxy_memo.scored, 1):.2f} s/arch, shared by all seeds and both proxy "
         f"strategies); consistency with the table: spearman {rho:.4f}"
     )
+    return picks
 
 
 if __name__ == "__main__":
