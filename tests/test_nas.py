@@ -209,6 +209,18 @@ def test_a_config_labelled_twice_is_one_architecture() -> None:
         LabelledDomain(TOY, {"p": pool["p"], "q": pool["q"]})
 
 
+class ToySpaceWithMutate(ToySpace):
+    name = "toy-mutate"
+
+    def mutate(self, config: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+        return {**config, "b": (config["b"] + 1) % 6}
+
+
+def test_a_space_mutate_method_replaces_the_generic_mutation() -> None:
+    domain = SpaceDomain(ToySpaceWithMutate())
+    assert domain.mutate({"a": 1, "b": 5, "c": 1, "d": 1}, np.random.default_rng(0)) == {"a": 1, "b": 0, "c": 1, "d": 1}
+
+
 def test_params_and_random_objectives() -> None:
     domain = SpaceDomain(TOY)
     configs = [{"a": 3, "b": 0, "c": 0, "d": 1}, {"a": 0, "b": 0, "c": 0, "d": 0}]
