@@ -5,9 +5,9 @@
 
 For each ``--split-seeds`` split: a proxy is fitted (``fit_proxy``, DEAP, default rules) on ``--train-size`` of the
 benchmark's cached table (``benchmark_table``, the table ``lpzero-sr fit NAME`` searches); the NAS then runs only
-inside the OTHER half (``LabelledDomain``: every candidate is labelled), under a parameter budget (the
-``--budget-quantile`` of that half's parameter counts), for ``--seeds`` search seeds and ``--candidates`` distinct
-scored architectures each. Strategies:
+inside the OTHER half's architectures under a parameter budget (the ``--budget-quantile`` of that half's parameter
+counts; ``LabelledDomain``: every candidate is labelled), for ``--seeds`` search seeds and ``--candidates``
+evaluated children each (repeats are memoized but count). Strategies:
 
 * ``proxy-evo``: aging evolution maximising the proxy, every candidate scored by ``Scorer`` (built and run);
 * ``params-evo``: aging evolution maximising the parameter count (the #params baseline);
@@ -110,10 +110,10 @@ def compare(args: argparse.Namespace, split_seed: int) -> dict[str, list[float]]
     pool = {str(a): bench.configs[str(a)] for a in test.archs}
     params = {a: count_params(bench.space, c) for a, c in pool.items()}
     budget = int(np.quantile(list(params.values()), args.budget_quantile))
-    domain = LabelledDomain(bench.space, pool, params)
+    eligible = [a for a in pool if params[a] <= budget]
+    domain = LabelledDomain(bench.space, {a: pool[a] for a in eligible}, params)  # neighbours within budget
     sign = -1.0 if bench.direction == "minimize" else 1.0  # oriented truth: higher is better
     truth = {a: float(bench.targets.loc[a, bench.target]) for a in pool}
-    eligible = [a for a in pool if params[a] <= budget]
     oracle = max(sign * truth[a] for a in eligible) * sign
     print(
         f"search pool: the {len(pool)} held-out archs; budget {budget:,} params ({len(eligible)} eligible; "

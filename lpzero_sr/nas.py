@@ -18,8 +18,10 @@ The search is driven by three pluggable parts:
   the search from its seed, taking the journal's scores instead of scoring again, so a killed run loses nothing
   and continues exactly where an uninterrupted run would be.
 
-The budget is ``candidates`` distinct scored architectures; children over ``max_params`` are rejected before
-scoring and counted, as are configs the space cannot build.
+The budget is ``candidates`` evaluated children (the query budget of NAS-Bench studies): a child already scored
+is not scored again (memoized) but counts, and joins the population as in the original algorithm; random search
+draws without replacement. Proposals over ``max_params`` are rejected before scoring and counted, as are configs
+the space cannot build.
 """
 
 from __future__ import annotations
@@ -376,7 +378,7 @@ class Journal:
 # ---------------------------------------------------------------------------------------------- search
 @dataclass
 class SearchSettings:
-    candidates: int = 50  # distinct scored architectures
+    candidates: int = 50  # evaluated children, repeats included
     population: int = 20
     sample: int = 5
     max_params: int | None = None
@@ -407,8 +409,8 @@ def search(
     journal: Journal | None = None,
     progress: bool = False,
 ) -> SearchResult:
-    """Run aging evolution or random search (``settings.strategy``) until ``settings.candidates`` distinct
-    architectures are scored; deterministic given ``settings.seed`` and a deterministic ``scoring``."""
+    """Run aging evolution or random search (``settings.strategy``) until ``settings.candidates`` children
+    are evaluated; deterministic given ``settings.seed`` and a deterministic ``scoring``."""
     if settings.candidates < 1 or settings.population < 1 or not 1 <= settings.sample <= settings.population:
         raise NasError("need candidates >= 1, population >= 1 and 1 <= sample <= population")
     memo = scoring if isinstance(scoring, Memo) else Memo(scoring, domain.arch_id)
@@ -445,7 +447,7 @@ class _Run:
         self.rejected_budget = self.rejected_invalid = self.attempts = 0
 
     def done(self) -> bool:
-        return len(self.seen) >= self.settings.candidates
+        return len(self.history) >= self.settings.candidates
 
     def propose(self, make: Callable[[], Config], seen_ok: bool = True) -> tuple[Config, int]:
         """The first proposal of ``make`` that the space builds within the budget (and, unless ``seen_ok``, is
@@ -462,7 +464,7 @@ class _Run:
                 return config, params
         raise NasError(
             f"gave up after {self.attempts} proposals ({self.rejected_budget} over the parameter budget, "
-            f"{self.rejected_invalid} invalid) with {len(self.seen)} of {self.settings.candidates} candidates; "
+            f"{self.rejected_invalid} invalid) with {len(self.history)} of {self.settings.candidates} candidates; "
             "raise --max-params or lower --candidates"
         )
 
@@ -477,6 +479,6 @@ class _Run:
                 self.journal.record(candidate)
             self.history.append(candidate)
             self.seen.add(arch)
-            self.bar.update(int(new))
+            self.bar.update()
             out.append(candidate)
         return out

@@ -84,12 +84,12 @@ def run(seed: int = 0, strategy: str = "evolution", journal: Journal | None = No
 def test_aging_evolution_finds_the_optimum_within_the_budget() -> None:
     found_by_random = 0
     for seed in range(10):
-        result = run(seed, candidates=200)
+        result = run(seed, candidates=270, sample=3)
         best = result.top(1)[0]
         assert best.config == TARGET and best.score == 0.0
-        assert len(result.scored) == 200 and len({c.arch for c in result.scored}) == 200
-        found_by_random += run(seed, "random", candidates=200).top(1)[0].score == 0.0
-    assert found_by_random <= 3  # 200 of 1,080 buildable configs drawn at random: P(hit) ~ 0.19 per seed
+        assert len(result.history) == 270 and len(result.scored) == len({c.arch for c in result.history}) < 270
+        found_by_random += run(seed, "random", candidates=270).top(1)[0].score == 0.0
+    assert found_by_random <= 3  # 270 of 1,080 buildable configs drawn at random: P(hit) = 0.25 per seed
 
 
 def test_budget_rejections_are_counted_and_never_scored() -> None:
@@ -135,7 +135,7 @@ def test_resume_after_a_kill_gives_the_uninterrupted_result(tmp_path: Path) -> N
     assert [(c.arch, c.score) for c in resumed.history] == [(c.arch, c.score) for c in whole.history]
     assert (killed / "candidates.jsonl").read_text() == "".join(lines)
     replayed = {json.loads(line)["arch"] for line in lines[:25]}
-    assert objective.calls == 60 - len(replayed)  # the journal's architectures were not scored again
+    assert objective.calls == len(whole.scored) - len(replayed)  # the journal's architectures were not rescored
 
 
 def test_journal_of_other_settings_is_refused(tmp_path: Path) -> None:
@@ -242,7 +242,7 @@ def test_cli_params_objective_within_tiny_gpt2(tmp_path: Path, tiny: Any) -> Non
     best = top["top"][0]
     assert best["params"] == best["score"] == params[best["arch"]] <= 300000
     assert best["true"] == pytest.approx(float(tiny.targets.loc[best["arch"], "val_loss"]))
-    assert top["scored"] == 12 and f"pick {best['arch']}: true val_loss" in result.output
+    assert top["evaluations"] == 12 and top["scored"] <= 12 and f"pick {best['arch']}: true val_loss" in result.output
     rerun = CliRunner().invoke(main, args)
     n = len((out / "candidates.jsonl").read_text().splitlines())
     assert rerun.exit_code == 0 and f"resuming from {out / 'candidates.jsonl'}: {n} evaluated children" in rerun.output

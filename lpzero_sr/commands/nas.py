@@ -16,6 +16,7 @@ from lpzero_sr.baselines import ExtractSettings
 from lpzero_sr.errors import ConfigError, DataError
 from lpzero_sr.nas import (
     Candidate,
+    Config,
     Journal,
     LabelledDomain,
     NasError,
@@ -26,10 +27,11 @@ from lpzero_sr.nas import (
     SearchResult,
     SearchSettings,
     SpaceDomain,
+    count_params,
     search,
 )
 from lpzero_sr.scorer import Scorer
-from lpzero_sr.spaces import SPACES, Benchmark, load_benchmark
+from lpzero_sr.spaces import SPACES, Benchmark, Space, load_benchmark
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +98,7 @@ def command(
     if builder is None:
         raise ConfigError(f"benchmark {space!r} has precomputed tables only; it cannot build models to search")
     labelled = bench.configs if bench is not None else {}
-    domain = LabelledDomain(builder, labelled) if within_benchmark else SpaceDomain(builder, labelled)
+    domain = _labelled_domain(builder, labelled, max_params) if within_benchmark else SpaceDomain(builder, labelled)
     settings = SearchSettings(
         candidates, population, sample, max_params, seed, "random" if objective == "random" else strategy
     )
@@ -139,6 +141,13 @@ def command(
     if out is not None:
         _write_top(out / "top.json", record, result, rows)
         click.echo(f"wrote {out / 'top.json'}")
+
+
+def _labelled_domain(space: Space, labelled: dict[str, Config], max_params: int | None) -> LabelledDomain:
+    """The labelled architectures under ``max_params``: mutations then map to neighbours within the budget."""
+    params = {arch: count_params(space, config) for arch, config in labelled.items()}
+    pool = {a: c for a, c in labelled.items() if max_params is None or params[a] <= max_params}
+    return LabelledDomain(space, pool, params)
 
 
 def _benchmark(space: str, data_dir: Path | None, within: bool) -> Benchmark | None:
