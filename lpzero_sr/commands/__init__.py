@@ -17,6 +17,7 @@ COMMANDS = {
     "baselines": "Rank correlation of every classic proxy with a benchmark's ground truth.",
     "score": "Score architectures with a proxy file.",
     "label": "Label a space: train sampled architectures briefly, record validation loss.",
+    "nas": "Search a space for architectures with a proxy as the objective (aging evolution, resumable).",
     "report": "Write a Markdown/HTML report with plots of a fit or protocol run.",
     "analyze": "Proxy correlation map, size bias and complementarity of one or more tables (figures + Markdown).",
 }

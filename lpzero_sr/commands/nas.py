@@ -1,0 +1,186 @@
+"""``lpzero-sr nas SPACE --proxy P``: aging evolution (or random search) with a proxy, #params or chance as the
+objective, under a parameter budget; resumable through ``--out``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from lpzero_sr.baselines import ExtractSettings
+from lpzero_sr.errors import ConfigError, DataError
+from lpzero_sr.nas import (
+    Candidate,
+    Config,
+    Journal,
+    LabelledDomain,
+    NasError,
+    ParamsScoring,
+    ProxyScoring,
+    RandomScoring,
+    Scoring,
+    SearchResult,
+    SearchSettings,
+    SpaceDomain,
+    count_params,
+    search,
+)
+from lpzero_sr.scorer import Scorer
+from lpzero_sr.spaces import SPACES, Benchmark, Space, load_benchmark
+
+log = logging.getLogger(__name__)
+
+
+@click.command("nas")
+@click.argument("space")
+@click.option("--proxy", type=click.Path(dir_okay=False, path_type=Path), help="proxy.json to maximise.")
+@click.option(
+    "--objective",
+    type=click.Choice(["proxy", "params", "random"]),
+    default="proxy",
+    show_default=True,
+    help="proxy: --proxy's score; params: the #params baseline; random: random search (a random pick).",
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(["evolution", "random"]),
+    default="evolution",
+    show_default=True,
+    help="Aging evolution, or i.i.d. samples (forced by --objective random).",
+)
+@click.option("--candidates", default=50, show_default=True, help="Distinct architectures scored (the budget).")
+@click.option("--population", default=20, show_default=True, help="Aging-evolution population.")
+@click.option("--sample", default=5, show_default=True, help="Tournament size.")
+@click.option("--max-params", type=int, default=None, help="Reject candidates with more parameters, unscored.")
+@click.option("--within-benchmark", is_flag=True, help="Search only the benchmark's labelled architectures.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the search.")
+@click.option("--top-k", default=5, show_default=True, help="Architectures listed and written to top.json.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Journal + top.json (resumable).")
+@click.option("--batch-size", default=4, show_default=True, help="Sequences per zero-cost batch.")
+@click.option("--seq-len", default=64, show_default=True, help="Tokens per sequence.")
+@click.option("--init-seed", default=0, show_default=True, help="Seed of the scorer's model init and batch.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Benchmark data root.")
+def command(
+    space: str,
+    proxy: Path | None,
+    objective: str,
+    strategy: str,
+    candidates: int,
+    population: int,
+    sample: int,
+    max_params: int | None,
+    within_benchmark: bool,
+    seed: int,
+    top_k: int,
+    out: Path | None,
+    batch_size: int,
+    seq_len: int,
+    init_seed: int,
+    device: str,
+    data_dir: Path | None,
+) -> None:
+    """Search SPACE (a registered benchmark, e.g. tiny-gpt2) for the architecture the objective ranks best.
+
+    With the benchmark's ground truth the true score of each listed architecture is shown (architectures outside
+    the labelled set show none; --within-benchmark keeps the whole search inside it).
+    """
+    if objective == "proxy" and proxy is None:
+        raise NasError("--objective proxy needs --proxy PATH (or use --objective params / random)")
+    scorer = Scorer(proxy, device=device) if objective == "proxy" and proxy is not None else None
+    bench = _benchmark(space, data_dir, within_benchmark)
+    builder = bench.space if bench is not None else SPACES.get(space)
+    if builder is None:
+        raise ConfigError(f"benchmark {space!r} has precomputed tables only; it cannot build models to search")
+    labelled = bench.configs if bench is not None else {}
+    domain = _labelled_domain(builder, labelled, max_params) if within_benchmark else SpaceDomain(builder, labelled)
+    settings = SearchSettings(
+        candidates, population, sample, max_params, seed, "random" if objective == "random" else strategy
+    )
+    scoring: Scoring
+    if scorer is not None:
+        scoring = ProxyScoring(scorer, builder, ExtractSettings(batch_size, seq_len, init_seed))
+    elif objective == "params":
+        scoring = ParamsScoring(domain)
+    else:
+        scoring = RandomScoring(seed)
+    record = {
+        "space": space,
+        "objective": objective,
+        "proxy": scorer.proxy.text() if scorer is not None else None,
+        "within_benchmark": within_benchmark,
+        "scorer": [batch_size, seq_len, init_seed],
+        **vars(settings),
+    }
+    journal = Journal(out, record) if out is not None else None
+    if journal is not None and journal.previous:
+        click.echo(f"resuming from {journal.path}: {len(journal.previous)} evaluated children replayed")
+    start = time.perf_counter()
+    result = search(domain, scoring, settings, journal, progress=True)
+    seconds = time.perf_counter() - start
+    top = result.top(top_k)
+    click.echo(
+        f"{space}: {settings.strategy} with objective {objective}, {len(result.scored)} architectures scored in "
+        f"{len(result.history)} evaluations, {result.rejected_budget} rejected over the parameter budget, "
+        f"{result.rejected_invalid} invalid; {seconds:.1f} s"
+    )
+    rows = [_row(c, bench) for c in top]
+    for rank, row in enumerate(rows, 1):
+        truth = f"  true {bench.target} {row['true']:.4f}" if bench is not None and row["true"] is not None else ""
+        click.echo(f"{rank:2d}. {row['arch']}  score {row['score']:.6g}  params {row['params']:,}{truth}")
+    if bench is not None and rows:
+        pick = rows[0]["true"]
+        better = "lower" if bench.direction == "minimize" else "higher"
+        text = "not labelled" if pick is None else f"{pick:.4f} ({better} is better)"
+        click.echo(f"pick {rows[0]['arch']}: true {bench.target} {text}")
+    if out is not None:
+        _write_top(out / "top.json", record, result, rows)
+        click.echo(f"wrote {out / 'top.json'}")
+
+
+def _labelled_domain(space: Space, labelled: dict[str, Config], max_params: int | None) -> LabelledDomain:
+    """The labelled architectures under ``max_params``: mutations then map to neighbours within the budget."""
+    params = {arch: count_params(space, config) for arch, config in labelled.items()}
+    pool = {a: c for a, c in labelled.items() if max_params is None or params[a] <= max_params}
+    return LabelledDomain(space, pool, params)
+
+
+def _benchmark(space: str, data_dir: Path | None, within: bool) -> Benchmark | None:
+    """The benchmark of ``space`` (configs + ground truth); None when its data is missing and not required."""
+    try:
+        return load_benchmark(space, data_dir)
+    except DataError:
+        if within:
+            raise
+        log.warning("no ground truth for %s: its data is missing; searching without it", space)
+        return None
+
+
+def _row(candidate: Candidate, bench: Benchmark | None) -> dict[str, Any]:
+    truth = None
+    if bench is not None and candidate.arch in bench.configs:
+        truth = float(bench.targets.loc[candidate.arch, bench.target])
+    return {
+        "arch": candidate.arch,
+        "score": candidate.score,
+        "params": candidate.params,
+        "true": truth if truth is None or math.isfinite(truth) else None,
+        "config": candidate.config,
+    }
+
+
+def _write_top(path: Path, settings: dict[str, Any], result: SearchResult, rows: list[dict[str, Any]]) -> None:
+    summary = {
+        "settings": settings,
+        "scored": len(result.scored),
+        "evaluations": len(result.history),
+        "rejected_budget": result.rejected_budget,
+        "rejected_invalid": result.rejected_invalid,
+        "top": rows,
+    }
+    path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

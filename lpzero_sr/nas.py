@@ -1,0 +1,484 @@
+"""Architecture search with a proxy as its objective: regularized (aging) evolution or random search.
+
+Aging evolution (Real et al., 2019): a population of ``population`` scored architectures; each cycle draws
+``sample`` of them, mutates the best, scores the child, appends it and drops the *oldest* member. The loop is a
+few dozen lines over a deque; DEAP has no aging-evolution algorithm (its ``eaSimple``/``eaMuPlusLambda`` select
+by fitness, not age) and would need the same hand-written loop around its toolbox, so the loop is written out
+here. Random search draws architectures i.i.d. from the space.
+
+The search is driven by three pluggable parts:
+
+* a :class:`Domain`: what can be searched. :class:`SpaceDomain` samples and mutates a whole space;
+  :class:`LabelledDomain` stays inside a benchmark's labelled architectures (every pick has a true score): a
+  mutation is mapped to the nearest labelled config that differs from the parent.
+* a :class:`Scoring`: ONE callable from configs to scores (higher is better), e.g. :class:`ProxyScoring` around
+  :meth:`lpzero_sr.scorer.Scorer.score_configs`, so it can be swapped for a distributed one. :class:`Memo`
+  caches it per architecture id (the scorer is deterministic per architecture and settings).
+* a :class:`Journal` (optional): every evaluated child is appended to ``OUT/candidates.jsonl``. A rerun replays
+  the search from its seed, taking the journal's scores instead of scoring again, so a killed run loses nothing
+  and continues exactly where an uninterrupted run would be.
+
+The budget is ``candidates`` evaluated children (the query budget of NAS-Bench studies): a child already scored
+is not scored again (memoized) but counts, and joins the population as in the original algorithm; random search
+draws without replacement. Proposals over ``max_params`` are rejected before scoring and counted, as are configs
+the space cannot build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from lpzero_sr.baselines import ExtractSettings
+from lpzero_sr.errors import LpzeroError
+from lpzero_sr.registry import Registry
+from lpzero_sr.scorer import Scorer
+from lpzero_sr.spaces.base import Space
+
+Config = dict[str, Any]
+FieldPath = tuple[str | int, ...]
+Strategy = Literal["evolution", "random"]
+MAX_ATTEMPTS_PER_CANDIDATE = 50  # proposals (mutations, samples) allowed per wanted candidate before giving up
+
+
+class NasError(LpzeroError):
+    """A search that cannot run or resume as asked (bad settings, a journal from another run, no candidates)."""
+
+
+# ---------------------------------------------------------------------------------------------- config helpers
+def canonical(config: Config) -> str:
+    """The config as sorted, compact JSON: equal configs give equal strings."""
+    return json.dumps(config, sort_keys=True, separators=(",", ":"))
+
+
+def config_hash(config: Config) -> str:
+    """A short stable id of a config (``h`` + 12 hex digits of its canonical JSON's SHA-1)."""
+    return "h" + hashlib.sha1(canonical(config).encode()).hexdigest()[:12]
+
+
+def leaves(config: Any, prefix: FieldPath = ()) -> dict[FieldPath, Any]:
+    """Every scalar of a nested config by its path of dict keys and list indices."""
+    if isinstance(config, dict):
+        return {p: v for k, sub in config.items() for p, v in leaves(sub, (*prefix, k)).items()}
+    if isinstance(config, list):
+        return {p: v for i, sub in enumerate(config) for p, v in leaves(sub, (*prefix, i)).items()}
+    return {prefix: config}
+
+
+def field_distance(a: dict[FieldPath, Any], b: dict[FieldPath, Any]) -> int:
+    """Number of leaf paths (flattened by :func:`leaves`) whose values differ or that only one config has."""
+    return sum(a.get(p, _MISSING) != b.get(p, _MISSING) for p in a.keys() | b.keys())
+
+
+_MISSING = object()
+
+
+def aligned_fields(a: Any, b: Any, prefix: FieldPath = ()) -> list[FieldPath]:
+    """Paths where ``b``'s value can replace ``a``'s: dicts with equal keys and lists of equal length are
+    descended, anything else (a scalar, a list of another length) is one field."""
+    if isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys():
+        return [p for k in a for p in aligned_fields(a[k], b[k], (*prefix, k))]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [p for i in range(len(a)) for p in aligned_fields(a[i], b[i], (*prefix, i))]
+    return [prefix]
+
+
+def get_path(config: Any, path: FieldPath) -> Any:
+    for key in path:
+        config = config[key]
+    return config
+
+
+def set_path(config: Config, path: FieldPath, value: Any) -> Config:
+    """A deep copy of ``config`` with the field at ``path`` replaced by ``value`` (a copy of it)."""
+    copy = json.loads(json.dumps(config))
+    if not path:
+        return json.loads(json.dumps(value))
+    target = get_path(copy, path[:-1])
+    target[path[-1]] = json.loads(json.dumps(value))
+    return copy
+
+
+def take_field(config: Config, fresh: Config, path: FieldPath) -> Config:
+    """``config`` with the field at ``path`` taken from ``fresh``; a list of another length (e.g. the layers)
+    keeps ``config``'s items and is cut to, or extended by ``fresh``'s items up to, ``fresh``'s length."""
+    old, new = get_path(config, path), get_path(fresh, path)
+    if isinstance(old, list) and isinstance(new, list):
+        new = old[: len(new)] + new[len(old) :]
+    return set_path(config, path, new)
+
+
+# ---------------------------------------------------------------------------------------------- mutation
+Mutation = Callable[[Space, Config, np.random.Generator, Callable[[Config], bool]], Config]
+MUTATIONS: Registry[Mutation] = Registry("mutation")
+
+
+@MUTATIONS.register("resample-field")
+def resample_field(
+    space: Space, config: Config, rng: np.random.Generator, valid: Callable[[Config], bool] = lambda c: True
+) -> Config:
+    """Resample one field of ``config`` from a fresh ``space.sample(rng)``.
+
+    One field that differs in the fresh sample is copied into the parent. When the space rejects the result
+    (``valid`` false, e.g. an operation whose parameter belongs to another operation type), one more field of the
+    same fresh sample is copied, nearest to the first in the config's tree first; if no single one repairs it, the
+    nearest is kept and the search repeats (at worst the child is the fresh sample itself; if the space rejects
+    even that, another is drawn).
+    Returns the parent unchanged only when ``MAX_ATTEMPTS_PER_CANDIDATE`` fresh samples all equal it.
+    """
+    for _ in range(MAX_ATTEMPTS_PER_CANDIDATE):
+        fresh = space.sample(rng)
+        fields = [p for p in aligned_fields(config, fresh) if get_path(config, p) != get_path(fresh, p)]
+        if not fields:
+            continue
+        first = fields[int(rng.integers(len(fields)))]
+        tiebreak = rng.permutation(len(fields))
+        shared = [sum(1 for _ in _common_prefix(first, p)) for p in fields]
+        order = sorted(range(len(fields)), key=lambda i: (-shared[i], tiebreak[i]))
+        rest = [fields[i] for i in order if fields[i] != first]
+        child = take_field(config, fresh, first)
+        while rest and not valid(child):
+            repaired = next((trial for p in rest if valid(trial := take_field(child, fresh, p))), None)
+            if repaired is not None:
+                return repaired
+            child = take_field(child, fresh, rest[0])
+            rest = rest[1:]
+        if valid(child):  # else the fresh sample itself is invalid: draw another
+            return child
+    return config
+
+
+def _common_prefix(a: FieldPath, b: FieldPath) -> Iterator[str | int]:
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            return
+        yield x
+
+
+def mutation_for(space: Space) -> Mutation:
+    """The space's own ``mutate(config, rng)`` if it has one, else the mutation registered under its name,
+    else :func:`resample_field`."""
+    own = getattr(space, "mutate", None)
+    if callable(own):
+        return lambda _space, config, rng, _valid: own(config, rng)
+    name = getattr(space, "name", "")
+    return MUTATIONS.get(name) if name in MUTATIONS else resample_field
+
+
+# ---------------------------------------------------------------------------------------------- domains
+def count_params(space: Space, config: Config) -> int:
+    """Parameters of the model ``space`` builds for ``config``, built on the meta device (no memory, no init)."""
+    with torch.device("meta"):
+        model = space.build(config)
+    return sum(p.numel() for p in model.parameters())
+
+
+class Domain(Protocol):
+    """What a search moves through: sampling, mutation, ids, and the cost the budget limits."""
+
+    def sample(self, rng: np.random.Generator) -> Config: ...
+
+    def mutate(self, config: Config, rng: np.random.Generator) -> Config: ...
+
+    def arch_id(self, config: Config) -> str: ...
+
+    def params(self, config: Config) -> int | None:
+        """Parameter count, or None when the space cannot build the config."""
+        ...
+
+
+class SpaceDomain:
+    """The whole space: ``space.sample`` and :func:`mutation_for` the space; ids are the benchmark's where the
+    config is labelled (``labelled``: arch id -> config), else the space's ``arch_id`` or :func:`config_hash`."""
+
+    def __init__(self, space: Space, labelled: dict[str, Config] | None = None) -> None:
+        self.space = space
+        self._mutation = mutation_for(space)
+        self._ids: dict[str, str] = {}
+        for arch, config in (labelled or {}).items():  # a config labelled twice keeps its first id
+            self._ids.setdefault(canonical(config), arch)
+        self._params: dict[str, int | None] = {}
+
+    def sample(self, rng: np.random.Generator) -> Config:
+        return self.space.sample(rng)
+
+    def mutate(self, config: Config, rng: np.random.Generator) -> Config:
+        return self._mutation(self.space, config, rng, lambda c: self.params(c) is not None)
+
+    def arch_id(self, config: Config) -> str:
+        key = canonical(config)
+        if key in self._ids:
+            return self._ids[key]
+        own = getattr(self.space, "arch_id", None)
+        return own(config) if callable(own) else config_hash(config)
+
+    def params(self, config: Config) -> int | None:
+        arch = self.arch_id(config)
+        if arch not in self._params:
+            try:
+                self._params[arch] = count_params(self.space, config)
+            except (LpzeroError, ValueError, KeyError, RuntimeError):
+                self._params[arch] = None
+        return self._params[arch]
+
+
+class LabelledDomain(SpaceDomain):
+    """Only the labelled architectures ``pool`` (arch id -> config): samples are uniform over the pool and a
+    mutation is the labelled config nearest (:func:`field_distance`) to a space mutation of the parent, among
+    those that differ from the parent (ties broken at random). A config labelled under two ids is searched as
+    one architecture, its first id."""
+
+    def __init__(self, space: Space, pool: dict[str, Config], params: dict[str, int] | None = None) -> None:
+        super().__init__(space, pool)
+        if len(set(self._ids)) < 2:
+            raise NasError(f"a labelled search needs at least 2 distinct architectures, got {len(self._ids)}")
+        self.pool = pool
+        self._keys = {a: canonical(c) for a, c in pool.items() if self._ids[canonical(c)] == a}
+        self._archs = sorted(self._keys)
+        self._leaves = {a: leaves(pool[a]) for a in self._archs}
+        self._params.update(params or {})
+
+    def sample(self, rng: np.random.Generator) -> Config:
+        return self.pool[self._archs[int(rng.integers(len(self._archs)))]]
+
+    def mutate(self, config: Config, rng: np.random.Generator) -> Config:
+        proposal = leaves(self._mutation(self.space, config, rng, lambda c: True))
+        parent = canonical(config)
+        others = [a for a in self._archs if self._keys[a] != parent]
+        distance = {a: field_distance(proposal, self._leaves[a]) for a in others}
+        best = min(distance.values())
+        nearest = [a for a, d in distance.items() if d == best]
+        return self.pool[nearest[int(rng.integers(len(nearest)))]]
+
+
+# ---------------------------------------------------------------------------------------------- scoring
+class Scoring(Protocol):
+    """Scores of configs, higher is better (NaN: could not score). The one entry point a search calls."""
+
+    def __call__(self, configs: Sequence[Config]) -> list[float]: ...
+
+
+class ProxyScoring:
+    """A proxy through :meth:`Scorer.score_configs`: each model initialised and fed as a benchmark extraction."""
+
+    def __init__(self, scorer: Scorer, space: Space, settings: ExtractSettings | None = None) -> None:
+        self.scorer, self.space, self.settings = scorer, space, settings or ExtractSettings()
+
+    def __call__(self, configs: Sequence[Config]) -> list[float]:
+        return self.scorer.score_configs(self.space, list(configs), self.settings)
+
+
+class ParamsScoring:
+    """The #params baseline: the score is the parameter count (bigger is assumed better)."""
+
+    def __init__(self, domain: Domain) -> None:
+        self.domain = domain
+
+    def __call__(self, configs: Sequence[Config]) -> list[float]:
+        return [float(n) if (n := self.domain.params(c)) is not None else math.nan for c in configs]
+
+
+class RandomScoring:
+    """A seeded uniform score per config, the same on every call: with it the pick is a random candidate."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def __call__(self, configs: Sequence[Config]) -> list[float]:
+        digests = (hashlib.sha1(f"{self.seed}:{canonical(c)}".encode()).digest() for c in configs)
+        return [int.from_bytes(d[:8], "big") / 2**64 for d in digests]
+
+
+class Memo:
+    """``scoring`` cached per architecture id (``key``); only unseen configs reach it, in one call per batch.
+    ``scored`` and ``seconds`` count what it really computed and how long that took."""
+
+    def __init__(self, scoring: Scoring, key: Callable[[Config], str]) -> None:
+        self.scoring, self.key = scoring, key
+        self.cache: dict[str, float] = {}
+        self.scored = 0
+        self.seconds = 0.0
+
+    def __call__(self, configs: Sequence[Config]) -> list[float]:
+        keys = [self.key(c) for c in configs]
+        todo = {k: c for k, c in zip(keys, configs, strict=True) if k not in self.cache}
+        if todo:
+            start = time.perf_counter()
+            self.cache.update(zip(todo, self.scoring(list(todo.values())), strict=True))
+            self.seconds += time.perf_counter() - start
+            self.scored += len(todo)
+        return [self.cache[k] for k in keys]
+
+
+# ---------------------------------------------------------------------------------------------- journal
+@dataclass
+class Candidate:
+    """One evaluated child: ``new`` is False when the architecture was already scored in this run."""
+
+    step: int
+    arch: str
+    config: Config
+    score: float
+    params: int
+    new: bool = True
+
+
+class Journal:
+    """``OUT/candidates.jsonl`` (one evaluated child per line) and ``OUT/run.json`` (the settings it replays).
+
+    On open, an existing journal from the same settings is read back (a torn last line from a kill is dropped);
+    :meth:`record` checks that the replay meets the same architectures in the same order and appends only
+    the steps the journal did not have.
+    """
+
+    def __init__(self, out: Path, settings: dict[str, Any]) -> None:
+        self.path = out / "candidates.jsonl"
+        out.mkdir(parents=True, exist_ok=True)
+        run = out / "run.json"
+        settings = json.loads(json.dumps(settings))
+        if run.exists() and json.loads(run.read_text(encoding="utf-8")) != settings:
+            raise NasError(f"{out} holds a run with other settings ({run}); pick another --out or delete it")
+        run.write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        self.previous: list[Candidate] = []
+        if self.path.exists():
+            lines = self.path.read_text(encoding="utf-8").splitlines(keepends=True)
+            for line in lines:
+                if not line.endswith("\n"):
+                    break  # torn write of a killed run
+                self.previous.append(Candidate(**json.loads(line)))
+            self.path.write_text("".join(lines[: len(self.previous)]), encoding="utf-8")
+
+    def scores(self) -> dict[str, float]:
+        return {c.arch: c.score for c in self.previous}
+
+    def record(self, candidate: Candidate) -> None:
+        if candidate.step < len(self.previous):
+            if self.previous[candidate.step].arch != candidate.arch:
+                raise NasError(
+                    f"{self.path} does not replay: step {candidate.step} was {self.previous[candidate.step].arch}, "
+                    f"now {candidate.arch}"
+                )
+            return
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(asdict(candidate)) + "\n")
+
+
+# ---------------------------------------------------------------------------------------------- search
+@dataclass
+class SearchSettings:
+    candidates: int = 50  # evaluated children, repeats included
+    population: int = 20
+    sample: int = 5
+    max_params: int | None = None
+    seed: int = 0
+    strategy: Strategy = "evolution"
+
+
+@dataclass
+class SearchResult:
+    history: list[Candidate]  # every evaluated child, in order
+    rejected_budget: int = 0  # proposals over max_params, never scored
+    rejected_invalid: int = 0  # proposals the space cannot build
+    scored: list[Candidate] = field(init=False)  # distinct architectures, first evaluation each
+
+    def __post_init__(self) -> None:
+        self.scored = [c for c in self.history if c.new]
+
+    def top(self, k: int) -> list[Candidate]:
+        """The ``k`` best distinct architectures (NaN scores last, ties in order of discovery)."""
+        key = lambda c: -c.score if math.isfinite(c.score) else math.inf  # noqa: E731
+        return sorted(self.scored, key=key)[:k]
+
+
+def search(
+    domain: Domain,
+    scoring: Scoring,
+    settings: SearchSettings,
+    journal: Journal | None = None,
+    progress: bool = False,
+) -> SearchResult:
+    """Run aging evolution or random search (``settings.strategy``) until ``settings.candidates`` children
+    are evaluated; deterministic given ``settings.seed`` and a deterministic ``scoring``."""
+    if settings.candidates < 1 or settings.population < 1 or not 1 <= settings.sample <= settings.population:
+        raise NasError("need candidates >= 1, population >= 1 and 1 <= sample <= population")
+    memo = scoring if isinstance(scoring, Memo) else Memo(scoring, domain.arch_id)
+    if journal is not None:
+        memo.cache.update({a: s for a, s in journal.scores().items() if a not in memo.cache})
+    run = _Run(domain, memo, settings, journal, tqdm(total=settings.candidates, desc="nas", disable=not progress))
+    rng = np.random.default_rng(settings.seed)
+    with run.bar:
+        if settings.strategy == "random":
+            while not run.done():
+                run.evaluate([run.propose(partial(domain.sample, rng), seen_ok=False)])
+        else:
+            population: deque[Candidate] = deque()
+            first = min(settings.population, settings.candidates)
+            population.extend(run.evaluate([run.propose(partial(domain.sample, rng)) for _ in range(first)]))
+            while not run.done():
+                contenders = [population[i] for i in rng.choice(len(population), settings.sample, replace=False)]
+                parent = max(contenders, key=lambda c: c.score if math.isfinite(c.score) else -math.inf)
+                population.extend(run.evaluate([run.propose(partial(domain.mutate, parent.config, rng))]))
+                while len(population) > settings.population:
+                    population.popleft()
+    return SearchResult(run.history, run.rejected_budget, run.rejected_invalid)
+
+
+class _Run:
+    """Book-keeping of one search: budget checks, scoring through the memo, the journal, the progress bar."""
+
+    def __init__(
+        self, domain: Domain, memo: Memo, settings: SearchSettings, journal: Journal | None, bar: tqdm
+    ) -> None:
+        self.domain, self.memo, self.settings, self.journal, self.bar = domain, memo, settings, journal, bar
+        self.history: list[Candidate] = []
+        self.seen: set[str] = set()
+        self.rejected_budget = self.rejected_invalid = self.attempts = 0
+
+    def done(self) -> bool:
+        return len(self.history) >= self.settings.candidates
+
+    def propose(self, make: Callable[[], Config], seen_ok: bool = True) -> tuple[Config, int]:
+        """The first proposal of ``make`` that the space builds within the budget (and, unless ``seen_ok``, is
+        new); raises :class:`NasError` after too many rejections."""
+        while self.attempts < MAX_ATTEMPTS_PER_CANDIDATE * self.settings.candidates:
+            self.attempts += 1
+            config = make()
+            params = self.domain.params(config)
+            if params is None:
+                self.rejected_invalid += 1
+            elif self.settings.max_params is not None and params > self.settings.max_params:
+                self.rejected_budget += 1
+            elif seen_ok or self.domain.arch_id(config) not in self.seen:
+                return config, params
+        raise NasError(
+            f"gave up after {self.attempts} proposals ({self.rejected_budget} over the parameter budget, "
+            f"{self.rejected_invalid} invalid) with {len(self.history)} of {self.settings.candidates} candidates; "
+            "raise --max-params or lower --candidates"
+        )
+
+    def evaluate(self, proposals: list[tuple[Config, int]]) -> list[Candidate]:
+        scores = self.memo([config for config, _ in proposals])
+        out = []
+        for (config, params), score in zip(proposals, scores, strict=True):
+            arch = self.domain.arch_id(config)
+            new = arch not in self.seen
+            candidate = Candidate(len(self.history), arch, config, float(score), params, new)
+            if self.journal is not None:
+                self.journal.record(candidate)
+            self.history.append(candidate)
+            self.seen.add(arch)
+            self.bar.update()
+            out.append(candidate)
+        return out
