@@ -8,6 +8,7 @@ sympy form, LaTeX, torch callable and torch source are all derived from the same
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -170,3 +171,26 @@ class Proxy:
         except RecursionError:
             raise ProxyError(f"{path} is nested too deeply to be a proxy file") from None
         return cls.from_json(data)
+
+
+def load_proxy(path: str | Path, member: int | None = None) -> Proxy:
+    """A proxy from a ``proxy.json``, a fit run directory or a run's ``front.json``; ``member`` takes front member
+    ``member`` (with the run's aggregation, target and direction) instead of the chosen proxy."""
+    path = Path(path)
+    run = path if path.is_dir() else path.parent
+    proxy_file = path if path.is_file() and path.name != "front.json" else run / "proxy.json"
+    proxy = Proxy.load(proxy_file)
+    if member is None:
+        return proxy
+    front_file = run / "front.json"
+    try:
+        candidates = json.loads(front_file.read_text())["candidates"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ProxyError(f"cannot read the front of {run}: {exc}") from None
+    if not 0 <= member < len(candidates):
+        raise ProxyError(f"--member {member} is not in the front of {run} (members 0..{len(candidates) - 1})")
+    try:
+        formula = Node.from_json(candidates[member]["tree"])
+    except (FormulaError, KeyError) as exc:
+        raise ProxyError(f"bad front member {member} in {front_file}: {exc}") from None
+    return dataclasses.replace(proxy, formula=formula, metrics={}, selection=f"front member {member}")

@@ -145,7 +145,8 @@ def test_score_command_on_benchmark_and_config_files(tmp_path: Path) -> None:
     assert "3 scored architectures: spearman " in result.output
     assert "vs val_loss (target negated: lower is better)" in result.output
     frame = pd.read_csv(out)
-    assert list(frame.columns) == ["arch", "score", "val_loss"] and list(frame["arch"]) == archs
+    assert list(frame.columns) == ["rank", "arch", "score", "val_loss"] and sorted(frame["arch"]) == sorted(archs)
+    assert list(frame["score"]) == sorted(frame["score"], reverse=True) and list(frame["rank"]) == [1, 2, 3]
     config = tmp_path / "mine.json"
     config.write_text(json.dumps(CONFIGS["a"]), encoding="utf-8")
     result = CliRunner().invoke(
@@ -154,7 +155,28 @@ def test_score_command_on_benchmark_and_config_files(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     torch.manual_seed(0)
     expected = Scorer(proxy, device="cpu")(SPACE.build(CONFIGS["a"]), make_batch(2048, 2, 16, seed=0))
-    assert f"mine {expected:.6f}" in " ".join(result.output.split())
+    assert f"1 mine {expected:.6f}" in " ".join(result.output.split())
+
+
+def test_score_rows_of_a_table_and_a_front_member(tmp_path: Path) -> None:
+    names = ("synflow", "jacov")
+    proxy = Proxy(T("add", 0, 1, names=names), target="val_accuracy")
+    run = tmp_path / "run"
+    proxy.save(run / "proxy.json")
+    members = [T(0, names=names).to_json(), T("add", 0, 1, names=names).to_json()]
+    (run / "front.json").write_text(json.dumps({"candidates": [{"tree": t} for t in members]}))
+    frame = pd.DataFrame({"arch": list("abcdef"), "synflow": [1.0, 5, 3, 2, 6, 4], "jacov": [0.0] * 6})
+    frame["acc"] = frame["synflow"] * 2 + 1
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    result = CliRunner().invoke(main, ["score", str(run), "--member", "0", "--table", str(tmp_path / "t.csv"),
+                                       "--target", "acc"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "proxy: synflow"
+    assert "6 scored architectures: spearman 1.0000, kendall 1.0000 vs acc" in result.output
+    result = CliRunner().invoke(main, ["score", str(run), "--member", "5", "--table", str(tmp_path / "t.csv")])
+    assert result.output.startswith("Error: --member 5 is not in the front of ")
+    result = CliRunner().invoke(main, ["score", str(run)])
+    assert result.output == "Error: give exactly one of --table, --config FILE... or --benchmark NAME\n"
 
 
 def test_score_command_unknown_arch(tmp_path: Path) -> None:

@@ -8,20 +8,21 @@ from pathlib import Path
 import click
 
 from lpzero_sr.formula import formula_sympy_text
-from lpzero_sr.proxy import Proxy
+from lpzero_sr.proxy import load_proxy
 
 
 @click.command("export")
-@click.argument("proxy_file", metavar="PROXY", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("proxy_file", metavar="PROXY", type=click.Path(path_type=Path))
+@click.option("--member", type=click.IntRange(min=0), help="Front member N of the run instead of the chosen proxy.")
 @click.option(
     "--format", "fmt", type=click.Choice(["sympy", "latex", "torch", "json"]), default="sympy", show_default=True
 )
-def command(proxy_file: Path, fmt: str) -> None:
-    """Print the proxy in PROXY (a proxy.json written by `lpzero-sr fit`).
+def command(proxy_file: Path, member: int | None, fmt: str) -> None:
+    """Print the proxy in PROXY (a proxy.json, a fit run dir or its front.json; --member N for another member).
 
     sympy: the unevaluated expression (logabs, sqrtabs, expc, sigmoid, inv, div are the guarded operators of
     lpzero_sr.operators); torch: standalone source, including the reduction over layers of a per-layer proxy."""
-    proxy = Proxy.load(proxy_file)
+    proxy = load_proxy(proxy_file, member)
     if fmt == "sympy":
         click.echo(formula_sympy_text(proxy.formula))
     elif fmt == "latex":

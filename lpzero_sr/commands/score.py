@@ -1,4 +1,17 @@
-"""``lpzero-sr score PROXY --benchmark NAME [--archs ...] | --config FILE ...``: score architectures with a proxy."""
+"""``lpzero-sr score PROXY``: score architectures (built from configs) or the rows of a table with a proxy.
+
+PROXY is a ``proxy.json``, a fit run directory, or a ``front.json``; ``--member N`` takes member N of the front
+instead of the chosen one. Three sources of what to score:
+
+* ``--benchmark NAME [--archs ...]``: architectures of a registered benchmark, built and scored by the
+  :class:`~lpzero_sr.scorer.Scorer`; the ground truth and the rank correlation are printed too;
+* ``--config FILE ...``: config files, of ``--benchmark``'s space, or plain Hugging Face configs (JSON/YAML with a
+  ``model_type``) as ``extract`` reads them;
+* ``--table TABLE``: the rows of a statistics table (a file with ``--target``, or a benchmark name such as
+  ``nb201-cifar100``) that holds the proxy's columns: no model is built; rho/tau are printed when it has a target.
+
+The ranking is printed best first.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +26,11 @@ import yaml
 from lpzero_sr.baselines import ExtractSettings
 from lpzero_sr.commands.options import extraction_options
 from lpzero_sr.errors import ConfigError
+from lpzero_sr.proxy import load_proxy
 from lpzero_sr.ranking import kendall, spearman
 from lpzero_sr.scorer import Scorer
 from lpzero_sr.spaces import SPACES, load_benchmark
+from lpzero_sr.tables import resolve_table
 
 
 def read_config(path: Path) -> dict[str, Any]:
@@ -30,25 +45,33 @@ def read_config(path: Path) -> dict[str, Any]:
 
 
 @click.command("score")
-@click.argument("proxy", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--benchmark", required=True, help="Benchmark (its space builds the models), e.g. tiny-gpt2.")
+@click.argument("proxy", type=click.Path(path_type=Path))
+@click.option("--member", type=click.IntRange(min=0), help="Front member N instead of the chosen proxy.")
+@click.option("--benchmark", help="Benchmark whose architectures (or whose space, with --config) are scored.")
 @click.option("--archs", default=None, help="Comma-separated architecture ids of the benchmark (default: all).")
 @click.option(
     "--config",
     "config_files",
     multiple=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Architecture config file (JSON/YAML) of the benchmark's space; repeatable. Replaces --archs.",
+    help="Architecture config file (JSON/YAML): of --benchmark's space, or a Hugging Face config; repeatable.",
 )
+@click.option("--table", "table_spec", help="Score the rows of this table (file or benchmark name) instead.")
+@click.option("--target", help="Target column of a --table file.")
+@click.option("--maximize/--minimize", default=True, help="Direction of --target.")
 @extraction_options()
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the scores as CSV.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Benchmark data root.")
 def command(
     proxy: Path,
-    benchmark: str,
+    member: int | None,
+    benchmark: str | None,
     archs: str | None,
     config_files: tuple[Path, ...],
+    table_spec: str | None,
+    target: str | None,
+    maximize: bool,
     batch_size: int,
     seq_len: int,
     seed: int,
@@ -56,41 +79,61 @@ def command(
     out: Path | None,
     data_dir: Path | None,
 ) -> None:
-    """Score architectures with PROXY (a proxy.json from `lpzero-sr fit`); higher is better.
-
-    With benchmark architectures the ground truth is shown too, with the rank correlation of the scores.
-    """
-    scorer = Scorer(proxy, device=device)
-    settings = ExtractSettings(batch_size=batch_size, seq_len=seq_len, seed=seed)
-    if config_files:
-        try:
-            space = SPACES.get(benchmark)
-        except KeyError as exc:
-            raise ConfigError(exc.args[0]) from None
-        configs = {path.stem: read_config(path) for path in config_files}
-        truth = None
+    """Score architectures or table rows with PROXY (proxy.json, a fit run dir or front.json); higher is better."""
+    chosen_proxy = load_proxy(proxy, member)
+    if sum(map(bool, (table_spec, config_files, benchmark and not config_files))) != 1:
+        raise ConfigError("give exactly one of --table, --config FILE... or --benchmark NAME")
+    truth, direction = None, "maximize"
+    if table_spec:
+        table = resolve_table(table_spec, data_dir, target=target, direction="maximize" if maximize else "minimize")
+        scores = chosen_proxy.evaluate(table)
+        frame = pd.DataFrame({"arch": table.archs, "score": scores, table.target: table.y_raw})
+        truth, direction = table.target, table.direction
     else:
-        bench = load_benchmark(benchmark, data_dir)
-        space = bench.space
-        if space is None:
-            raise ConfigError(f"benchmark {benchmark!r} has no model builder; it cannot be scored")
-        chosen = bench.archs if archs is None else [a.strip() for a in archs.split(",") if a.strip()]
-        unknown = [a for a in chosen if a not in bench.configs]
-        if unknown:
-            raise ConfigError(f"architecture(s) not in {benchmark}: {', '.join(unknown[:5])}")
-        configs = {a: bench.configs[a] for a in chosen}
-        truth = bench.targets.loc[chosen, bench.target]
-    scores = scorer.score_configs(space, list(configs.values()), settings, progress=len(configs) > 1)
-    frame = pd.DataFrame({"arch": list(configs), "score": scores})
-    if truth is not None:
-        frame[truth.name] = truth.to_numpy()
+        scorer = Scorer(chosen_proxy, device=device)
+        settings = ExtractSettings(batch_size=batch_size, seq_len=seq_len, seed=seed)
+        space, configs, truth_values, direction = _architectures(benchmark, archs, config_files, data_dir)
+        scores = scorer.score_configs(space, list(configs.values()), settings, progress=len(configs) > 1)
+        frame = pd.DataFrame({"arch": list(configs), "score": scores})
+        if truth_values is not None:
+            truth = str(truth_values.name)
+            frame[truth] = truth_values.to_numpy()
+    frame = frame.sort_values("score", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
+    frame.insert(0, "rank", np.arange(1, len(frame) + 1))
+    click.echo(f"proxy: {chosen_proxy.text()}")
     click.echo(frame.to_string(index=False))
     if truth is not None:
-        _echo_correlation(frame, str(truth.name), bench.direction)
+        _echo_correlation(frame, truth, direction)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(out, index=False)
         click.echo(f"wrote {out}")
+
+
+def _architectures(
+    benchmark: str | None, archs: str | None, config_files: tuple[Path, ...], data_dir: Path | None
+) -> tuple[Any, dict[str, dict[str, Any]], pd.Series | None, str]:
+    """(space, configs by id, ground truth or None, direction) for --benchmark and/or --config."""
+    if config_files:
+        if benchmark is None:  # plain Hugging Face configs, as `lpzero-sr extract` reads them
+            from lpzero_sr.commands.extract import read_config_files
+            from lpzero_sr.spaces.generic import GenericSpace
+
+            configs = read_config_files(list(config_files))
+            return GenericSpace("configs", configs), configs, None, "maximize"
+        try:
+            space = SPACES.get(benchmark)
+        except KeyError as exc:
+            raise ConfigError(exc.args[0]) from None
+        return space, {path.stem: read_config(path) for path in config_files}, None, "maximize"
+    bench = load_benchmark(str(benchmark), data_dir)
+    if bench.space is None:
+        raise ConfigError(f"benchmark {benchmark!r} has no model builder; score its table with --table {benchmark}")
+    chosen = bench.archs if archs is None else [a.strip() for a in archs.split(",") if a.strip()]
+    unknown = [a for a in chosen if a not in bench.configs]
+    if unknown:
+        raise ConfigError(f"architecture(s) not in {benchmark}: {', '.join(unknown[:5])}")
+    return bench.space, {a: bench.configs[a] for a in chosen}, bench.targets.loc[chosen, bench.target], bench.direction
 
 
 def _echo_correlation(frame: pd.DataFrame, target: str, direction: str) -> None:
