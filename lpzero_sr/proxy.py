@@ -177,6 +177,8 @@ def load_proxy(path: str | Path, member: int | None = None) -> Proxy:
     """A proxy from a ``proxy.json``, a fit run directory or a run's ``front.json``; ``member`` takes front member
     ``member`` (with the run's aggregation, target and direction) instead of the chosen proxy."""
     path = Path(path)
+    if not path.exists():
+        raise ProxyError(f"proxy file not found: {path}")
     run = path if path.is_dir() else path.parent
     proxy_file = path if path.is_file() and path.name != "front.json" else run / "proxy.json"
     proxy = Proxy.load(proxy_file)
