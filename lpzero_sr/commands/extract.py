@@ -21,8 +21,12 @@ from lpzero_sr.parallel import runner_from_options
 CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
 
 
-def read_config_files(paths: list[Path]) -> dict[str, dict[str, Any]]:
-    """Configs by architecture id (file stem) from JSON/YAML files and directories of them."""
+def read_config_files(paths: list[Path]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Configs by architecture id (file stem) from JSON/YAML files and directories of them, and the files that
+    cannot be used (a syntax error, not a mapping, an unknown ``model_type``) by id with a message naming the file:
+    those become error rows of the extraction, like an architecture that fails to build."""
+    from lpzero_sr.spaces.generic import model_type
+
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -32,20 +36,39 @@ def read_config_files(paths: list[Path]) -> dict[str, dict[str, Any]]:
         else:
             raise DataError(f"config path not found: {path}")
     configs: dict[str, dict[str, Any]] = {}
+    errors: dict[str, str] = {}
     for file in files:
-        text = file.read_text(encoding="utf-8")
-        try:
-            config = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
-        except (json.JSONDecodeError, yaml.YAMLError) as exc:
-            raise DataError(f"cannot parse {file}: {exc}") from exc
-        if not isinstance(config, dict):
-            raise DataError(f"{file} does not hold a config mapping")
-        if file.stem in configs:
+        if file.stem in configs or file.stem in errors:
             raise DataError(f"two configs named {file.stem!r}")
+        try:
+            text = file.read_text(encoding="utf-8")
+            config = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
+            if not isinstance(config, dict):
+                raise ConfigError("does not hold a config mapping")
+            model_type(config)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError, ConfigError) as exc:
+            errors[file.stem] = f"{file}: {exc}"
+            continue
         configs[file.stem] = config
-    if not configs:
+    if not configs and not errors:
         raise DataError("no config files (.json, .yaml, .yml) given")
-    return configs
+    return configs, errors
+
+
+class _Unusable:
+    """The space of config files that could not be read: building one raises its error (an error row)."""
+
+    def __init__(self, space: Any, errors: dict[str, str]) -> None:
+        self.space, self.errors = space, errors
+        self.name = space.name if space is not None else "configs"
+
+    def build(self, config: dict[str, Any]) -> nn.Module:
+        if "__unusable__" in config:
+            raise ConfigError(config["__unusable__"])
+        return self.space.build(config)
+
+    def vocab_size(self, config: dict[str, Any]) -> int:
+        return 2 if "__unusable__" in config else self.space.vocab_size(config)
 
 
 def _space(configs: tuple[Path, ...], benchmark: str | None, data_dir: Path | None) -> tuple[list[str], Any, dict]:
@@ -61,8 +84,10 @@ def _space(configs: tuple[Path, ...], benchmark: str | None, data_dir: Path | No
         return bench.archs, bench.space, bench.configs
     from lpzero_sr.spaces.generic import GenericSpace
 
-    found = read_config_files(list(configs))
-    return list(found), GenericSpace("configs", found), found
+    found, errors = read_config_files(list(configs))
+    space = GenericSpace("configs", found) if found else None
+    by_arch = {**found, **{arch: {"__unusable__": message} for arch, message in errors.items()}}
+    return sorted(by_arch), _Unusable(space, errors), by_arch
 
 
 def _split(value: str) -> str | list[str]:

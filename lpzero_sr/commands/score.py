@@ -119,7 +119,9 @@ def _architectures(
             from lpzero_sr.commands.extract import read_config_files
             from lpzero_sr.spaces.generic import GenericSpace
 
-            configs = read_config_files(list(config_files))
+            configs, errors = read_config_files(list(config_files))
+            if errors:
+                raise ConfigError(next(iter(errors.values())))
             return GenericSpace("configs", configs), configs, None, "maximize"
         try:
             space = SPACES.get(benchmark)

@@ -34,7 +34,7 @@ class GenericSpace:
     def __init__(self, name: str, configs: dict[str, dict[str, Any]]) -> None:
         self.name = name
         self.configs = configs
-        types = {_model_type(c) for c in configs.values()}
+        types = {model_type(c) for c in configs.values()}
         self.causal = not types <= set(MASKED_TYPES)
         if len(types) > 1 and types & set(MASKED_TYPES):
             raise ConfigError(f"space {name!r} mixes encoder and decoder model types: {sorted(types)}")
@@ -45,14 +45,14 @@ class GenericSpace:
     def build(self, config: dict[str, Any]) -> nn.Module:
         from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM
 
-        model_type = _model_type(config)
+        family = model_type(config)
         fields = {k: v for k, v in config.items() if k != "model_type"}
         try:
-            hf_config = AutoConfig.for_model(model_type, **fields)
+            hf_config = AutoConfig.for_model(family, **fields)
         except (ValueError, TypeError) as exc:
-            raise ConfigError(f"invalid {model_type} config: {exc}") from exc
+            raise ConfigError(f"invalid {family} config: {exc}") from exc
         hf_config._attn_implementation = "eager"
-        auto = AutoModelForMaskedLM if model_type in MASKED_TYPES else AutoModelForCausalLM
+        auto = AutoModelForMaskedLM if family in MASKED_TYPES else AutoModelForCausalLM
         return auto.from_config(hf_config)
 
     def vocab_size(self, config: dict[str, Any]) -> int:
@@ -60,13 +60,14 @@ class GenericSpace:
 
         if "vocab_size" in config:
             return int(config["vocab_size"])
-        return int(AutoConfig.for_model(_model_type(config)).vocab_size)
+        return int(AutoConfig.for_model(model_type(config)).vocab_size)
 
     def sample(self, rng: np.random.Generator) -> dict[str, Any]:
         return dict(self.configs[choice(rng, sorted(self.configs))])
 
 
-def _model_type(config: dict[str, Any]) -> str:
+def model_type(config: dict[str, Any]) -> str:
+    """The config's ``model_type`` (one of the supported families), else one :class:`ConfigError` line."""
     model_type = config.get("model_type")
     if model_type not in (*CAUSAL_TYPES, *MASKED_TYPES):
         raise ConfigError(f"model_type must be one of {', '.join((*CAUSAL_TYPES, *MASKED_TYPES))}, got {model_type!r}")
