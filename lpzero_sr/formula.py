@@ -225,6 +225,11 @@ class _TextPrinter(_SympyPrinter):
     def _print_Abs(self, expr: sympy.Expr) -> str:  # noqa: N802
         return f"|{self._print(expr.args[0])}|"
 
+    def _print_Mul(self, expr: sympy.Expr) -> str:  # noqa: N802
+        if len(expr.args) == 2 and expr.args[0] == -1:  # neg(x), unevaluated
+            return "-" + self.parenthesize(expr.args[1], PRECEDENCE["Mul"], strict=True)
+        return super()._print_Mul(expr)
+
 
 def formula_text(node: Node) -> str:
     """Readable one-line formula, e.g. ``jacov + sqrt|synflow|``."""
