@@ -4,19 +4,23 @@ Importing this package registers every space: ``flexibert``, ``lts-gpt2``, ``nb2
 ``nb201-cifar100``, ``nb201-ImageNet16-120``, ``tiny-gpt2``; :func:`load_generic` reads a user's own space.
 """
 
-from lpzero_sr.spaces import flexibert, lts_gpt2, nb_suite_zero, tiny_gpt2
+from lpzero_sr.spaces import flexibert, llama, lts_gpt2, nb_suite_zero, subnet, tiny_gpt2
 from lpzero_sr.spaces.base import SPACES, Benchmark, Space, load_benchmark, resolve_data_dir
 from lpzero_sr.spaces.generic import load_generic
+from lpzero_sr.spaces.subnet import load_subnet_space
 
 __all__ = [
     "SPACES",
     "Benchmark",
     "Space",
     "flexibert",
+    "llama",
     "load_benchmark",
     "load_generic",
+    "load_subnet_space",
     "lts_gpt2",
     "nb_suite_zero",
     "resolve_data_dir",
+    "subnet",
     "tiny_gpt2",
 ]
