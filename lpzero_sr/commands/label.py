@@ -10,12 +10,19 @@ from lpzero_sr.errors import ConfigError
 from lpzero_sr.features.extract import resolve_device
 from lpzero_sr.labeling import TrainSettings, label_space, read_labels
 from lpzero_sr.spaces import base
+from lpzero_sr.spaces.subnet import load_subnet_space
 
 
 @click.command("label")
 @click.argument("space")
 @click.option("--n", "n", type=click.IntRange(min=1), required=True, help="Number of architectures to sample.")
-@click.option("--steps", type=click.IntRange(min=1), default=200, show_default=True, help="Training steps each.")
+@click.option(
+    "--steps",
+    type=click.IntRange(min=0),
+    default=200,
+    show_default=True,
+    help="Training steps each (0: evaluate only, for spaces whose models inherit trained weights).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the architecture sample.")
 @click.option(
     "--train-seeds",
@@ -58,14 +65,19 @@ def command(
     device: str,
     threads: int | None,
 ) -> None:
-    """Sample N architectures of SPACE, train each for S steps on a local corpus, record validation loss."""
-    try:
-        chosen = base.SPACES.get(space)
-    except KeyError as exc:
-        raise ConfigError(exc.args[0]) from None
+    """Sample N architectures of SPACE, train each for S steps on a local corpus, record validation loss.
+
+    SPACE is a registered space or a sub-network space YAML (``lpzero_sr.spaces.subnet``)."""
+    if space.endswith((".yaml", ".yml")):
+        chosen = load_subnet_space(space)
+    else:
+        try:
+            chosen = base.SPACES.get(space)
+        except KeyError as exc:
+            raise ConfigError(exc.args[0]) from None
     seeds = parse_seeds(train_seeds)
     settings = TrainSettings(steps=steps, batch_size=batch_size, seq_len=seq_len, lr=lr, warmup=max(1, steps // 10))
-    out = out or Path("runs") / "labels" / space
+    out = out or Path("runs") / "labels" / chosen.name
     path = label_space(chosen, n, out, seed, settings, corpus, resolve_device(device), threads, train_seeds=seeds)
     labels = read_labels(path)
     loss = labels["val_loss"]

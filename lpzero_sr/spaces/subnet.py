@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ import yaml
 from torch import nn
 
 from lpzero_sr.errors import ConfigError
-from lpzero_sr.spaces.base import Benchmark, choice
+from lpzero_sr.spaces.base import SPACES, Benchmark, choice
 
 RULES = ("magnitude", "first")
 
@@ -87,23 +88,46 @@ class SubnetSpace:
         rule: str = "magnitude",
         labels: Path | None = None,
     ) -> None:
+        """Stores the space; the checkpoint is read on first use (:func:`load_subnet_space` checks it at once)."""
         if rule not in RULES:
             raise ConfigError(f"subnet space rule {rule!r} is not one of {list(RULES)}")
-        if not (checkpoint / "config.json").is_file():
-            raise ConfigError(f"subnet checkpoint {checkpoint} has no config.json (run benchmarks/subnet_parent.py?)")
         self.name, self.checkpoint, self.rule, self.labels = name, checkpoint, rule, labels
-        config = self.parent_config
-        self.n_layers = int(config.num_hidden_layers)
-        self.n_heads = int(config.num_attention_heads)
-        self.n_groups = int(getattr(config, "num_key_value_heads", None) or self.n_heads)
-        self.n_channels = int(config.intermediate_size)
-        self.head_choices = _choices(heads, "heads", self.n_groups)
-        self.mlp_choices = _choices(mlp, "mlp", self.n_channels)
+        self._heads, self._mlp = heads, mlp
+
+    @cached_property
+    def head_choices(self) -> tuple[int, ...]:
+        """Allowed kept kv-group counts per layer."""
+        return _choices(self._heads, "heads", self.n_groups)
+
+    @cached_property
+    def mlp_choices(self) -> tuple[int, ...]:
+        """Allowed kept MLP channel counts per layer."""
+        return _choices(self._mlp, "mlp", self.n_channels)
+
+    @property
+    def n_layers(self) -> int:
+        return int(self.parent_config.num_hidden_layers)
+
+    @property
+    def n_heads(self) -> int:
+        return int(self.parent_config.num_attention_heads)
+
+    @property
+    def n_groups(self) -> int:
+        return int(getattr(self.parent_config, "num_key_value_heads", None) or self.n_heads)
+
+    @property
+    def n_channels(self) -> int:
+        return int(self.parent_config.intermediate_size)
 
     @cached_property
     def parent_config(self) -> Any:
         from transformers import AutoConfig
 
+        if not (self.checkpoint / "config.json").is_file():
+            raise ConfigError(
+                f"subnet checkpoint {self.checkpoint} has no config.json (run benchmarks/subnet_parent.py?)"
+            )
         return AutoConfig.from_pretrained(self.checkpoint)
 
     @cached_property
@@ -274,8 +298,15 @@ def _set(model: nn.Module, name: str, value: torch.Tensor) -> None:
 
 
 def load_subnet_space(path: str | Path) -> SubnetSpace:
-    """A :class:`SubnetSpace` from a YAML file (see the module docstring); :class:`ConfigError` on a bad file."""
-    path = Path(path)
+    """A :class:`SubnetSpace` from a YAML file (see the module docstring), its checkpoint and width choices checked
+    at once; :class:`ConfigError` with one line on a bad file."""
+    space = SubnetSpace(**_read_spec(Path(path)))
+    space.head_choices, space.mlp_choices  # noqa: B018 - reads the checkpoint's config and validates the choices
+    return space
+
+
+def _read_spec(path: Path) -> dict[str, Any]:
+    """The :class:`SubnetSpace` arguments of a YAML file (paths resolved against the file's folder)."""
     if not path.is_file():
         raise ConfigError(f"subnet space file not found: {path}")
     spec = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -287,12 +318,19 @@ def load_subnet_space(path: str | Path) -> SubnetSpace:
     unknown = sorted(set(spec) - {"name", "checkpoint", "heads", "mlp", "rule", "labels"})
     if unknown:
         raise ConfigError(f"{path} has unknown keys {', '.join(unknown)}")
-    labels = None if spec.get("labels") is None else path.parent / str(spec["labels"])
-    return SubnetSpace(
-        str(spec.get("name", path.stem)),
-        path.parent / str(spec["checkpoint"]),
-        spec["heads"],
-        spec["mlp"],
-        str(spec.get("rule", "magnitude")),
-        labels,
-    )
+    return {
+        "name": str(spec.get("name", path.stem)),
+        "checkpoint": path.parent / str(spec["checkpoint"]),
+        "heads": spec["heads"],
+        "mlp": spec["mlp"],
+        "rule": str(spec.get("rule", "magnitude")),
+        "labels": None if spec.get("labels") is None else path.parent / str(spec["labels"]),
+    }
+
+
+def shipped_yaml() -> Path:
+    """The YAML of the shipped ``tiny-llama-subnets`` space (package data)."""
+    return Path(str(resources.files("lpzero_sr") / "data" / "tiny_llama_subnets" / "space.yaml"))
+
+
+SPACES.register("tiny-llama-subnets")(SubnetSpace(**_read_spec(shipped_yaml())))

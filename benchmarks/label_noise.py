@@ -1,0 +1,59 @@
+"""Label-noise ceiling of the self-labelled benchmarks: how well one training seed ranks like another.
+
+For each ``labels.jsonl`` (default: the shipped ``tiny_gpt2`` and ``tiny_llama`` labels) over the architectures
+labelled with training seeds 0 and 1: Spearman between the seed-0 and seed-1 validation losses (the run-to-run
+ceiling of a single-seed label), the mean absolute difference, the per-run noise sd (sd of the differences / sqrt 2),
+and, by simulation with that noise around the 2-seed means (seeded, 2000 draws), the expected Spearman between a
+noise-free ranking and the 2-seed mean label (the ceiling a proxy can reach against ``val_loss``).
+
+    python benchmarks/label_noise.py [LABELS.jsonl ...]
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from lpzero_sr.labeling import read_labels
+
+DEFAULTS = ("tiny_gpt2", "tiny_llama")
+DRAWS = 2000
+
+
+def report(path: Path) -> str:
+    """One line of label-noise numbers for the architectures of ``path`` labelled with seeds 0 and 1."""
+    labels = read_labels(path)
+    if not {"val_loss_seed0", "val_loss_seed1"} <= set(labels.columns):
+        return f"{path}: needs training seeds 0 and 1"
+    both = labels.dropna(subset=["val_loss_seed0", "val_loss_seed1"])
+    if len(both) < 3:
+        return f"{path}: only {len(both)} architectures with seeds 0 and 1"
+    seed0, seed1 = both["val_loss_seed0"].to_numpy(), both["val_loss_seed1"].to_numpy()
+    diff = seed0 - seed1
+    run_sd = float(diff.std(ddof=1) / np.sqrt(2))
+    rng = np.random.default_rng(0)
+    mean = both["val_loss"].to_numpy()
+    ceiling = [spearmanr(mean, mean + rng.normal(0, run_sd / np.sqrt(2), len(mean)))[0] for _ in range(DRAWS)]
+    return (
+        f"{path}: {len(both)} architectures with seeds 0 and 1; Spearman(seed0, seed1) = "
+        f"{spearmanr(seed0, seed1)[0]:.3f}; mean |diff| {np.abs(diff).mean():.3f} nats; per-run noise sd "
+        f"{run_sd:.3f}; loss sd {mean.std(ddof=1):.3f}; simulated ceiling vs the 2-seed mean "
+        f"{np.mean(ceiling):.3f} (90% {np.quantile(ceiling, 0.05):.3f}-{np.quantile(ceiling, 0.95):.3f})"
+    )
+
+
+def main() -> None:
+    """Print one line per labels file given on the command line (default: the shipped benchmarks)."""
+    paths = [Path(p) for p in sys.argv[1:]] or [
+        Path(str(resources.files("lpzero_sr") / "data" / name / "labels.jsonl")) for name in DEFAULTS
+    ]
+    for path in paths:
+        print(report(path))
+
+
+if __name__ == "__main__":
+    main()
