@@ -7,11 +7,15 @@ and, by simulation with that noise around the 2-seed means (seeded, 2000 draws),
 noise-free ranking and the 2-seed mean label (the ceiling a proxy can reach against ``val_loss``).
 
     python benchmarks/label_noise.py [LABELS.jsonl ...]
+    python benchmarks/label_noise.py A/labels.jsonl --against B/labels.jsonl   # Spearman of A's and B's val_loss
+
+``--against`` compares two labellings of the same architectures instead (e.g. sub-networks with inherited weights
+against the same sub-networks after a short fine-tune).
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
 from importlib import resources
 from pathlib import Path
 
@@ -46,13 +50,23 @@ def report(path: Path) -> str:
     )
 
 
+def compare(path: Path, other: Path) -> str:
+    """Spearman between the ``val_loss`` of two labels files over their common architectures."""
+    a, b = read_labels(path).set_index("arch"), read_labels(other).set_index("arch")
+    common = a.index.intersection(b.index)
+    rho = spearmanr(a.loc[common, "val_loss"], b.loc[common, "val_loss"])[0]
+    return f"{path} vs {other}: {len(common)} common architectures, Spearman(val_loss) = {rho:.3f}"
+
+
 def main() -> None:
     """Print one line per labels file given on the command line (default: the shipped benchmarks)."""
-    paths = [Path(p) for p in sys.argv[1:]] or [
-        Path(str(resources.files("lpzero_sr") / "data" / name / "labels.jsonl")) for name in DEFAULTS
-    ]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="*", type=Path)
+    parser.add_argument("--against", type=Path, help="Compare each file's val_loss with this labels file.")
+    args = parser.parse_args()
+    paths = args.paths or [Path(str(resources.files("lpzero_sr") / "data" / n / "labels.jsonl")) for n in DEFAULTS]
     for path in paths:
-        print(report(path))
+        print(compare(path, args.against) if args.against else report(path))
 
 
 if __name__ == "__main__":

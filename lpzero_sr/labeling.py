@@ -62,12 +62,18 @@ class Corpus:
     val: torch.Tensor
 
 
-def load_corpus(settings: TrainSettings, path: str | Path | None = None) -> Corpus:
-    """Tokenize :func:`corpus_text` and split it; :class:`DataError` if either part is shorter than a window."""
+def load_corpus(
+    settings: TrainSettings, path: str | Path | None = None, encode: Callable[[str], list[int]] | None = None
+) -> Corpus:
+    """Tokenize :func:`corpus_text` (with ``encode``, e.g. a pretrained checkpoint's tokenizer, else the local BPE
+    tokenizer) and split it; :class:`DataError` if either part is shorter than a window."""
     text_path = None if path is None else str(path)
     if text_path is not None and not Path(text_path).is_file():
         raise DataError(f"corpus file not found: {text_path}")
-    ids = torch.tensor(train_tokenizer(settings.tokenizer_vocab, text_path).encode(corpus_text(text_path)).ids)
+    text = corpus_text(text_path)
+    ids = torch.tensor(
+        encode(text) if encode else train_tokenizer(settings.tokenizer_vocab, text_path).encode(text).ids
+    )
     n_val = int(len(ids) * settings.val_frac)
     train, val = ids[: len(ids) - n_val], ids[len(ids) - n_val :]
     if min(len(train), len(val)) <= settings.seq_len:
@@ -174,8 +180,9 @@ def label_space(
     """Label ``n`` architectures sampled with ``seed``, each trained once per seed of ``train_seeds`` (default:
     ``settings.train_seed`` alone), into ``out_dir/labels.jsonl``; returns that path.
 
-    Resumable per (architecture, training seed): pairs already in the file are skipped. A rerun must use the same
-    settings; ``n`` may grow (samples with the same seed extend) and training seeds may be added. A failing
+    A space with an ``encode(text) -> ids`` method (a checkpoint with its own tokenizer) tokenizes the corpus
+    itself. Resumable per (architecture, training seed): pairs already in the file are skipped. A rerun must use
+    the same settings; ``n`` may grow (samples with the same seed extend) and training seeds may be added. A failing
     architecture is recorded with its error.
     """
     settings = settings or TrainSettings()
@@ -191,7 +198,7 @@ def label_space(
     default_seed = _update_meta(out / META_FILE, meta, seeds)
     labels_path = out / LABELS_FILE
     done = {(row["arch"], row.get("train_seed", default_seed)) for row in _read_jsonl(labels_path)}
-    corpus_ids = load_corpus(settings, corpus)
+    corpus_ids = load_corpus(settings, corpus, getattr(space, "encode", None))
     name = arch_namer(space)
     todo = [(c, s) for c in sample_distinct(space, n, seed) for s in seeds if (name(c), s) not in done]
     device = torch.device(device)

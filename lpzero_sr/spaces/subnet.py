@@ -30,6 +30,7 @@ layers have Llama-style ``self_attn.{q,k,v,o}_proj`` and ``mlp.{gate,up,down}_pr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
@@ -199,6 +200,17 @@ class SubnetSpace:
 
     def vocab_size(self, config: dict[str, Any]) -> int:
         return int(self.parent_config.vocab_size)
+
+    @property
+    def encode(self) -> Callable[[str], list[int]] | None:
+        """The checkpoint's own tokenizer when it ships one (a pretrained LLM: labels must use its token ids),
+        else ``None``: the local BPE tokenizer the shipped parent was trained with."""
+        if not any((self.checkpoint / name).is_file() for name in ("tokenizer.json", "tokenizer.model")):
+            return None
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(self.checkpoint)
+        return lambda text: tokenizer(text, add_special_tokens=False)["input_ids"]
 
     def sample(self, rng: np.random.Generator) -> dict[str, list[int]]:
         return {
