@@ -152,3 +152,40 @@ def test_invalid_configs(space: SubnetSpace, config: dict[str, list[int]], messa
 def test_invalid_spaces(tmp_path: Path, spec: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_subnet_space(write_space(tmp_path, **spec))
+
+
+def test_shipped_subnet_benchmark() -> None:
+    from lpzero_sr.labeling import read_labels
+    from lpzero_sr.spaces import SPACES
+
+    shipped = SPACES.get("tiny-llama-subnets")
+    bench = shipped.load(None)
+    assert len(bench) == 40 and bench.direction == "minimize"
+    assert (shipped.head_choices, shipped.mlp_choices) == ((1, 2, 3, 4), (64, 128, 192, 256))
+    labels = read_labels(shipped.labels).set_index("arch")
+    finetuned = read_labels(shipped.labels.parent / "finetuned" / "labels.jsonl").set_index("arch")
+    assert list(finetuned.index) == bench.archs
+    assert (finetuned["val_loss"] < labels["val_loss"]).mean() > 0.9  # a short fine-tune recovers some loss
+    arch = bench.archs[0]
+    assert shipped.n_params(bench.configs[arch]) == labels.loc[arch, "n_params"]
+    assert np.all((bench.targets["val_loss"] > 4.0) & (bench.targets["val_loss"] < np.log(VOCAB_SIZE)))
+
+
+def test_label_cli_evaluates_inherited_weights_of_a_yaml_space(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from lpzero_sr.cli import main
+    from lpzero_sr.labeling import TrainSettings, evaluate, load_corpus, read_labels
+
+    corpus = tmp_path / "text.txt"
+    corpus.write_text("\n\n".join(f"def f{i}(x): return x * {i} + {i % 7}" for i in range(400)), encoding="utf-8")
+    path = write_space(tmp_path)
+    args = ["label", str(path), "--n", "2", "--steps", "0", "--seq-len", "16", "--corpus", str(corpus)]
+    result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "labels"), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    rows = read_labels(tmp_path / "labels" / "labels.jsonl")
+    space = load_subnet_space(path)
+    settings = TrainSettings(seq_len=16)
+    val = load_corpus(settings, corpus).val
+    by_hand = evaluate(space.build(rows["config"][0]), val, settings, True, VOCAB_SIZE, torch.device("cpu"))
+    assert rows["val_loss"][0] == pytest.approx(by_hand, rel=1e-6)
