@@ -4,7 +4,8 @@ For each ``labels.jsonl`` (default: the shipped ``tiny_gpt2`` and ``tiny_llama``
 labelled with training seeds 0 and 1: Spearman between the seed-0 and seed-1 validation losses (the run-to-run
 ceiling of a single-seed label), the mean absolute difference, the per-run noise sd (sd of the differences / sqrt 2),
 and, by simulation with that noise around the 2-seed means (seeded, 2000 draws), the expected Spearman between a
-noise-free ranking and the 2-seed mean label (the ceiling a proxy can reach against ``val_loss``).
+noise-free ranking and the 2-seed mean label (the ceiling a proxy can reach against ``val_loss``). Also the Spearman
+of the parameter count alone (more parameters ranked better), the baseline any proxy should beat.
 
     python benchmarks/label_noise.py [LABELS.jsonl ...]
     python benchmarks/label_noise.py A/labels.jsonl --against B/labels.jsonl   # Spearman of A's and B's val_loss
@@ -31,11 +32,14 @@ DRAWS = 2000
 def report(path: Path) -> str:
     """One line of label-noise numbers for the architectures of ``path`` labelled with seeds 0 and 1."""
     labels = read_labels(path)
+    params = f"{path}: {len(labels)} architectures; #params alone Spearman(n_params, -val_loss) = " + (
+        f"{spearmanr(labels['n_params'], -labels['val_loss'])[0]:.3f}"
+    )
     if not {"val_loss_seed0", "val_loss_seed1"} <= set(labels.columns):
-        return f"{path}: needs training seeds 0 and 1"
+        return f"{params}; one training seed only"
     both = labels.dropna(subset=["val_loss_seed0", "val_loss_seed1"])
     if len(both) < 3:
-        return f"{path}: only {len(both)} architectures with seeds 0 and 1"
+        return f"{params}; only {len(both)} architectures with seeds 0 and 1"
     seed0, seed1 = both["val_loss_seed0"].to_numpy(), both["val_loss_seed1"].to_numpy()
     diff = seed0 - seed1
     run_sd = float(diff.std(ddof=1) / np.sqrt(2))
@@ -43,7 +47,7 @@ def report(path: Path) -> str:
     mean = both["val_loss"].to_numpy()
     ceiling = [spearmanr(mean, mean + rng.normal(0, run_sd / np.sqrt(2), len(mean)))[0] for _ in range(DRAWS)]
     return (
-        f"{path}: {len(both)} architectures with seeds 0 and 1; Spearman(seed0, seed1) = "
+        f"{params}\n  {len(both)} architectures with seeds 0 and 1: Spearman(seed0, seed1) = "
         f"{spearmanr(seed0, seed1)[0]:.3f}; mean |diff| {np.abs(diff).mean():.3f} nats; per-run noise sd "
         f"{run_sd:.3f}; loss sd {mean.std(ddof=1):.3f}; simulated ceiling vs the 2-seed mean "
         f"{np.mean(ceiling):.3f} (90% {np.quantile(ceiling, 0.05):.3f}-{np.quantile(ceiling, 0.95):.3f})"
