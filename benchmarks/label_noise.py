@@ -31,6 +31,8 @@ DRAWS = 2000
 
 def report(path: Path) -> str:
     """One line of label-noise numbers for the architectures of ``path`` labelled with seeds 0 and 1."""
+    if not path.is_file():
+        return f"{path}: not found"
     labels = read_labels(path)
     params = f"{path}: {len(labels)} architectures; #params alone Spearman(n_params, -val_loss) = " + (
         f"{spearmanr(labels['n_params'], -labels['val_loss'])[0]:.3f}"
