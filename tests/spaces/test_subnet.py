@@ -189,3 +189,14 @@ def test_label_cli_evaluates_inherited_weights_of_a_yaml_space(tmp_path: Path) -
     val = load_corpus(settings, corpus).val
     by_hand = evaluate(space.build(rows["config"][0]), val, settings, True, VOCAB_SIZE, torch.device("cpu"))
     assert rows["val_loss"][0] == pytest.approx(by_hand, rel=1e-6)
+
+
+def test_a_checkpoint_tokenizer_encodes_the_corpus(tmp_path: Path) -> None:
+    from lpzero_sr.features.inputs import train_tokenizer
+
+    path = write_space(tmp_path)
+    assert load_subnet_space(path).encode is None  # no tokenizer files: the local BPE tokenizer is used
+    tokenizer = train_tokenizer(300)
+    tokenizer.save(str(tmp_path / "parent" / "tokenizer.json"))
+    text = "def foo(x): return x"
+    assert load_subnet_space(path).encode(text) == tokenizer.encode(text).ids
