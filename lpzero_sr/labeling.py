@@ -1,10 +1,13 @@
 """Label a search space: sample architectures, train each briefly on a local corpus, record validation loss.
 
 The corpus (Python's documentation topics, or a user's text file) is tokenized with the local BPE tokenizer and
-split once: the first ``1 - val_frac`` of the tokens train, the rest validate. Each architecture is initialised and
-fed batches from ``train_seed``, so a label is reproducible; results are appended to ``labels.jsonl`` one line per
-architecture, and a rerun skips the architectures already there. Decoders (``space.causal``) learn next-token
-prediction; encoders learn to recover 15% masked tokens.
+split once: the first ``1 - val_frac`` of the tokens train, the rest validate. Each architecture is trained once per
+training seed (initialisation and batches come from that seed, so a label is reproducible); results are appended to
+``labels.jsonl`` one line per (architecture, training seed), and a rerun skips the pairs already there, so seeds can
+be added to a finished run. :func:`read_labels` averages the seeds: ``val_loss`` is the mean over an architecture's
+seeds and ``val_loss_seed<k>`` keeps each run (files written before multi-seed labelling have lines without
+``train_seed``; they belong to the seed in ``meta.json``). Decoders (``space.causal``) learn next-token prediction;
+encoders learn to recover 15% masked tokens.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +30,7 @@ from tqdm import tqdm
 
 from lpzero_sr.errors import DataError, LpzeroError
 from lpzero_sr.features.inputs import corpus_text, train_tokenizer
-from lpzero_sr.spaces.base import Space
+from lpzero_sr.spaces.base import Benchmark, Space
 
 LABELS_FILE = "labels.jsonl"
 META_FILE = "meta.json"
@@ -37,7 +40,8 @@ MASK_ID = 1  # the tokenizer's "[PAD]"; never a real token, so it doubles as the
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """How each architecture is trained and evaluated (stored in ``meta.json``; a resume must match)."""
+    """How each architecture is trained and evaluated (stored in ``meta.json``; a resume must match, except for
+    ``train_seed``: ``meta.json`` lists every training seed used as ``train_seeds``)."""
 
     steps: int = 200
     batch_size: int = 16
@@ -58,12 +62,18 @@ class Corpus:
     val: torch.Tensor
 
 
-def load_corpus(settings: TrainSettings, path: str | Path | None = None) -> Corpus:
-    """Tokenize :func:`corpus_text` and split it; :class:`DataError` if either part is shorter than a window."""
+def load_corpus(
+    settings: TrainSettings, path: str | Path | None = None, encode: Callable[[str], list[int]] | None = None
+) -> Corpus:
+    """Tokenize :func:`corpus_text` (with ``encode``, e.g. a pretrained checkpoint's tokenizer, else the local BPE
+    tokenizer) and split it; :class:`DataError` if either part is shorter than a window."""
     text_path = None if path is None else str(path)
     if text_path is not None and not Path(text_path).is_file():
         raise DataError(f"corpus file not found: {text_path}")
-    ids = torch.tensor(train_tokenizer(settings.tokenizer_vocab, text_path).encode(corpus_text(text_path)).ids)
+    text = corpus_text(text_path)
+    ids = torch.tensor(
+        encode(text) if encode else train_tokenizer(settings.tokenizer_vocab, text_path).encode(text).ids
+    )
     n_val = int(len(ids) * settings.val_frac)
     train, val = ids[: len(ids) - n_val], ids[len(ids) - n_val :]
     if min(len(train), len(val)) <= settings.seq_len:
@@ -165,46 +175,90 @@ def label_space(
     device: torch.device | str = "cpu",
     threads: int | None = None,
     progress: bool = True,
+    train_seeds: Sequence[int] | None = None,
 ) -> Path:
-    """Label ``n`` architectures sampled with ``seed`` into ``out_dir/labels.jsonl``; returns that path.
+    """Label ``n`` architectures sampled with ``seed``, each trained once per seed of ``train_seeds`` (default:
+    ``settings.train_seed`` alone), into ``out_dir/labels.jsonl``; returns that path.
 
-    Resumable: architectures already in the file are skipped. A rerun must use the same settings (``n`` may grow:
-    samples with the same seed are expected to extend). A failing architecture is recorded with its error.
+    A space with an ``encode(text) -> ids`` method (a checkpoint with its own tokenizer) tokenizes the corpus
+    itself. Resumable per (architecture, training seed): pairs already in the file are skipped. A rerun must use
+    the same settings; ``n`` may grow (samples with the same seed extend) and training seeds may be added. A failing
+    architecture is recorded with its error.
     """
     settings = settings or TrainSettings()
+    seeds = sorted(set(train_seeds if train_seeds is not None else [settings.train_seed]))
+    if not seeds:
+        raise LpzeroError("give at least one training seed")
     if threads is not None:
         torch.set_num_threads(threads)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    meta = {"space": space.name, "seed": seed, "corpus": None if corpus is None else str(corpus), **asdict(settings)}
-    _check_meta(out / META_FILE, meta)
+    common = {k: v for k, v in asdict(settings).items() if k != "train_seed"}
+    meta = {"space": space.name, "seed": seed, "corpus": None if corpus is None else str(corpus), **common}
+    default_seed = _update_meta(out / META_FILE, meta, seeds)
     labels_path = out / LABELS_FILE
-    done = {row["arch"] for row in _read_jsonl(labels_path)}
-    corpus_ids = load_corpus(settings, corpus)
+    done = {(row["arch"], row.get("train_seed", default_seed)) for row in _read_jsonl(labels_path)}
+    corpus_ids = load_corpus(settings, corpus, getattr(space, "encode", None))
     name = arch_namer(space)
-    todo = [c for c in sample_distinct(space, n, seed) if name(c) not in done]
+    todo = [(c, s) for c in sample_distinct(space, n, seed) for s in seeds if (name(c), s) not in done]
     device = torch.device(device)
     with labels_path.open("a", encoding="utf-8") as sink, tqdm(todo, desc="label", disable=not progress) as bar:
-        for config in bar:
-            row = _label_one(space, config, corpus_ids, settings, device)
+        for config, train_seed in bar:
+            row = _label_one(space, config, corpus_ids, replace(settings, train_seed=train_seed), device)
             sink.write(json.dumps(row) + "\n")
             sink.flush()
-            bar.set_postfix(arch=row["arch"], val_loss=row.get("val_loss"))
+            bar.set_postfix(arch=row["arch"], seed=train_seed, val_loss=row.get("val_loss"))
     return labels_path
 
 
 def read_labels(path: str | Path) -> pd.DataFrame:
-    """Successful rows of a ``labels.jsonl`` (columns arch, config, n_params, val_loss, train_seconds)."""
-    rows = [row for row in _read_jsonl(Path(path)) if "error" not in row]
+    """One row per successfully labelled architecture of a ``labels.jsonl``, in first-seen order.
+
+    Columns: arch, config, n_params, ``val_loss`` (mean over the architecture's training seeds), ``val_loss_seed<k>``
+    per seed (NaN where that seed is missing), n_seeds, train_seconds (summed over seeds). Lines without
+    ``train_seed`` (single-seed files) belong to the seed named in the ``meta.json`` beside the file, else 0.
+    """
+    path = Path(path)
+    default_seed = _meta_seeds(path.parent / META_FILE)[0]
+    rows = [
+        {**row, "train_seed": row.get("train_seed", default_seed)} for row in _read_jsonl(path) if "error" not in row
+    ]
     if not rows:
         raise DataError(f"no labelled architectures in {path}")
-    return pd.DataFrame(rows)
+    runs = pd.DataFrame(rows).drop_duplicates(["arch", "train_seed"], keep="last")
+    losses = runs.pivot(index="arch", columns="train_seed", values="val_loss")
+    order = list(dict.fromkeys(runs["arch"]))
+    first = runs.drop_duplicates("arch").set_index("arch").loc[order]
+    frame = pd.DataFrame(
+        {
+            "arch": order,
+            "config": first["config"].to_list(),
+            "n_params": first["n_params"].to_numpy(),
+            "val_loss": losses.loc[order].mean(axis=1).to_numpy(),
+        }
+    )
+    for train_seed in sorted(losses.columns):
+        frame[f"val_loss_seed{train_seed}"] = losses.loc[order, train_seed].to_numpy()
+    frame["n_seeds"] = losses.loc[order].notna().sum(axis=1).to_numpy()
+    frame["train_seconds"] = runs.groupby("arch")["train_seconds"].sum().loc[order].to_numpy()
+    return frame
+
+
+def labelled_benchmark(
+    space: Space, path: str | Path, validate: Callable[[dict[str, Any]], dict[str, Any]]
+) -> Benchmark:
+    """A :class:`Benchmark` of ``space`` from a ``labels.jsonl``: target ``val_loss`` (the mean over training seeds,
+    minimised); ``validate`` checks each stored config."""
+    rows = read_labels(path)
+    configs = {row.arch: validate(row.config) for row in rows.itertuples()}
+    targets = pd.DataFrame({"val_loss": rows["val_loss"].to_numpy()}, index=pd.Index(rows["arch"], name="arch"))
+    return Benchmark(space.name, configs, targets, "val_loss", "minimize", space=space)
 
 
 def _label_one(
     space: Space, config: dict[str, Any], corpus: Corpus, settings: TrainSettings, device: torch.device
 ) -> dict[str, Any]:
-    row: dict[str, Any] = {"arch": arch_namer(space)(config), "config": config}
+    row: dict[str, Any] = {"arch": arch_namer(space)(config), "config": config, "train_seed": settings.train_seed}
     torch.manual_seed(settings.train_seed)
     start = time.perf_counter()
     try:
@@ -218,14 +272,29 @@ def _label_one(
     return row
 
 
-def _check_meta(path: Path, meta: dict[str, Any]) -> None:
+def _meta_seeds(path: Path) -> list[int]:
+    """Training seeds recorded in ``meta.json``: ``train_seeds``, or the older single ``train_seed``; ``[0]``
+    when there is no such file."""
+    if not path.exists():
+        return [0]
+    old = json.loads(path.read_text(encoding="utf-8"))
+    return list(old["train_seeds"]) if "train_seeds" in old else [int(old.get("train_seed", 0))]
+
+
+def _update_meta(path: Path, meta: dict[str, Any], seeds: list[int]) -> int:
+    """Checks ``meta`` against an existing ``meta.json`` (training seeds may differ), then writes it with the union
+    of training seeds; returns the seed of lines written without ``train_seed`` (the file's first seed)."""
     if path.exists():
         old = json.loads(path.read_text(encoding="utf-8"))
+        old_seeds = _meta_seeds(path)
+        old = {k: v for k, v in old.items() if k not in ("train_seed", "train_seeds")}
         diff = sorted(k for k in meta.keys() | old.keys() if old.get(k) != meta.get(k))
         if diff:
             raise LpzeroError(f"{path.parent} was labelled with other settings ({', '.join(diff)}); use another --out")
     else:
-        path.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+        old_seeds = seeds
+    path.write_text(json.dumps({**meta, "train_seeds": sorted({*old_seeds, *seeds})}, indent=1) + "\n", "utf-8")
+    return old_seeds[0]
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:

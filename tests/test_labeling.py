@@ -199,7 +199,59 @@ def test_cli_labels_tiny_gpt2(tmp_path: Path, corpus_file: Path) -> None:
     args += ["--corpus", str(corpus_file), "--out", str(tmp_path), "--device", "cpu", "--threads", "1"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert f"2 labelled architectures in {tmp_path / 'labels.jsonl'}: val_loss " in result.output
+    assert f"2 labelled architectures in {tmp_path / 'labels.jsonl'} (training seeds 0): val_loss " in result.output
     rows = read_labels(tmp_path / "labels.jsonl")
     assert list(rows["arch"]) == [arch_id(c) for c in rows["config"]]
     assert json.loads((tmp_path / "meta.json").read_text())["steps"] == 2
+
+
+def test_train_seeds_average_and_match_single_seed_runs(tmp_path: Path, corpus_file: Path) -> None:
+    space = ToySpace()
+    kwargs = {"seed": 2, "settings": SMALL, "corpus": corpus_file, "progress": False}
+    both = read_labels(label_space(space, 2, tmp_path / "both", train_seeds=[1, 0], **kwargs))
+    one = read_labels(label_space(space, 2, tmp_path / "one", train_seeds=[1], **kwargs))
+    assert list(both.columns) == [
+        "arch", "config", "n_params", "val_loss", "val_loss_seed0", "val_loss_seed1", "n_seeds", "train_seconds"
+    ]  # fmt: skip
+    assert np.array_equal(both["val_loss_seed1"].to_numpy(), one["val_loss_seed1"].to_numpy())
+    assert np.array_equal(one["val_loss"].to_numpy(), one["val_loss_seed1"].to_numpy())
+    mean = (both["val_loss_seed0"] + both["val_loss_seed1"]).to_numpy() / 2
+    assert np.allclose(both["val_loss"].to_numpy(), mean, rtol=0, atol=1e-12)
+    assert not np.array_equal(both["val_loss_seed0"].to_numpy(), both["val_loss_seed1"].to_numpy())
+    assert list(both["n_seeds"]) == [2, 2]
+
+
+def test_adding_a_seed_resumes_per_arch_and_seed(tmp_path: Path, corpus_file: Path) -> None:
+    space = ToySpace()
+    kwargs = {"seed": 2, "settings": SMALL, "corpus": corpus_file, "progress": False}
+    path = label_space(space, 2, tmp_path, train_seeds=[0], **kwargs)
+    first = path.read_text().splitlines()
+    label_space(space, 3, tmp_path, train_seeds=[0, 1], **kwargs)
+    lines = path.read_text().splitlines()
+    assert lines[:2] == first
+    added = [(json.loads(line)["arch"], json.loads(line)["train_seed"]) for line in lines[2:]]
+    archs = [json.loads(line)["arch"] for line in first]
+    assert sorted(added) == sorted([(archs[0], 1), (archs[1], 1), (added[-1][0], 0), (added[-1][0], 1)])
+    assert json.loads((tmp_path / "meta.json").read_text())["train_seeds"] == [0, 1]
+    assert list(read_labels(path)["n_seeds"]) == [2, 2, 2]
+
+
+def test_single_seed_files_read_with_the_meta_seed(tmp_path: Path) -> None:
+    meta = {"space": "toy", "seed": 0, "corpus": None, "train_seed": 3}
+    (tmp_path / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    lines = [
+        {"arch": "a", "config": {}, "n_params": 1, "val_loss": 2.0, "train_seconds": 1.0},
+        {"arch": "b", "config": {}, "n_params": 1, "val_loss": 3.0, "train_seconds": 1.0},
+        {"arch": "a", "config": {}, "train_seed": 4, "n_params": 1, "val_loss": 2.5, "train_seconds": 2.0},
+    ]
+    (tmp_path / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines), encoding="utf-8")
+    rows = read_labels(tmp_path / "labels.jsonl").set_index("arch")
+    assert rows.loc["a", "val_loss"] == 2.25 and rows.loc["b", "val_loss"] == 3.0
+    assert rows.loc["a", "val_loss_seed3"] == 2.0 and math.isnan(rows.loc["b", "val_loss_seed4"])
+    assert list(rows["n_seeds"]) == [2, 1] and rows.loc["a", "train_seconds"] == 3.0
+
+
+def test_cli_bad_train_seeds() -> None:
+    result = CliRunner().invoke(main, ["label", "tiny-gpt2", "--n", "2", "--train-seeds", "0,x"])
+    assert result.exit_code == 1
+    assert result.output == "Error: --train-seeds must be comma-separated integers, got '0,x'\n"

@@ -10,14 +10,29 @@ from lpzero_sr.errors import ConfigError
 from lpzero_sr.features.extract import resolve_device
 from lpzero_sr.labeling import TrainSettings, label_space, read_labels
 from lpzero_sr.spaces import base
+from lpzero_sr.spaces.subnet import load_subnet_space
 
 
 @click.command("label")
 @click.argument("space")
 @click.option("--n", "n", type=click.IntRange(min=1), required=True, help="Number of architectures to sample.")
-@click.option("--steps", type=click.IntRange(min=1), default=200, show_default=True, help="Training steps each.")
+@click.option(
+    "--steps",
+    type=click.IntRange(min=0),
+    default=200,
+    show_default=True,
+    help="Training steps each (0: evaluate only, for spaces whose models inherit trained weights).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the architecture sample.")
-@click.option("--train-seed", type=int, default=0, show_default=True, help="Seed of initialisation and batches.")
+@click.option(
+    "--train-seeds",
+    "--train-seed",
+    "train_seeds",
+    default="0",
+    show_default=True,
+    help="Comma-separated seeds of initialisation and batches; each architecture is trained once per seed and "
+    "labelled with the mean validation loss.",
+)
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--seq-len", type=click.IntRange(min=2), default=64, show_default=True)
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=2e-3, show_default=True)
@@ -41,7 +56,7 @@ def command(
     n: int,
     steps: int,
     seed: int,
-    train_seed: int,
+    train_seeds: str,
     batch_size: int,
     seq_len: int,
     lr: float,
@@ -50,20 +65,35 @@ def command(
     device: str,
     threads: int | None,
 ) -> None:
-    """Sample N architectures of SPACE, train each for S steps on a local corpus, record validation loss."""
-    try:
-        chosen = base.SPACES.get(space)
-    except KeyError as exc:
-        raise ConfigError(exc.args[0]) from None
-    settings = TrainSettings(
-        steps=steps, batch_size=batch_size, seq_len=seq_len, lr=lr, warmup=max(1, steps // 10), train_seed=train_seed
-    )
-    path = label_space(
-        chosen, n, out or Path("runs") / "labels" / space, seed, settings, corpus, resolve_device(device), threads
-    )
+    """Sample N architectures of SPACE, train each for S steps on a local corpus, record validation loss.
+
+    SPACE is a registered space or a sub-network space YAML (``lpzero_sr.spaces.subnet``)."""
+    if space.endswith((".yaml", ".yml")):
+        chosen = load_subnet_space(space)
+    else:
+        try:
+            chosen = base.SPACES.get(space)
+        except KeyError as exc:
+            raise ConfigError(exc.args[0]) from None
+    seeds = parse_seeds(train_seeds)
+    settings = TrainSettings(steps=steps, batch_size=batch_size, seq_len=seq_len, lr=lr, warmup=max(1, steps // 10))
+    out = out or Path("runs") / "labels" / chosen.name
+    path = label_space(chosen, n, out, seed, settings, corpus, resolve_device(device), threads, train_seeds=seeds)
     labels = read_labels(path)
     loss = labels["val_loss"]
+    seed_names = ",".join(c.removeprefix("val_loss_seed") for c in labels.columns if c.startswith("val_loss_seed"))
     click.echo(
-        f"{len(labels)} labelled architectures in {path}: val_loss {loss.min():.3f}-{loss.max():.3f} "
-        f"(median {loss.median():.3f})"
+        f"{len(labels)} labelled architectures in {path} (training seeds {seed_names}): val_loss "
+        f"{loss.min():.3f}-{loss.max():.3f} (median {loss.median():.3f})"
     )
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0,1"`` -> ``[0, 1]``; :class:`ConfigError` on anything but comma-separated integers."""
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(f"--train-seeds must be comma-separated integers, got {text!r}") from None
+    if not seeds:
+        raise ConfigError("--train-seeds needs at least one seed")
+    return seeds

@@ -6,19 +6,23 @@ NAS-Bench-Suite-Zero task, named ``<space>-<task>`` (``nb101-cifar10``, ``nb201-
 :data:`lpzero_sr.spaces.nb_suite_zero.TASKS`); :func:`load_generic` reads a user's own space.
 """
 
-from lpzero_sr.spaces import flexibert, lts_gpt2, nb_suite_zero, tiny_gpt2
+from lpzero_sr.spaces import flexibert, llama, lts_gpt2, nb_suite_zero, subnet, tiny_gpt2
 from lpzero_sr.spaces.base import SPACES, Benchmark, Space, load_benchmark, resolve_data_dir
 from lpzero_sr.spaces.generic import load_generic
+from lpzero_sr.spaces.subnet import load_subnet_space
 
 __all__ = [
     "SPACES",
     "Benchmark",
     "Space",
     "flexibert",
+    "llama",
     "load_benchmark",
     "load_generic",
+    "load_subnet_space",
     "lts_gpt2",
     "nb_suite_zero",
     "resolve_data_dir",
+    "subnet",
     "tiny_gpt2",
 ]

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from torch import nn
 
 from lpzero_sr.errors import ConfigError
@@ -83,12 +82,9 @@ class TinyGPT2Space:
 
     def load(self, data_dir: Path | None = None) -> Benchmark:
         """The shipped labels (``data_dir`` is ignored: the data is part of the package)."""
-        from lpzero_sr.labeling import read_labels
+        from lpzero_sr.labeling import labelled_benchmark
 
-        rows = read_labels(labels_path())
-        configs = {row.arch: validate_config(row.config) for row in rows.itertuples()}
-        targets = pd.DataFrame({"val_loss": rows["val_loss"].to_numpy()}, index=pd.Index(rows["arch"], name="arch"))
-        return Benchmark(self.name, configs, targets, "val_loss", "minimize", space=self)
+        return labelled_benchmark(self, labels_path(), validate_config)
 
     def build(self, config: dict[str, Any]) -> nn.Module:
         return build_model(config)

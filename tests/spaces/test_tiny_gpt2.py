@@ -1,4 +1,5 @@
-"""The tiny GPT-2 space: configs, parameter counts by hand, causality, and the shipped labelled benchmark."""
+"""The tiny GPT-2 space: configs, parameter counts by hand, causality, and the shipped labelled benchmark (the mean
+validation loss over training seeds 0 and 1)."""
 
 from __future__ import annotations
 
@@ -68,10 +69,13 @@ def test_shipped_benchmark() -> None:
     bench = SPACE.load(None)
     assert bench.target == "val_loss" and bench.direction == "minimize"
     assert len(bench) == 80
+    assert set(read_labels(labels_path())["n_seeds"]) == {2}
     loss = bench.targets["val_loss"].to_numpy()
     assert np.all((loss > 2.0) & (loss < np.log(VOCAB_SIZE)))
     assert loss.max() - loss.min() > 0.5
     labels = read_labels(labels_path()).set_index("arch")
+    mean = (labels["val_loss_seed0"] + labels["val_loss_seed1"]) / 2
+    assert np.allclose(bench.targets.loc[labels.index, "val_loss"], mean, rtol=0, atol=1e-12)
     for arch in bench.archs[:3]:
         config = bench.configs[arch]
         assert arch == arch_id(config)
