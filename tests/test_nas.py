@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import sympy
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,6 +16,7 @@ from torch import nn
 
 from lpzero_sr.cli import main
 from lpzero_sr.errors import ConfigError
+from lpzero_sr.formula import Node
 from lpzero_sr.nas import (
     Journal,
     LabelledDomain,
@@ -251,7 +251,7 @@ def test_cli_params_objective_within_tiny_gpt2(tmp_path: Path, tiny: Any) -> Non
 
 def test_cli_proxy_objective_scores_with_the_scorer(tmp_path: Path) -> None:
     proxy = tmp_path / "proxy.json"
-    Proxy(sympy.Symbol("weight.abs.mean")).save(proxy)
+    Proxy(Node(var="weight.abs.mean")).save(proxy)
     args = ["nas", "tiny-gpt2", "--proxy", str(proxy), "--candidates", "3", "--population", "2", "--sample", "1",
             "--batch-size", "1", "--seq-len", "8", "--device", "cpu", "--top-k", "3"]  # fmt: skip
     result = CliRunner().invoke(main, args)
