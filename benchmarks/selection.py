@@ -2,7 +2,8 @@
 
 For each task and each development split seed (``lpzero_sr.protocol.DEV_SEEDS``; never the report seeds) it runs
 one search on the training architectures, then applies every rule of ``lpzero_sr.search.selection.SELECTIONS`` to
-the same front and prints the held-out Spearman of each choice, with the mean per rule. The default rule
+the same front and prints the held-out Spearman of each choice, and of the best single column chosen on the training
+rows, with the mean per rule. The default rule
 (``DEFAULT_SELECTION``) is decided from this output.
 
     python benchmarks/selection.py [--tasks nb201-cifar10,nb201-cifar100,nb201-ImageNet16-120] [--generations 60]
@@ -38,7 +39,8 @@ def main() -> None:
     args = parser.parse_args()
     rules, names = RuleSet.load("default"), SELECTIONS.names()
     scores: dict[str, list[float]] = {n: [] for n in names}
-    print(f"{'task':<24}{'seed':>5} " + " ".join(f"{n:>10}" for n in names))
+    print(f"{'task':<24}{'seed':>5} " + " ".join(f"{n:>10}" for n in names) + f" {'single col':>10}")
+    singles: list[float] = []
     for task in args.tasks.split(","):
         table = resolve_table(task, args.data_dir)
         for seed in DEV_SEEDS:
@@ -54,8 +56,10 @@ def main() -> None:
                 rho = rank_metrics(proxy.evaluate(test.with_features(list(proxy.features))), test.y)["spearman"]
                 scores[name].append(rho)
                 row.append(f"{rho:>10.4f}")
-            print(f"{task:<24}{seed:>5} " + " ".join(row), flush=True)
-    print(f"{'mean':<29} " + " ".join(f"{np.mean(v):>10.4f}" for v in scores.values()))
+            singles.append(result.report["baseline"]["spearman"])
+            print(f"{task:<24}{seed:>5} " + " ".join(row) + f" {singles[-1]:>10.4f}", flush=True)
+    means = [*(np.mean(v) for v in scores.values()), np.mean(singles)]
+    print(f"{'mean':<29} " + " ".join(f"{m:>10.4f}" for m in means))
 
 
 if __name__ == "__main__":
