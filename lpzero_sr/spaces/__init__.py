@@ -1,7 +1,8 @@
 """Search spaces: loaders of public benchmarks and model builders, registered in :data:`SPACES`.
 
 Importing this package registers every space: ``flexibert``, ``lts-gpt2``, ``nb201-cifar10``,
-``nb201-cifar100``, ``nb201-ImageNet16-120``, ``tiny-gpt2``; :func:`load_generic` reads a user's own space.
+``nb201-cifar100``, ``nb201-ImageNet16-120``, ``tiny-gpt2``, ``tiny-llama``, ``tiny-llama-subnets``;
+:func:`load_generic` reads a user's own space, :func:`load_subnet_space` sub-networks of a user's checkpoint.
 """
 
 from lpzero_sr.spaces import flexibert, llama, lts_gpt2, nb_suite_zero, subnet, tiny_gpt2
