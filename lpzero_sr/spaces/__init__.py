@@ -1,9 +1,10 @@
 """Search spaces: loaders of public benchmarks and model builders, registered in :data:`SPACES`.
 
-Importing this package registers every space: ``flexibert``, ``lts-gpt2``, ``tiny-gpt2`` and one benchmark per
-NAS-Bench-Suite-Zero task, named ``<space>-<task>`` (``nb101-cifar10``, ``nb201-cifar10``, ``nb201-cifar100``,
-``nb201-ImageNet16-120``, ``nb301-cifar10``, ``tnb101-micro-<task>``, ``tnb101-macro-<task>``; see
-:data:`lpzero_sr.spaces.nb_suite_zero.TASKS`); :func:`load_generic` reads a user's own space.
+Importing this package registers every space: ``flexibert``, ``lts-gpt2``, ``tiny-gpt2``, ``tiny-llama``,
+``tiny-llama-subnets`` and one benchmark per NAS-Bench-Suite-Zero task, named ``<space>-<task>`` (``nb101-cifar10``,
+``nb201-cifar10``, ``nb201-cifar100``, ``nb201-ImageNet16-120``, ``nb301-cifar10``, ``tnb101-micro-<task>``,
+``tnb101-macro-<task>``; see :data:`lpzero_sr.spaces.nb_suite_zero.TASKS`); :func:`load_generic` reads a user's own
+space, :func:`load_subnet_space` sub-networks of a user's checkpoint.
 """
 
 from lpzero_sr.spaces import flexibert, llama, lts_gpt2, nb_suite_zero, subnet, tiny_gpt2

@@ -14,6 +14,7 @@ from lpzero_sr.spaces.llama import VOCAB_SIZE, arch_id, build_model, validate_co
 SPACE = SPACES.get("tiny-llama")
 GQA = {"num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2}
 CONFIG = {**GQA, "intermediate_size": 192}
+SHIPPED = 60  # architectures in lpzero_sr/data/tiny_llama (README)
 
 
 def llama_params(layers: int, e: int, heads: int, kv: int, inner: int, bias: bool = False) -> int:
@@ -93,3 +94,20 @@ def test_sample_is_seeded_and_inside_the_declared_space() -> None:
         assert clean["intermediate_size"] // clean["hidden_size"] in (2, 3, 4)
     assert {c["num_key_value_heads"] for c in draws} == {1, 2, 4, 8}
     assert {c["num_hidden_layers"] for c in draws} == {1, 2, 3, 4}
+
+
+def test_shipped_benchmark_averages_two_seeds() -> None:
+    from lpzero_sr.labeling import read_labels
+    from lpzero_sr.spaces.llama import labels_path
+
+    bench = SPACE.load(None)
+    labels = read_labels(labels_path()).set_index("arch")
+    assert bench.target == "val_loss" and bench.direction == "minimize"
+    assert len(bench) == SHIPPED and set(labels["n_seeds"]) == {2}
+    mean = (labels["val_loss_seed0"] + labels["val_loss_seed1"]) / 2
+    assert np.allclose(bench.targets.loc[labels.index, "val_loss"], mean, rtol=0, atol=1e-12)
+    loss = bench.targets["val_loss"].to_numpy()
+    assert np.all((loss > 2.0) & (loss < np.log(VOCAB_SIZE))) and loss.max() - loss.min() > 0.3
+    for arch in bench.archs[:2]:
+        assert arch == arch_id(bench.configs[arch])
+        assert sum(p.numel() for p in bench.build(arch).parameters()) == labels.loc[arch, "n_params"]
