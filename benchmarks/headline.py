@@ -43,6 +43,9 @@ SETTINGS = {
     "nb201-cifar10": (100, None),
     "nb201-cifar100": (100, None),
     "nb201-ImageNet16-120": (100, None),
+    "tiny-gpt2": (64, ExtractSettings()),
+    "tiny-llama": (48, ExtractSettings()),
+    "tiny-llama-subnets": (30, ExtractSettings()),
 }
 MODEL_BASED = ("flexibert", "lts-gpt2")
 ABLATION_BUDGETS = (250, 500, 1000, 2000, 4000, 8000)
@@ -210,8 +213,8 @@ def render(result: dict, tag: str) -> str:
         "are negated.",
         "",
         "| benchmark | mode | train / test | found proxy | best column (train-chosen) | ridge on ranks | LightGBM "
-        "| rank-avg top-3 | oracle best column | proxy Kendall | worst-seed CI (rho) | goal | wall s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| rank-avg top-3 | #params | oracle best column | proxy Kendall | worst-seed CI (rho) | goal | wall s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for key, p in result["protocol"].items():
         sp, kd = p["proxy"]["spearman"], p["proxy"]["kendall"]
@@ -219,6 +222,7 @@ def render(result: dict, tag: str) -> str:
         lo, hi = p["ci"][worst]["spearman"]
         best = p["best_baseline"]
         peers = p.get("peers", {})
+        params = f"{p['baselines']['params']['spearman']['mean']:.3f}" if "params" in p["baselines"] else "-"
         peer = [
             f"{peers[n]['spearman']['mean']:.3f}" if n in peers else "-"
             for n in ("ridge-ranks", "lightgbm", "rank-avg")
@@ -229,7 +233,7 @@ def render(result: dict, tag: str) -> str:
         lines.append(
             f"| {p['benchmark']} | {p['mode']} | {p['n_train']} / {p['n_test']} "
             f"| **{sp['mean']:.3f}** ± {sp['std']:.3f} "
-            f"| {p['single']['spearman']['mean']:.3f} | {' | '.join(peer)} "
+            f"| {p['single']['spearman']['mean']:.3f} | {' | '.join(peer)} | {params} "
             f"| {best} {p['baselines'][best]['spearman']['mean']:.3f} | {kd['mean']:.3f} ± {kd['std']:.3f} "
             f"| [{lo:.3f}, {hi:.3f}] | {goal or '-'} | {p['wall_seconds']:.0f} |"
         )
