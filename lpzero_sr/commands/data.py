@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from lpzero_sr.spaces.base import resolve_data_dir
-from lpzero_sr.spaces.data import dataset_for, datasets, ensure_dataset, missing_or_stale
+from lpzero_sr.spaces.base import dataset_for, resolve_data_dir
+from lpzero_sr.spaces.data import datasets, ensure_dataset, missing_or_stale
 
 DATA_DIR_HELP = "Data root (default: $LPZERO_SR_DATA, else ~/.cache/lpzero-sr/data)."
 

@@ -11,15 +11,18 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 from torch import nn
 
-from lpzero_sr.errors import ConfigError, TableError
+from lpzero_sr.errors import ConfigError, DataError, TableError
 from lpzero_sr.registry import Registry
 from lpzero_sr.table import Direction, StatTable
+
+if TYPE_CHECKING:
+    from lpzero_sr.spaces.data import DatasetSpec
 
 DATA_ENV = "LPZERO_SR_DATA"
 CACHE_ENV = "LPZERO_SR_CACHE"
@@ -145,3 +148,15 @@ def load_benchmark(name: str, data_dir: str | Path | None = None) -> Benchmark:
 def choice(rng: np.random.Generator, options: list[Any] | tuple[Any, ...]) -> Any:
     """One element of ``options`` (keeps Python types, unlike ``rng.choice`` on a list)."""
     return options[int(rng.integers(len(options)))]
+
+
+def dataset_for(name: str) -> DatasetSpec:
+    """The dataset called ``name``, or the dataset of the registered benchmark ``name`` (``nb201-cifar10``)."""
+    from lpzero_sr.spaces.data import datasets, get_dataset
+
+    if name in datasets() or name not in SPACES:
+        return get_dataset(name)
+    dataset = SPACES.get(name).dataset
+    if dataset not in datasets():
+        raise DataError(f"benchmark {name!r} ships with the package; it has nothing to download")
+    return get_dataset(dataset)

@@ -4,7 +4,8 @@
 under that folder, its path in the public repository and its SHA-256 (computed from the unchanged public files).
 Dataset names follow the benchmark names (``flexibert``, ``lts-gpt2``, ``nb201``, ``tnb101-micro``, ...); several
 datasets may share a folder (the NAS-Bench-Suite-Zero files all live in ``nb_suite_zero/``), so a benchmark
-fetches only its own files. :func:`dataset_for` maps a benchmark name (``nb201-cifar10``) to its dataset.
+fetches only its own files. :func:`lpzero_sr.spaces.base.dataset_for` maps a benchmark name (``nb201-cifar10``)
+to its dataset.
 A file is fetched from a local mirror directory when one is given (``--mirror`` or ``LPZERO_SR_MIRROR``; laid out
 as ``<mirror>/<folder>/<path>``), otherwise downloaded from ``base_url + remote``; either way it must match its
 hash before it is moved into place. A missing file or a bad checksum raises one :class:`DataError` line.
@@ -77,18 +78,6 @@ def get_dataset(name: str) -> DatasetSpec:
     if name not in known:
         raise DataError(f"unknown dataset {name!r}; known: {', '.join(sorted(known))}")
     return known[name]
-
-
-def dataset_for(name: str) -> DatasetSpec:
-    """The dataset called ``name``, or the dataset of the registered benchmark ``name`` (``nb201-cifar10``)."""
-    from lpzero_sr.spaces.base import SPACES
-
-    if name in datasets() or name not in SPACES:
-        return get_dataset(name)
-    dataset = SPACES.get(name).dataset
-    if dataset not in datasets():
-        raise DataError(f"benchmark {name!r} ships with the package; it has nothing to download")
-    return get_dataset(dataset)
 
 
 def dataset_dir(root: str | Path, name: str) -> Path:

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from lpzero_sr.cli import main
 from lpzero_sr.errors import DataError
 from lpzero_sr.spaces import load_benchmark
-from lpzero_sr.spaces.data import DatasetSpec, FileSpec, dataset_for, datasets, ensure_dataset, http_get
+from lpzero_sr.spaces.base import dataset_for
+from lpzero_sr.spaces.data import DatasetSpec, FileSpec, datasets, ensure_dataset, http_get
 
 
 def _spec(tmp_path: Path, content: bytes = b"a,b\n1,2\n") -> DatasetSpec:
