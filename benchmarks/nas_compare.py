@@ -1,7 +1,7 @@
 """Proxy-guided aging evolution vs random search vs #params-guided evolution, inside a benchmark's held-out half.
 
-    .venv/bin/python benchmarks/nas_compare.py --benchmark flexibert --data-dir /work/shared/data
-    .venv/bin/python benchmarks/nas_compare.py --benchmark tiny-gpt2 --candidates 10 --population 5 --sample 2
+    python benchmarks/nas_compare.py --benchmark flexibert --data-dir ../shared/data
+    python benchmarks/nas_compare.py --benchmark tiny-gpt2 --candidates 10 --population 5 --sample 2
 
 For each ``--split-seeds`` split: a proxy is fitted (``fit_proxy``, DEAP, default rules) on ``--train-size`` of the
 benchmark's cached table (``benchmark_table``, the table ``lpzero-sr fit NAME`` searches); the NAS then runs only
