@@ -200,6 +200,8 @@ def command(
         f"{plural(len(stat_table.features), 'feature')}, target {stat_table.target} ({stat_table.direction})"
     )
     label = STAT_LABEL[loss]
+    if checkpoint is not None and any(checkpoint.glob("*_state.pkl")):
+        click.echo(f"resuming the search saved in {checkpoint} (same table, rules, loss and seed required)")
     total = generations if generations is not None else (int(time_limit) if time_limit else None)
     unit = "gen" if generations is not None or time_limit is None else "s"
     with tqdm(total=total, desc="search", unit=unit, mininterval=1.0) as bar:
