@@ -139,3 +139,18 @@ def test_cli_workers_flag_matches_the_serial_run(tmp_path: Path, cluster) -> Non
         assert "3 architectures in" in result.output
     serial, parallel = (pd.read_parquet(tmp_path / d / "per_arch.parquet") for d in ("serial", "ray"))
     pd.testing.assert_frame_equal(serial, parallel, check_exact=True)
+
+
+def test_cli_score_on_ray_equals_in_process(tmp_path: Path, cluster, bench) -> None:
+    from lpzero_sr.formula import Node
+    from lpzero_sr.proxy import Proxy
+
+    proxy = Proxy(Node.from_tokens(("add", "log", 0, 1), ["grad.abs.mean", "snip"])).save(tmp_path / "p.json")
+    args = ["score", str(proxy), "--benchmark", "tiny-gpt2", "--archs", ",".join(bench.archs[:3])]
+    args += ["--batch-size", "2", "--seq-len", "8", "--device", "cpu"]
+    frames = []
+    for name, extra in (("serial", []), ("ray", ["--workers", "2"])):
+        result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / f"{name}.csv"), *extra])
+        assert result.exit_code == 0, result.output
+        frames.append(pd.read_csv(tmp_path / f"{name}.csv"))
+    pd.testing.assert_frame_equal(frames[0], frames[1], check_exact=True)

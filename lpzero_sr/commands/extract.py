@@ -12,7 +12,7 @@ import yaml
 from torch import nn
 
 from lpzero_sr.baselines import ExtractSettings, extract_inputs
-from lpzero_sr.commands.options import extraction_options
+from lpzero_sr.commands.options import extraction_options, runner_options
 from lpzero_sr.errors import ConfigError, DataError
 from lpzero_sr.features.extract import extract_space
 from lpzero_sr.features.inputs import make_batch
@@ -115,20 +115,7 @@ def _split(value: str) -> str | list[str]:
     show_default=True,
     help="'all', 'single' (no extra passes), 'none' or comma-separated proxy names.",
 )
-@click.option(
-    "--workers",
-    type=int,
-    help="Architectures extracted at once; N > 1 without --ray starts a local Ray cluster of N workers.",
-)
-@click.option(
-    "--ray",
-    "ray_address",
-    is_flag=False,
-    flag_value="auto",
-    metavar="[auto|ADDRESS]",
-    help="Run one Ray task per architecture: 'auto' (bare --ray) starts a local cluster, else a cluster address.",
-)
-@click.option("--gpus-per-task", default=0.0, show_default=True, help="GPUs Ray reserves for each architecture.")
+@runner_options
 @click.option("--progress/--no-progress", default=True)
 def command(
     configs: tuple[Path, ...],

@@ -47,3 +47,25 @@ def extraction_options(
         )(fn)
 
     return decorate
+
+
+def runner_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--workers``, ``--ray [auto|ADDRESS]`` and ``--gpus-per-task``: where per-architecture work runs
+    (:func:`lpzero_sr.parallel.runner_from_options`; the parameters are ``workers``, ``ray_address``,
+    ``gpus_per_task``)."""
+    fn = click.option(
+        "--gpus-per-task", default=0.0, show_default=True, help="GPUs Ray reserves for each architecture."
+    )(fn)
+    fn = click.option(
+        "--ray",
+        "ray_address",
+        is_flag=False,
+        flag_value="auto",
+        metavar="[auto|ADDRESS]",
+        help="One Ray task per architecture: 'auto' (bare --ray) starts a local cluster, else a cluster address.",
+    )(fn)
+    return click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        help="Architectures processed at once; N > 1 without --ray starts a local Ray cluster of N workers.",
+    )(fn)

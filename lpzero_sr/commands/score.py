@@ -10,7 +10,8 @@ instead of the chosen one. Three sources of what to score:
 * ``--table TABLE``: the rows of a statistics table (a file with ``--target``, or a benchmark name such as
   ``nb201-cifar100``) that holds the proxy's columns: no model is built; rho/tau are printed when it has a target.
 
-The ranking is printed best first.
+The ranking is printed best first. ``--workers N`` / ``--ray [auto|ADDRESS]`` score one architecture per Ray task
+(:mod:`lpzero_sr.parallel`); the scores are the same as in-process.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ import click
 import numpy as np
 import pandas as pd
 import yaml
+from tqdm import tqdm
 
 from lpzero_sr.baselines import ExtractSettings
-from lpzero_sr.commands.options import extraction_options
+from lpzero_sr.commands.options import extraction_options, runner_options
 from lpzero_sr.errors import ConfigError
+from lpzero_sr.parallel import map_archs, runner_from_options
 from lpzero_sr.proxy import load_proxy
 from lpzero_sr.ranking import kendall, spearman
 from lpzero_sr.scorer import Scorer
@@ -60,6 +63,7 @@ def read_config(path: Path) -> dict[str, Any]:
 @click.option("--target", help="Target column of a --table file.")
 @click.option("--maximize/--minimize", default=True, help="Direction of --target.")
 @extraction_options()
+@runner_options
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the scores as CSV.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Benchmark data root.")
@@ -75,6 +79,9 @@ def command(
     batch_size: int,
     seq_len: int,
     seed: int,
+    workers: int | None,
+    ray_address: str | None,
+    gpus_per_task: float,
     device: str,
     out: Path | None,
     data_dir: Path | None,
@@ -93,7 +100,13 @@ def command(
         scorer = Scorer(chosen_proxy, device=device)
         settings = ExtractSettings(batch_size=batch_size, seq_len=seq_len, seed=seed)
         space, configs, truth_values, direction = _architectures(benchmark, archs, config_files, data_dir)
-        scores = scorer.score_configs(space, list(configs.values()), settings, progress=len(configs) > 1)
+        runner = runner_from_options(workers, ray_address, gpus_per_task)
+
+        def score_one(arch: str) -> float:
+            return scorer.score_configs(space, [configs[arch]], settings)[0]
+
+        done = dict(tqdm(map_archs(score_one, list(configs), runner), total=len(configs), desc="score", unit="arch"))
+        scores = [done[arch] for arch in configs]
         frame = pd.DataFrame({"arch": list(configs), "score": scores})
         if truth_values is not None:
             truth = str(truth_values.name)
