@@ -43,6 +43,7 @@ from tqdm import tqdm
 
 from lpzero_sr.baselines import ExtractSettings
 from lpzero_sr.errors import LpzeroError
+from lpzero_sr.parallel import Runner, map_archs
 from lpzero_sr.registry import Registry
 from lpzero_sr.scorer import Scorer
 from lpzero_sr.spaces.base import Space
@@ -271,13 +272,26 @@ class Scoring(Protocol):
 
 
 class ProxyScoring:
-    """A proxy through :meth:`Scorer.score_configs`: each model initialised and fed as a benchmark extraction."""
+    """A proxy through :meth:`Scorer.score_configs`: each model initialised and fed as a benchmark extraction.
+    With a Ray ``runner`` (:mod:`lpzero_sr.parallel`) each config of a batch is one Ray task; the scores are the
+    same as in-process."""
 
-    def __init__(self, scorer: Scorer, space: Space, settings: ExtractSettings | None = None) -> None:
+    def __init__(
+        self, scorer: Scorer, space: Space, settings: ExtractSettings | None = None, runner: Runner | None = None
+    ) -> None:
         self.scorer, self.space, self.settings = scorer, space, settings or ExtractSettings()
+        self.runner = runner or Runner()
 
     def __call__(self, configs: Sequence[Config]) -> list[float]:
-        return self.scorer.score_configs(self.space, list(configs), self.settings)
+        if not self.runner.uses_ray:
+            return self.scorer.score_configs(self.space, list(configs), self.settings)
+        batch = list(configs)
+
+        def score_one(index: int) -> float:
+            return self.scorer.score_configs(self.space, [batch[index]], self.settings)[0]
+
+        done = dict(map_archs(score_one, list(range(len(batch))), self.runner))
+        return [done[i] for i in range(len(batch))]
 
 
 class ParamsScoring:

@@ -154,3 +154,16 @@ def test_cli_score_on_ray_equals_in_process(tmp_path: Path, cluster, bench) -> N
         assert result.exit_code == 0, result.output
         frames.append(pd.read_csv(tmp_path / f"{name}.csv"))
     pd.testing.assert_frame_equal(frames[0], frames[1], check_exact=True)
+
+
+def test_nas_proxy_scoring_on_ray_equals_in_process(cluster, bench) -> None:
+    from lpzero_sr.formula import Node
+    from lpzero_sr.nas import ProxyScoring
+    from lpzero_sr.proxy import Proxy
+    from lpzero_sr.scorer import Scorer
+
+    scorer = Scorer(Proxy(Node(var="weight.abs.mean")), device="cpu")
+    configs = [bench.configs[a] for a in bench.archs[:3]]
+    settings = ExtractSettings(batch_size=2, seq_len=8)
+    serial = ProxyScoring(scorer, bench.space, settings)(configs)
+    assert ProxyScoring(scorer, bench.space, settings, RAY)(configs) == serial

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from lpzero_sr.baselines import ExtractSettings
+from lpzero_sr.commands.options import extraction_options, runner_options
 from lpzero_sr.errors import ConfigError, DataError
 from lpzero_sr.nas import (
     Candidate,
@@ -30,6 +31,7 @@ from lpzero_sr.nas import (
     count_params,
     search,
 )
+from lpzero_sr.parallel import runner_from_options
 from lpzero_sr.scorer import Scorer
 from lpzero_sr.spaces import SPACES, Benchmark, Space, load_benchmark
 
@@ -61,9 +63,8 @@ log = logging.getLogger(__name__)
 @click.option("--seed", default=0, show_default=True, help="Seed of the search.")
 @click.option("--top-k", default=5, show_default=True, help="Architectures listed and written to top.json.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Journal + top.json (resumable).")
-@click.option("--batch-size", default=4, show_default=True, help="Sequences per zero-cost batch.")
-@click.option("--seq-len", default=64, show_default=True, help="Tokens per sequence.")
-@click.option("--init-seed", default=0, show_default=True, help="Seed of the scorer's model init and batch.")
+@extraction_options("--init-seed", "init_seed")
+@runner_options
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Benchmark data root.")
 def command(
@@ -82,6 +83,9 @@ def command(
     batch_size: int,
     seq_len: int,
     init_seed: int,
+    workers: int | None,
+    ray_address: str | None,
+    gpus_per_task: float,
     device: str,
     data_dir: Path | None,
 ) -> None:
@@ -104,7 +108,8 @@ def command(
     )
     scoring: Scoring
     if scorer is not None:
-        scoring = ProxyScoring(scorer, builder, ExtractSettings(batch_size, seq_len, init_seed))
+        runner = runner_from_options(workers, ray_address, gpus_per_task)
+        scoring = ProxyScoring(scorer, builder, ExtractSettings(batch_size, seq_len, init_seed), runner)
     elif objective == "params":
         scoring = ParamsScoring(domain)
     else:
