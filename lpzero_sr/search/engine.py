@@ -113,17 +113,3 @@ def pysr_available() -> bool:
     """Julia on PATH and the ``pysr`` and ``juliacall`` packages installed (checked without importing them:
     importing pysr may download Julia)."""
     return julia_available() and all(importlib.util.find_spec(m) is not None for m in ("pysr", "juliacall"))
-
-
-def get_engine(name: str) -> Engine:
-    """``auto`` picks ``pysr`` when Julia and the pysr package are both present (:func:`pysr_available`), else
-    the embedded ``deap``."""
-    import lpzero_sr.search.deap_engine  # noqa: F401  (registers)
-    import lpzero_sr.search.pysr_engine  # noqa: F401  (registers)
-
-    if name == "auto":
-        name = "pysr" if pysr_available() else "deap"
-    try:
-        return ENGINES.get(name)()
-    except KeyError as exc:
-        raise SearchError(str(exc.args[0])) from None

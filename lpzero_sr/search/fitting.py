@@ -15,7 +15,8 @@ from lpzero_sr.peers import peer_report
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.ranking import Aggregation, Method
 from lpzero_sr.rules.ruleset import RuleSet
-from lpzero_sr.search.engine import Budget, Front, Progress, get_engine
+from lpzero_sr.search.engine import Budget, Front, Progress
+from lpzero_sr.search.engines import get_engine
 from lpzero_sr.search.selection import DEFAULT_SELECTION, select
 from lpzero_sr.table import StatTable
 

@@ -12,7 +12,8 @@ import pytest
 
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search.deap_engine import DeapEngine
-from lpzero_sr.search.engine import Budget, Front, SearchError, get_engine
+from lpzero_sr.search.engine import Budget, Front, SearchError
+from lpzero_sr.search.engines import get_engine
 from lpzero_sr.search.selection import parsimony
 
 
