@@ -125,7 +125,7 @@ class TinyLlamaSpace:
     """The tiny LLaMA space; its benchmark is the labelled sample shipped with the package (no download)."""
 
     name = "tiny-llama"
-    dataset = "tiny_llama"
+    dataset = "tiny-llama"
     causal = True
 
     def load(self, data_dir: Path | None = None) -> Benchmark:
