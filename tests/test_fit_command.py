@@ -49,6 +49,7 @@ def test_fit_then_export(csv, tmp_path) -> None:
     assert "30 training / 10 held-out architectures, 3 features, target ppl (minimize)" in result.output
     assert "Pareto front (train rho; * = chosen by --select best):" in result.output
     assert "best column (" in result.output and "verdict: on held-out rows the chosen proxy " in result.output
+    assert "  peer lightgbm " in result.output and "  peer ridge-ranks " in result.output
     proxy = Proxy.load(out / "proxy.json")
     assert proxy.direction == "minimize" and proxy.engine == "deap" and proxy.seed == 1 and proxy.rules == "default"
     assert proxy.metrics["train"]["spearman"] > 0.9 and "heldout" in proxy.metrics

@@ -60,12 +60,11 @@ def _print_result(result: FitResult) -> None:
     if result.report:
         p, b = result.report["proxy"], result.report["baseline"]
         name = f"best column ({'-' if b['sign'] < 0 else ''}{b['column']})"
-        width = max(len(name), len("proxy")) + 2
-        click.echo(
-            f"held-out ({plural(result.report['n_test'], 'architecture')})".ljust(width + 2)
-            + "spearman  kendall  top10%"
-        )
-        for row, m in (("proxy", p), (name, b)):
+        rows = [("proxy", p), (name, b), *((f"peer {k}", v) for k, v in result.report.get("peers", {}).items())]
+        width = max(len(r) for r, _ in rows) + 2
+        head = f"held-out ({plural(result.report['n_test'], 'architecture')})"
+        click.echo(head.ljust(width + 2) + "spearman  kendall  top10%")
+        for row, m in rows:
             click.echo(f"  {row.ljust(width)}{m['spearman']:8.4f} {m['kendall']:8.4f} {m['topk']:7.3f}")
         gap = p[proxy.loss] - b[proxy.loss]
         verdict = "beats" if gap > 0 else "does NOT beat"
