@@ -34,7 +34,7 @@ from lpzero_sr.features.cache import extract_key
 from lpzero_sr.features.hooks import DEFAULT_MAX_NUMEL, HookManager
 from lpzero_sr.features.loss import logits_of, zero_cost_loss
 from lpzero_sr.features.proxies import PROXIES, Proxy, ProxyContext
-from lpzero_sr.features.recipes import Recipe, resolve_recipe
+from lpzero_sr.features.recipes import RECIPE_KINDS, Recipe, resolve_recipe
 from lpzero_sr.parallel import Runner, map_archs
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,15 @@ def extract_model(
     names = select_stats(stats)
     chosen = select_proxies(proxies)
     kinds = bank.required_kinds(names).union(*(p.kinds for p in chosen))
+    if recipe.name == "generic" and kinds & RECIPE_KINDS:
+        needs = [n for n in names if bank.required_kinds([n]) & RECIPE_KINDS] + [
+            p.name for p in chosen if p.kinds & RECIPE_KINDS
+        ]
+        raise ExtractError(
+            f"{type(model).__name__} has no hook recipe, so {', '.join(needs[:6])}{' ...' if len(needs) > 6 else ''} "
+            f"cannot be computed (they read {', '.join(sorted(kinds & RECIPE_KINDS))} tensors); weight.* and grad.* "
+            "statistics and proxies without them work; register a recipe (lpzero_sr.features.recipes.register_recipe)"
+        )
     model.zero_grad(set_to_none=True)
     clock = _Clock(dev)
     try:

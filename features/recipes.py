@@ -79,10 +79,10 @@ class Recipe:
         return LayerSpec(
             index=index,
             block=block,
-            act=find(block, self.act),
+            act=find(block, self.act) if self.act else (),
             qkv=qkv,
             qkv_fused=len(self.qkv) == 1,
-            softmax=find(block, self.softmax),
+            softmax=find(block, self.softmax) if self.softmax else (),
             softmax_index=self.softmax_index,
             weights=weights,
             roles=roles,
@@ -197,14 +197,40 @@ register_recipe(
 )
 
 
+RECIPE_KINDS = frozenset({"act", "head", "softmax"})  # captured kinds that need a recipe's module names
+
+
 def detect_recipe(model: nn.Module) -> Recipe:
-    """The first registered recipe whose ``matches`` accepts ``model``."""
+    """The first registered recipe whose ``matches`` accepts ``model``, else :func:`generic_recipe`."""
     for name in _ORDER:
         recipe = RECIPES.get(name)
         if recipe.matches(model):
             return recipe
-    kind = _model_type(model) or type(model).__name__
-    raise RecipeError(f"no recipe for model {kind!r}; known recipes: {', '.join(_ORDER)}")
+    return generic_recipe(model)
+
+
+def generic_recipe(model: nn.Module) -> Recipe:
+    """For a model no recipe knows: its layers are the blocks of its largest ``nn.ModuleList`` (by parameters),
+    with weights and gradients but no FFN activation, Q/K/V or attention probabilities. Statistics and proxies of
+    the kinds in :data:`RECIPE_KINDS` need a registered recipe (:func:`register_recipe`); ``causal`` is the model's
+    ``causal`` attribute (a decoder unless it says otherwise)."""
+    lists = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.ModuleList) and len(m) > 0]
+    if not lists:
+        kind = _model_type(model) or type(model).__name__
+        raise RecipeError(f"no recipe for model {kind!r} and no nn.ModuleList of layers; known: {', '.join(_ORDER)}")
+    name = max(lists, key=lambda item: sum(p.numel() for p in item[1].parameters()))[0]
+    return Recipe(
+        name="generic",
+        matches=lambda m: False,
+        blocks=name,
+        act="",
+        qkv=(),
+        softmax="",
+        softmax_index=None,
+        attn_prefixes=(),
+        ffn_prefixes=(),
+        causal=lambda m: bool(getattr(m, "causal", True)),
+    )
 
 
 def resolve_recipe(model: nn.Module, recipe: Recipe | str | None) -> Recipe:

@@ -35,7 +35,10 @@ def test_detects_recipe_of_each_family(family: str, recipe: str) -> None:
 
 
 def test_unknown_model_is_one_clear_error() -> None:
-    with pytest.raises(RecipeError, match=r"^no recipe for model 'Linear'; known recipes: bert, gpt2, llama, native$"):
+    with pytest.raises(
+        RecipeError,
+        match=r"^no recipe for model 'Linear' and no nn.ModuleList of layers; known: bert, gpt2, llama, native$",
+    ):
         detect_recipe(nn.Linear(2, 2))
 
 
