@@ -21,7 +21,7 @@ import torch
 from lpzero_sr.errors import DataError
 from lpzero_sr.parallel import Runner
 from lpzero_sr.ranking import kendall, spearman
-from lpzero_sr.spaces.base import Benchmark, cache_dir
+from lpzero_sr.spaces.base import Benchmark, cache_dir, check_seq_len
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,8 @@ def extract_benchmark(
     space = bench.space
     if space is None:
         raise DataError(f"benchmark {bench.name!r} has no model builder to extract from")
+    chosen = bench.archs if archs is None else archs
+    check_seq_len(space, {a: bench.configs[a] for a in chosen}, settings.seq_len)
     vocab = {arch: space.vocab_size(config) for arch, config in bench.configs.items()}
     batches: dict[int, torch.Tensor] = {}
 
@@ -80,7 +82,6 @@ def extract_benchmark(
         return batches[size]
 
     out = table_dir(bench.name, settings, out_dir)
-    chosen = bench.archs if archs is None else archs
     return extract_space(
         chosen,
         build,

@@ -67,6 +67,12 @@ def test_budgets_and_sizes_are_checked_before_work(files: dict[str, Path]) -> No
     ]:  # fmt: skip
         run(f"fit {flag} {value}", ["fit", ok, "--target", "acc", flag, value], 2,
             f"Error: Invalid value for '{flag}': {value} is not in the range {bound}.", files)  # fmt: skip
+    run("extract --seq-len beyond positions", ["extract", "--benchmark", "tiny-gpt2", "--seq-len", "200"], 1,
+        "Error: --seq-len 200 exceeds the 128 positions of architecture ", files)  # fmt: skip
+    run("fit --seq-len beyond positions", ["fit", "tiny-gpt2", "--seq-len", "500"], 1,
+        "Error: --seq-len 500 exceeds the 128 positions of architecture ", files)  # fmt: skip
+    run("extract HF config --seq-len beyond n_positions", ["extract", str(files["configs"]), "--seq-len", "40"], 1,
+        "Error: --seq-len 40 exceeds the 32 positions of architecture 'good'", files)  # fmt: skip
     for flag in ("--seq-len", "--batch-size"):
         run(f"extract {flag} 0", ["extract", str(files["configs"]), flag, "0"], 2,
             f"Error: Invalid value for '{flag}': 0 is not in the range x>=1.", files)  # fmt: skip

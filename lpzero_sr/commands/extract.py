@@ -17,6 +17,7 @@ from lpzero_sr.errors import ConfigError, DataError
 from lpzero_sr.features.extract import extract_space
 from lpzero_sr.features.inputs import make_batch
 from lpzero_sr.parallel import runner_from_options
+from lpzero_sr.spaces.base import check_seq_len, positions_limit
 
 CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
 
@@ -69,6 +70,9 @@ class _Unusable:
 
     def vocab_size(self, config: dict[str, Any]) -> int:
         return 2 if "__unusable__" in config else self.space.vocab_size(config)
+
+    def max_positions(self, config: dict[str, Any]) -> int | None:
+        return None if "__unusable__" in config else positions_limit(self.space, config)
 
 
 def _space(configs: tuple[Path, ...], benchmark: str | None, data_dir: Path | None) -> tuple[list[str], Any, dict]:
@@ -141,6 +145,7 @@ def command(
     runner = runner_from_options(workers, ray_address, gpus_per_task)
     archs, space, by_arch = _space(configs, benchmark, data_dir)
     archs = archs[:limit] if limit is not None else archs
+    check_seq_len(space, {a: by_arch[a] for a in archs if "__unusable__" not in by_arch[a]}, seq_len)
 
     def build(arch: str) -> nn.Module:
         torch.manual_seed(seed)

@@ -33,6 +33,7 @@ from lpzero_sr.proxy import load_proxy
 from lpzero_sr.ranking import kendall, spearman
 from lpzero_sr.scorer import Scorer
 from lpzero_sr.spaces import SPACES, load_benchmark
+from lpzero_sr.spaces.base import check_seq_len
 from lpzero_sr.tables import resolve_table
 
 
@@ -100,6 +101,7 @@ def command(
         scorer = Scorer(chosen_proxy, device=device)
         settings = ExtractSettings(batch_size=batch_size, seq_len=seq_len, seed=seed)
         space, configs, truth_values, direction = _architectures(benchmark, archs, config_files, data_dir)
+        check_seq_len(space, configs, seq_len)
         runner = runner_from_options(workers, ray_address, gpus_per_task)
 
         def score_one(arch: str) -> float:

@@ -160,3 +160,22 @@ def dataset_for(name: str) -> DatasetSpec:
     if dataset not in datasets():
         raise DataError(f"benchmark {name!r} ships with the package; it has nothing to download")
     return get_dataset(dataset)
+
+
+POSITION_KEYS = ("n_positions", "max_position_embeddings", "tgt_len")
+
+
+def positions_limit(space: Any, config: dict[str, Any]) -> int | None:
+    """The most tokens a model of ``config`` takes: the space's ``max_positions(config)`` when it has one, else
+    the first of :data:`POSITION_KEYS` in the config (Hugging Face configs), else ``None`` (unknown)."""
+    if hasattr(space, "max_positions"):
+        return space.max_positions(config)
+    return next((int(config[k]) for k in POSITION_KEYS if isinstance(config.get(k), int)), None)
+
+
+def check_seq_len(space: Any, configs: dict[str, dict[str, Any]], seq_len: int) -> None:
+    """One :class:`ConfigError` line, before any work, when ``seq_len`` exceeds an architecture's positions."""
+    for arch, config in configs.items():
+        limit = positions_limit(space, config)
+        if limit is not None and seq_len > limit:
+            raise ConfigError(f"--seq-len {seq_len} exceeds the {limit} positions of architecture {arch!r}")

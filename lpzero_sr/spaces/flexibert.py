@@ -128,6 +128,9 @@ class FlexiBertSpace:
         except (ValueError, KeyError) as exc:
             raise ConfigError(f"invalid FlexiBERT config: {exc}") from exc
 
+    def max_positions(self, config: dict[str, Any]) -> int:
+        return MAX_POSITIONS
+
     def vocab_size(self, config: dict[str, Any]) -> int:
         return VOCAB_SIZE
 

@@ -137,6 +137,9 @@ class TinyLlamaSpace:
     def build(self, config: dict[str, Any]) -> nn.Module:
         return build_model(config)
 
+    def max_positions(self, config: dict[str, Any]) -> int:
+        return MAX_POSITIONS
+
     def vocab_size(self, config: dict[str, Any]) -> int:
         return VOCAB_SIZE
 

@@ -90,6 +90,9 @@ class TinyGPT2Space:
     def build(self, config: dict[str, Any]) -> nn.Module:
         return build_model(config)
 
+    def max_positions(self, config: dict[str, Any]) -> int:
+        return N_POSITIONS
+
     def vocab_size(self, config: dict[str, Any]) -> int:
         return VOCAB_SIZE
 
