@@ -77,7 +77,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> tuple[dict[str, Row], dict[
         rows[task] = {"own-single": rank_metrics(best_single_column(train).scores(test), test.y)}
     everything = fit([train for train, _ in splits.values()], [test for _, test in splits.values()], args.tasks)
     proxies = {"all": everything.proxy.text()}
-    print(f"  seed {seed}: all-task proxy {proxies['all-11']}", flush=True)
+    print(f"  seed {seed}: all-task proxy {proxies['all']}", flush=True)
     for task, report in zip(args.tasks, everything.reports, strict=True):
         rows[task]["all"] = dict(report["proxy"])
     for task, (_, test) in splits.items():
