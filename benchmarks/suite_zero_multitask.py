@@ -11,7 +11,8 @@ For each seed of the chosen split every task is split into 100 training architec
 * ``own-single``: the best single proxy chosen on T's own training rows (the single-task reference of
   ``suite_zero.py``; its single-task searched proxy is in that script's ``proxy`` column).
 
-Printed: held-out Spearman and Kendall per task (mean over seeds) and the mean over the 11 tasks. Searches use
+Printed: held-out Spearman and Kendall per task (mean over seeds) and the mean over the 11 tasks; a score constant
+on a task's held-out rows (undefined correlation) counts as 0 and is flagged under the table. Searches use
 only the columns every training table has and finite on all their rows. Seeds run in parallel with
 ``--processes``; each search stops at ``--generations`` or ``--time-limit`` seconds, whichever comes first.
 
@@ -55,6 +56,15 @@ def shared_best_column(trains: list[StatTable]) -> tuple[str, float]:
     return best, 1.0 if means[best] >= 0 else -1.0
 
 
+def scored(scores: np.ndarray, test: StatTable) -> dict[str, float]:
+    """Held-out metrics; a proxy constant on the held-out rows (e.g. a clipped ``exp`` saturating on every
+    architecture of an unseen task) ranks nothing, so its undefined correlations count as 0 (flagged ``constant``)."""
+    metrics = rank_metrics(scores, test.y)
+    if np.isnan(metrics["spearman"]):
+        return {**metrics, "spearman": 0.0, "kendall": 0.0, "constant": 1.0}
+    return metrics
+
+
 def usable_on(train: StatTable, target_task: StatTable) -> StatTable:
     """``train`` with only the columns the left-out task also has (its statistics, never its labels)."""
     return train.with_features([f for f in train.features if f in target_task.features])
@@ -74,19 +84,19 @@ def run_seed(seed: int, args: argparse.Namespace) -> tuple[dict[str, Row], dict[
 
     rows: dict[str, Row] = {}
     for task, (train, test) in splits.items():
-        rows[task] = {"own-single": rank_metrics(best_single_column(train).scores(test), test.y)}
-    everything = fit([train for train, _ in splits.values()], [test for _, test in splits.values()], args.tasks)
+        rows[task] = {"own-single": scored(best_single_column(train).scores(test), test)}
+    everything = fit([train for train, _ in splits.values()], None, args.tasks)
     proxies = {"all": everything.proxy.text()}
     print(f"  seed {seed}: all-task proxy {proxies['all']}", flush=True)
-    for task, report in zip(args.tasks, everything.reports, strict=True):
-        rows[task]["all"] = dict(report["proxy"])
+    for task, (_, test) in splits.items():
+        rows[task]["all"] = scored(everything.proxy.evaluate(test), test)
     for task, (_, test) in splits.items():
         others = [t for t in args.tasks if t != task]
         trains = [usable_on(splits[t][0], test) for t in others]
         column, sign = shared_best_column(trains)
-        rows[task]["loto-single"] = rank_metrics(sign * test.aggregate(test.column(column), "mean"), test.y)
+        rows[task]["loto-single"] = scored(sign * test.aggregate(test.column(column), "mean"), test)
         loto = fit(trains, None, others)
-        rows[task]["loto"] = rank_metrics(loto.proxy.evaluate(test), test.y)
+        rows[task]["loto"] = scored(loto.proxy.evaluate(test), test)
         proxies[task] = loto.proxy.text()
         print(f"  seed {seed}: without {task}: proxy {proxies[task]}; single {'-' if sign < 0 else ''}{column}")
     return rows, proxies
@@ -103,6 +113,10 @@ def print_table(results: dict[str, list[Row]], metric: str) -> None:
             means[m].append(row[m])
         print(f"{task:<30}" + "".join(f"{row[m]:>13.3f}" for m in METHODS))
     print(f"{f'mean of {len(results)} tasks':<30}" + "".join(f"{np.mean(means[m]):>13.3f}" for m in METHODS))
+    constant = {m: sum(s[m].get("constant", 0.0) for seeds in results.values() for s in seeds) for m in METHODS}
+    if any(constant.values()):
+        flagged = ", ".join(f"{m} {int(n)}" for m, n in constant.items() if n)
+        print(f"(task x seed scores constant on the held-out rows, counted as 0: {flagged})")
 
 
 def main() -> None:
