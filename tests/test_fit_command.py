@@ -153,3 +153,14 @@ def test_fit_per_layer_table(tmp_path) -> None:
     proxy = Proxy.load(tmp_path / "o" / "proxy.json")
     assert proxy.aggregation == "sum" and "heldout" not in proxy.metrics
     assert proxy.metrics["train"]["spearman"] == pytest.approx(1.0)  # the summed statistic grows with i
+
+
+def test_fit_needs_a_table_and_pysr_refuses_several(csv, tmp_path) -> None:
+    result = CliRunner().invoke(main, ["fit", "--target", "ppl"])
+    assert result.exit_code == 2 and "Missing argument 'TABLES...'" in result.output
+    args = ["fit", str(csv), str(csv), "--target", "ppl", "--minimize", "--engine", "pysr", "--out", str(tmp_path)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == (
+        "Error: the pysr engine searches one table; a multi-table fit needs --engine deap"
+    )

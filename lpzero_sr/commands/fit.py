@@ -14,8 +14,9 @@ from lpzero_sr.commands.options import extraction_options
 from lpzero_sr.errors import TableError
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search.engine import Budget
-from lpzero_sr.search.fitting import FitResult, fit_proxy
+from lpzero_sr.search.fitting import FitResult, MultiFitResult, fit_multi, fit_proxy
 from lpzero_sr.search.selection import DEFAULT_SELECTION, SELECTIONS
+from lpzero_sr.table import StatTable
 from lpzero_sr.tables import resolve_table
 
 
@@ -78,6 +79,32 @@ def _print_result(result: FitResult) -> None:
         click.echo(f"search stopped early: {result.front.stopped} (generation {result.front.generations})")
 
 
+def _print_multi(result: MultiFitResult) -> None:
+    """The front (mean train statistic over the tasks), the chosen proxy and each task's held-out rows."""
+    label = STAT_LABEL[result.proxy.loss]
+    click.echo(f"\nPareto front (multi-task train loss as {label}; * = chosen by --select {result.proxy.selection}):")
+    for i, c in enumerate(result.front.candidates):
+        click.echo(f"{'*' if i == result.chosen else ' '} {c.complexity:>5} {1 - c.loss:>7.4f}  {c.text}")
+    proxy = result.proxy
+    click.echo(f"\nchosen proxy: {proxy.text()}\nLaTeX: {proxy.latex()}")
+    if result.reports:
+        width = max(len(n) for n in [*result.names, "mean"]) + 2
+        click.echo(f"held-out {label} per task".ljust(width + 2) + f"{'proxy':>8} {'best column':>12}  column")
+        proxies, columns = [], []
+        for name, report in zip(result.names, result.reports, strict=True):
+            p, b = report["proxy"][proxy.loss], report["baseline"]
+            proxies.append(p)
+            columns.append(b[proxy.loss])
+            column = f"{'-' if b['sign'] < 0 else ''}{b['column']}"
+            click.echo(f"  {name.ljust(width)}{p:8.4f} {b[proxy.loss]:12.4f}  {column} ({report['n_test']} held out)")
+        mean_p, mean_b = sum(proxies) / len(proxies), sum(columns) / len(columns)
+        click.echo(f"  {'mean'.ljust(width)}{mean_p:8.4f} {mean_b:12.4f}")
+    if result.front.rejections:
+        click.echo("rejections per rule: " + ", ".join(f"{k}={v}" for k, v in result.front.rejections.items()))
+    if result.front.stopped in ("time limit", "interrupted"):
+        click.echo(f"search stopped early: {result.front.stopped} (generation {result.front.generations})")
+
+
 def check_writable(out: Path) -> None:
     """One clear error before any work when ``out`` cannot be created or written."""
     probe = out
@@ -88,7 +115,7 @@ def check_writable(out: Path) -> None:
 
 
 @click.command("fit")
-@click.argument("table")
+@click.argument("tables", nargs=-1, required=True)
 @click.option("--target", help="Ground-truth column of a table file (a benchmark such as nb201-cifar10 has its own).")
 @click.option(
     "--maximize/--minimize",
@@ -103,6 +130,13 @@ def check_writable(out: Path) -> None:
 @click.option("--engine", type=click.Choice(["auto", "deap", "pysr"]), default="auto", show_default=True)
 @click.option("--rules", "rules_spec", default="default", show_default=True, help="'default' or a rule set .toml.")
 @click.option("--loss", type=click.Choice(["spearman", "kendall"]), default="spearman", show_default=True)
+@click.option(
+    "--multi-loss",
+    type=click.Choice(["mean", "min"]),
+    default="mean",
+    show_default=True,
+    help="With several TABLES: search for the best mean rank loss over the tasks, or the best worst-task one.",
+)
 @click.option("--train-size", default="0.8", show_default=True, help="Training architectures: N, a fraction, or 1.0.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option(
@@ -143,7 +177,7 @@ def check_writable(out: Path) -> None:
     help="Where a benchmark's statistics are extracted (when not cached yet).",
 )
 def command(
-    table: str,
+    tables: tuple[str, ...],
     target: str | None,
     maximize: bool | None,
     arch_col: str | None,
@@ -154,6 +188,7 @@ def command(
     engine: str,
     rules_spec: str,
     loss: str,
+    multi_loss: str,
     train_size: str,
     seed: int,
     generations: int | None,
@@ -170,34 +205,45 @@ def command(
     init_seed: int,
     device: str,
 ) -> None:
-    """Search TABLE (a CSV/Parquet/JSON file or a benchmark such as tiny-gpt2, flexibert, nb201-cifar10) for a proxy
-    ranking architectures by the target; write proxy.json, front.json, history.json and predictions.csv to --out."""
+    """Search TABLES (CSV/Parquet/JSON files or benchmarks such as tiny-gpt2, flexibert, nb201-cifar10) for a proxy
+    ranking architectures by the target; write proxy.json, front.json, history.json and predictions.csv to --out.
+
+    With several TABLES (sharing column names), each is split by --train-size/--seed, one search runs on all the
+    training parts (--multi-loss: their mean or worst rank loss) and each task's held-out rows are reported;
+    proxy.json and front.json are written."""
     check_writable(out)
     rules = RuleSet.load(rules_spec)
-    stat_table = resolve_table(
-        table,
-        data_dir,
-        target=target,
-        direction="minimize" if maximize is False else "maximize",
-        arch_col=arch_col,
-        layer_col=layer_col,
-        features=[f.strip() for f in features.split(",")] if features else None,
-        drop_invalid=drop_invalid,
-        device=device,
-        settings=ExtractSettings(batch_size=batch_size, seq_len=seq_len, seed=init_seed),
-    )
+
+    def load(table: str) -> StatTable:
+        return resolve_table(
+            table,
+            data_dir,
+            target=target,
+            direction="minimize" if maximize is False else "maximize",
+            arch_col=arch_col,
+            layer_col=layer_col,
+            features=[f.strip() for f in features.split(",")] if features else None,
+            drop_invalid=drop_invalid,
+            device=device,
+            settings=ExtractSettings(batch_size=batch_size, seq_len=seq_len, seed=init_seed),
+        )
+
+    stat_tables = [load(t) for t in tables]
+    stat_table = stat_tables[0]
     if target is not None and maximize is None and stat_table.target == target:
         click.echo(f"note: assuming --maximize (higher {target} is better); pass --minimize for a loss or perplexity")
     size = parse_train_size(train_size)
-    train, test = (stat_table, None) if size is None else stat_table.split(size, seed)
+    splits = [(t, None) if size is None else t.split(size, seed) for t in stat_tables]
     if generations is None and time_limit is None and evaluations is None:
         generations = DEFAULT_GENERATIONS
     budget = Budget(generations=generations, evaluations=evaluations, time_limit=time_limit)
-    n_test = len(test.archs) if test else 0
-    click.echo(
-        f"{len(train.archs)} training / {plural(n_test, 'held-out architecture')}, "
-        f"{plural(len(stat_table.features), 'feature')}, target {stat_table.target} ({stat_table.direction})"
-    )
+    for name, table, (train, test) in zip(tables, stat_tables, splits, strict=True):
+        n_test = len(test.archs) if test else 0
+        click.echo(
+            (f"{name}: " if len(tables) > 1 else "")
+            + f"{len(train.archs)} training / {plural(n_test, 'held-out architecture')}, "
+            f"{plural(len(table.features), 'feature')}, target {table.target} ({table.direction})"
+        )
     label = STAT_LABEL[loss]
     if checkpoint is not None and any(checkpoint.glob("*_state.pkl")):
         click.echo(f"resuming the search saved in {checkpoint} (same table, rules, loss and seed required)")
@@ -211,12 +257,22 @@ def command(
             bar.update(done - bar.n)
             bar.set_postfix({f"best_{label}": f"{1 - best:.4f}", "evals": n_evals, "gen": generation})
 
-        result = fit_proxy(
-            train, test, rules, engine=engine, loss=loss, aggregation=aggregate, budget=budget,  # type: ignore[arg-type]
-            seed=seed, population=population, checkpoint=checkpoint, jobs=jobs, progress=progress,
-            selection=selection,
+        settings = dict(
+            loss=loss, aggregation=aggregate, budget=budget, seed=seed, population=population,
+            checkpoint=checkpoint, jobs=jobs, progress=progress, selection=selection,
         )  # fmt: skip
-    _print_result(result)
+        if len(tables) == 1:
+            result: FitResult | MultiFitResult = fit_proxy(*splits[0], rules, engine=engine, **settings)  # type: ignore[arg-type]
+        else:
+            tests = None if size is None else [test for _, test in splits]
+            result = fit_multi(
+                [train for train, _ in splits], tests, rules, names=list(tables), engine=engine,
+                multi_loss=multi_loss, **settings,  # type: ignore[arg-type]
+            )  # fmt: skip
+    if isinstance(result, FitResult):
+        _print_result(result)
+    else:
+        _print_multi(result)
     paths = result.write(out)
     click.echo("wrote " + ", ".join(str(p) for p in paths))
     if result.front.stopped == "interrupted":

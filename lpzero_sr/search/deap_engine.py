@@ -31,6 +31,7 @@ from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search import checkpoint as ckpt
 from lpzero_sr.search.engine import ENGINES, Budget, Candidate, Front, Progress
 from lpzero_sr.search.fitness import Fitness, Outcome
+from lpzero_sr.search.multitask import MultiFitness, Reduce
 from lpzero_sr.search.seeds import seed_formulas
 from lpzero_sr.table import StatTable
 
@@ -42,10 +43,10 @@ if not hasattr(creator, "LpzFitness"):
 if not hasattr(creator, "LpzIndividual"):
     creator.create("LpzIndividual", gp.PrimitiveTree, fitness=creator.LpzFitness)
 
-_WORKER_FITNESS: Fitness | None = None
+_WORKER_FITNESS: Fitness | MultiFitness | None = None
 
 
-def _init_worker(fitness: Fitness) -> None:
+def _init_worker(fitness: Fitness | MultiFitness) -> None:
     global _WORKER_FITNESS
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is handled by the main process
     _WORKER_FITNESS = fitness
@@ -59,10 +60,10 @@ def _evaluate_in_worker(tokens: tuple[Token, ...]) -> Outcome:
 class _Search:
     """State of one run; split from the engine so a checkpoint can restore it."""
 
-    def __init__(self, table: StatTable, rules: RuleSet, fitness: Fitness, mu: int, jobs: int) -> None:
+    def __init__(self, rules: RuleSet, fitness: Fitness | MultiFitness, mu: int, jobs: int) -> None:
         self.rules, self.fitness, self.mu, self.jobs = rules, fitness, mu, jobs
-        self.features = table.features
-        self.pset = gp.PrimitiveSet("proxy", len(table.features))
+        self.features = fitness.features
+        self.pset = gp.PrimitiveSet("proxy", len(self.features))
         for name in (*rules.unary, *rules.binary):
             op = OPS.get(name)
             self.pset.addPrimitive(op.numpy, op.arity, name=name)
@@ -238,7 +239,7 @@ class DeapEngine:
 
     def fit(
         self,
-        table: StatTable,
+        table: StatTable | Sequence[StatTable],
         rules: RuleSet,
         *,
         loss: Method = "spearman",
@@ -249,18 +250,28 @@ class DeapEngine:
         checkpoint: Path | None = None,
         jobs: int = 1,
         progress: Progress | None = None,
+        multi_loss: Reduce = "mean",
     ) -> Front:
-        fitness = Fitness(table, rules, loss, aggregation, seed)
-        search = _Search(table, rules, fitness, population, max(1, jobs))
+        """Search one table, or a list of tables sharing column names (:class:`MultiFitness`, reduced by
+        ``multi_loss``: the mean or the worst rank loss over the tables)."""
+        if isinstance(table, StatTable):
+            fitness: Fitness | MultiFitness = Fitness(table, rules, loss, aggregation, seed)
+            archs: list = list(table.archs)
+        else:
+            fitness = MultiFitness(table, rules, loss, aggregation, seed, multi_loss)
+            archs = [list(t.archs) for t in table]
+        search = _Search(rules, fitness, population, max(1, jobs))
         key = {
-            "features": list(table.features),
-            "archs": list(table.archs),
+            "features": list(fitness.features),
+            "archs": archs,
             "rules": rules.fingerprint(),
             "loss": loss,
             "aggregation": aggregation,
             "seed": seed,
             "population": population,
         }
+        if isinstance(fitness, MultiFitness):
+            key["multi_loss"] = multi_loss
         start = time.monotonic()
         stopped = "budget"
         if jobs > 1:

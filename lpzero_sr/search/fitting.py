@@ -15,8 +15,9 @@ from lpzero_sr.peers import peer_report
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.ranking import Aggregation, Method
 from lpzero_sr.rules.ruleset import RuleSet
-from lpzero_sr.search.engine import Budget, Front, Progress
+from lpzero_sr.search.engine import Budget, Front, Progress, SearchError
 from lpzero_sr.search.engines import get_engine
+from lpzero_sr.search.multitask import Reduce, shared_features
 from lpzero_sr.search.selection import DEFAULT_SELECTION, select
 from lpzero_sr.table import StatTable
 
@@ -122,3 +123,104 @@ def fit_proxy(
         if peers:
             report["peers"] = peer_report(train, test)
     return FitResult(proxy, front, report, members, index, predictions)
+
+
+@dataclass
+class MultiFitResult:
+    """A proxy searched on several tasks at once: the chosen proxy, the front (multi-table losses), each front
+    member's per-task train/held-out metrics, the chosen index and one held-out report per task (proxy and the best
+    single column chosen on that task's training rows; empty without test rows)."""
+
+    proxy: Proxy
+    front: Front
+    names: list[str]
+    reports: list[dict[str, Any]]
+    members: list[dict[str, Any]] = field(default_factory=list)
+    chosen: int = 0
+
+    def write(self, out: Path) -> list[Path]:
+        """``proxy.json`` (the chosen member) and ``front.json`` (with the per-task reports) in ``out``."""
+        out.mkdir(parents=True, exist_ok=True)
+        extra = {"chosen": self.chosen, "selection": self.proxy.selection, "tasks": self.names, "reports": self.reports}
+        front = self.front.to_json(extra)
+        for row, member in zip(front["candidates"], self.members, strict=True):
+            row.update(member)
+        paths = [self.proxy.save(out / "proxy.json"), out / "front.json"]
+        paths[1].write_text(json.dumps(front, indent=2) + "\n")
+        return paths
+
+
+def fit_multi(
+    trains: list[StatTable],
+    tests: list[StatTable] | None,
+    rules: RuleSet,
+    *,
+    names: list[str] | None = None,
+    engine: str = "deap",
+    loss: Method = "spearman",
+    aggregation: Aggregation = "mean",
+    multi_loss: Reduce = "mean",
+    budget: Budget,
+    seed: int = 0,
+    population: int = 200,
+    checkpoint: Path | None = None,
+    jobs: int = 1,
+    progress: Progress | None = None,
+    selection: str = DEFAULT_SELECTION,
+) -> MultiFitResult:
+    """One search over the training tables of several tasks (:class:`MultiFitness`: the mean, or with
+    ``multi_loss="min"`` the worst, rank loss), chosen from the front by ``selection`` on training rows only, then
+    scored on each task's held-out table (``tests``, aligned with ``trains``; ``None`` for none).
+
+    The search sees the columns shared by every training table and finite on all their rows, in name order. Only
+    the embedded ``deap`` engine searches several tables (``auto`` means ``deap`` here). The proxy records the
+    first table's target and direction."""
+    if engine not in ("auto", "deap"):
+        raise SearchError(f"the {engine} engine searches one table; a multi-table fit needs --engine deap")
+    names = names or [f"task{i + 1}" for i in range(len(trains))]
+    features = shared_features(trains)
+    trains = [t.with_features(features) for t in trains]
+    tests = [t.with_features(features) for t in tests] if tests is not None else None
+    front = get_engine("deap").fit(
+        trains, rules, loss=loss, aggregation=aggregation, budget=budget, seed=seed, population=population,
+        checkpoint=checkpoint, jobs=jobs, progress=progress, multi_loss=multi_loss,
+    )  # fmt: skip
+    chosen = select(front, selection)
+
+    def proxy_of(formula: Node) -> Proxy:
+        return Proxy(
+            formula,
+            aggregation=aggregation if trains[0].per_layer else None,
+            target=trains[0].target,
+            direction=trains[0].direction,
+            loss=loss,
+            engine="deap",
+            seed=seed,
+            rules=rules.name,
+            selection=selection,
+        )
+
+    members = []
+    for cand in front.candidates:
+        member = proxy_of(cand.formula)
+        metrics: dict[str, Any] = {"train": _per_task(member, names, trains)}
+        if tests is not None:
+            metrics["heldout"] = _per_task(member, names, tests)
+        members.append(metrics)
+    proxy = proxy_of(chosen.formula)
+    index = front.candidates.index(chosen)
+    proxy.metrics = {part: _mean_metrics(per_task) for part, per_task in members[index].items()}
+    reports = []
+    if tests is not None:
+        reports = [heldout_report(proxy.evaluate(te), tr, te) for tr, te in zip(trains, tests, strict=True)]
+    return MultiFitResult(proxy, front, names, reports, members, index)
+
+
+def _per_task(proxy: Proxy, names: list[str], tables: list[StatTable]) -> dict[str, dict[str, float]]:
+    return {name: rank_metrics(proxy.evaluate(t), t.y) for name, t in zip(names, tables, strict=True)}
+
+
+def _mean_metrics(per_task: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Each metric's mean over the tasks (what a multi-task proxy records as its train/held-out metrics)."""
+    rows = list(per_task.values())
+    return {k: float(sum(r[k] for r in rows) / len(rows)) for k in rows[0]}

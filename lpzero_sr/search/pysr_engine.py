@@ -252,6 +252,8 @@ class PysrEngine:
         jobs: int = 1,
         progress: Progress | None = None,
     ) -> Front:
+        if not isinstance(table, StatTable):
+            raise SearchError("the pysr engine searches one table; a multi-table fit needs --engine deap")
         if not julia_available():
             raise SearchError("the pysr engine needs Julia: no `julia` on PATH (install Julia, or use --engine deap)")
         if not pysr_available():
