@@ -201,10 +201,12 @@ def render(result: dict, tag: str) -> str:
     start, end = markers(tag)
     lines = [
         start,
-        f"## Found proxies on held-out architectures ({s['generations']} generations)",
+        f"## Found proxies on held-out architectures: {', '.join(s['only'])} "
+        f"({s['split']} seeds {', '.join(map(str, s['seeds']))}; {s['generations']} generations)",
         "",
         f"`python benchmarks/headline.py --split {s['split']} --generations {s['generations']} "
-        f"--out runs/{tag} --results docs/results.md`: embedded DEAP engine, default rules, 1 - Kendall fitness, "
+        f"--only {','.join(s['only'])} --ablation '{s['ablation']}' --out runs/{tag} --results docs/results.md`: "
+        "embedded DEAP engine, default rules, 1 - Kendall fitness, "
         f"population {s['population']}. Each seed draws its own training split; every number is over the "
         "architectures the search never saw (Spearman, mean ± std over seeds unless named), beside peers fit on the "
         "same training rows: the best single column chosen on the training rows, ridge regression on ranks, LightGBM, "
