@@ -11,17 +11,19 @@ is filled on first use from the local mirror ``$LPZERO_SR_MIRROR`` or the public
 from __future__ import annotations
 
 import difflib
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from lpzero_sr.errors import TableError
-from lpzero_sr.table import Direction, StatTable
+from lpzero_sr.table import Direction, StatTable, read_frame
 
 if TYPE_CHECKING:
     from lpzero_sr.baselines import ExtractSettings
 
+log = logging.getLogger(__name__)
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq", ".json")
 
 
@@ -37,13 +39,26 @@ def resolve_table(
     drop_invalid: bool = False,
     device: str = "auto",
     settings: ExtractSettings | None = None,
+    labels: str | Path | None = None,
 ) -> StatTable:
-    """A validated table from a file (CSV/Parquet/JSON; ``target`` required) or a registered benchmark name
-    (its target and direction are fixed; ``settings`` are the extraction settings of a model-based benchmark).
-    A name that is neither gives one error line with the closest benchmark names."""
+    """A validated table from a file (CSV/Parquet/JSON; ``target`` required), an ``extract --out`` folder (its
+    ``per_arch.parquet``, or ``per_layer.parquet`` with ``layer_col``), or a registered benchmark name (its target
+    and direction are fixed; ``settings`` are the extraction settings of a model-based benchmark). ``labels`` is a
+    file of targets joined on ``arch`` (a CSV/Parquet/JSON table, or the ``labels.jsonl`` of ``lpzero-sr label``,
+    whose target is ``val_loss``). A name that is none of these gives one error line with the closest benchmarks."""
     from lpzero_sr.spaces import SPACES
 
     path = Path(spec)
+    if path.is_dir() or labels is not None:
+        frame = _features_frame(path, layer_col)
+        if labels is not None:
+            frame = join_labels(frame, Path(labels))
+        if target is None:
+            raise TableError("--target is required (the labels column to fit)")
+        return StatTable.from_frame(
+            frame, target, direction=direction, arch_col=arch_col or "arch", layer_col=layer_col,
+            features=features, drop_invalid=drop_invalid,
+        )  # fmt: skip
     if not path.exists():
         if spec in SPACES:
             return benchmark_table(
@@ -109,3 +124,39 @@ def benchmark_table(
     if features:
         frame = frame[["arch", *([layer_col] if layer_col else []), *features]]
     return bench.table(frame, target=target, layer_col=layer_col)
+
+
+def _features_frame(path: Path, layer_col: str | None) -> pd.DataFrame:
+    """The statistics of an ``extract --out`` folder (per architecture, or per layer with ``layer_col``), or a file."""
+    if path.is_dir():
+        name = "per_layer.parquet" if layer_col else "per_arch.parquet"
+        if not (path / name).is_file():
+            raise TableError(
+                f"{path} is not an extraction folder (no {name}; run `lpzero-sr extract ... --out {path}`)"
+            )
+        frame = pd.read_parquet(path / name)
+        return frame.rename(columns={"layer": layer_col}) if layer_col else frame
+    return read_frame(path)
+
+
+def join_labels(frame: pd.DataFrame, labels: Path) -> pd.DataFrame:
+    """``frame`` (column ``arch``) with the numeric columns of a labels file joined on ``arch``: a ``labels.jsonl``
+    of ``lpzero-sr label`` (``val_loss`` and its per-seed columns) or any table with an ``arch`` column. Rows without
+    a label are left out (counted in an info line)."""
+    if labels.suffix == ".jsonl":
+        from lpzero_sr.labeling import read_labels
+
+        table = read_labels(labels)
+    else:
+        table = read_frame(labels)
+    if "arch" not in table.columns or "arch" not in frame.columns:
+        raise TableError(f"{labels} and the statistics both need an 'arch' column to be joined")
+    numeric = [c for c in table.columns if c != "arch" and pd.api.types.is_numeric_dtype(table[c])]
+    table = table[["arch", *numeric]].assign(arch=table["arch"].astype(str))
+    joined = frame.assign(arch=frame["arch"].astype(str)).merge(table, on="arch", how="inner", suffixes=("", "_label"))
+    missing = frame["arch"].astype(str).nunique() - joined["arch"].nunique()
+    if missing:
+        log.info("%d architecture(s) of the statistics have no label in %s and are left out", missing, labels)
+    if joined.empty:
+        raise TableError(f"no architecture of the statistics has a label in {labels} (join on 'arch')")
+    return joined

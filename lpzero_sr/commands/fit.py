@@ -122,6 +122,12 @@ def check_writable(out: Path) -> None:
     default=None,
     help="Whether a higher target is better (accuracy) or worse (loss); a file's --target needs it (else maximize).",
 )
+@click.option(
+    "--labels",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Targets joined on 'arch': a labels.jsonl of `lpzero-sr label` (target val_loss) or a CSV/Parquet/JSON table; "
+    "TABLE may then be an `extract --out` folder.",
+)
 @click.option("--arch-col", default=None, help="Architecture id column (default 'arch', or the row number).")
 @click.option("--layer-col", default=None, help="Layer column: rows are layers, aggregated per architecture.")
 @click.option("--aggregate", type=click.Choice(["sum", "mean"]), default="mean", show_default=True)
@@ -204,6 +210,7 @@ def command(
     seq_len: int,
     init_seed: int,
     device: str,
+    labels: Path | None,
 ) -> None:
     """Search TABLES (CSV/Parquet/JSON files or benchmarks such as tiny-gpt2, flexibert, nb201-cifar10) for a proxy
     ranking architectures by the target; write proxy.json, front.json, history.json and predictions.csv to --out.
@@ -226,6 +233,7 @@ def command(
             drop_invalid=drop_invalid,
             device=device,
             settings=ExtractSettings(batch_size=batch_size, seq_len=seq_len, seed=init_seed),
+            labels=labels,
         )
 
     stat_tables = [load(t) for t in tables]

@@ -57,8 +57,9 @@ def read_config(path: Path) -> dict[str, Any]:
     "--config",
     "config_files",
     multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Architecture config file (JSON/YAML): of --benchmark's space, or a Hugging Face config; repeatable.",
+    type=click.Path(exists=True, path_type=Path),
+    help="Architecture config file (JSON/YAML) or a folder of them: of --benchmark's space, or Hugging Face configs; "
+    "repeatable.",
 )
 @click.option("--table", "table_spec", help="Score the rows of this table (file or benchmark name) instead.")
 @click.option("--target", help="Target column of a --table file.")
@@ -142,7 +143,8 @@ def _architectures(
             space = SPACES.get(benchmark)
         except KeyError as exc:
             raise ConfigError(exc.args[0]) from None
-        return space, {path.stem: read_config(path) for path in config_files}, None, "maximize"
+        files = [f for p in config_files for f in (sorted(p.iterdir()) if p.is_dir() else [p])]
+        return space, {path.stem: read_config(path) for path in files}, None, "maximize"
     bench = load_benchmark(str(benchmark), data_dir)
     if bench.space is None:
         raise ConfigError(f"benchmark {benchmark!r} has no model builder; score its table with --table {benchmark}")
