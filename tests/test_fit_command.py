@@ -164,3 +164,25 @@ def test_fit_needs_a_table_and_pysr_refuses_several(csv, tmp_path) -> None:
     assert result.output.strip().splitlines()[-1] == (
         "Error: the pysr engine searches one table; a multi-table fit needs --engine deap"
     )
+
+
+def test_interrupted_fit_writes_its_files_and_exits_130(csv, tmp_path, monkeypatch) -> None:
+    from lpzero_sr.search import deap_engine
+
+    calls = {"n": 0}
+    vary = deap_engine._Search.vary
+
+    def interrupt_on_second(self, parents):  # Ctrl-C during the second generation
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return vary(self, parents)
+
+    monkeypatch.setattr(deap_engine._Search, "vary", interrupt_on_second)
+    out = tmp_path / "run"
+    args = ["fit", str(csv), "--target", "ppl", "--minimize", "--train-size", "30", "--generations", "50",
+            "--population", "24", "--jobs", "1", "--out", str(out)]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 130, result.output
+    assert "search stopped early: interrupted (generation 1)" in result.output
+    assert (out / "proxy.json").is_file() and json.loads((out / "history.json").read_text())["stopped"] == "interrupted"
