@@ -10,8 +10,11 @@ the held-out Spearman (and Kendall) per task as the mean over seeds, and the mea
 Settings are tuned on ``--split dev`` (``lpzero_sr.protocol.DEV_SEEDS``: 1, 2, 3) only; numbers are reported on
 ``--split report`` (``REPORT_SEEDS``: 100, 101, 102).
 
-    python benchmarks/suite_zero.py [--split dev|report] [--no-proxy] [--tasks a,b] [--generations 40]
-                                    [--time-limit 30] [--data-dir DIR] [--json FILE]
+    python benchmarks/suite_zero.py [--split dev|report] [--no-proxy] [--tasks a,b] [--generations 150]
+                                    [--time-limit 60] [--data-dir DIR] [--json FILE]
+
+The search budget (150 generations, at most 60 s per fit) was chosen on the dev split: mean held-out Spearman over
+the 11 tasks 0.796 against 0.776 with 40 generations / 30 s (LightGBM 0.829 on the same dev splits).
 """
 
 from __future__ import annotations
@@ -63,8 +66,8 @@ def main() -> None:
     parser.add_argument("--split", choices=sorted(SPLITS), default="dev", help="dev: tune here; report: publish.")
     parser.add_argument("--no-proxy", dest="proxy", action="store_false", help="Skip the symbolic search (fast).")
     parser.add_argument("--tasks", type=lambda s: s.split(","), default=list(TASKS))
-    parser.add_argument("--generations", type=int, default=40)
-    parser.add_argument("--time-limit", type=float, default=30.0, help="Search limit per fit (seconds).")
+    parser.add_argument("--generations", type=int, default=150)
+    parser.add_argument("--time-limit", type=float, default=60.0, help="Search limit per fit (seconds).")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--json", type=Path, help="Also write the per-seed numbers here.")
     args = parser.parse_args()
