@@ -87,17 +87,7 @@ def fit_proxy(
     chosen = select(front, selection)
 
     def proxy_of(formula: Node) -> Proxy:
-        return Proxy(
-            formula,
-            aggregation=aggregation if train.per_layer else None,
-            target=train.target,
-            direction=train.direction,
-            loss=loss,
-            engine=getattr(backend, "name", engine),
-            seed=seed,
-            rules=rules.name,
-            selection=selection,
-        )
+        return _proxy(formula, train, aggregation, loss, getattr(backend, "name", engine), seed, rules, selection)
 
     members = []
     for cand in front.candidates:
@@ -188,17 +178,7 @@ def fit_multi(
     chosen = select(front, selection)
 
     def proxy_of(formula: Node) -> Proxy:
-        return Proxy(
-            formula,
-            aggregation=aggregation if trains[0].per_layer else None,
-            target=trains[0].target,
-            direction=trains[0].direction,
-            loss=loss,
-            engine="deap",
-            seed=seed,
-            rules=rules.name,
-            selection=selection,
-        )
+        return _proxy(formula, trains[0], aggregation, loss, "deap", seed, rules, selection)
 
     members = []
     for cand in front.candidates:
@@ -214,6 +194,30 @@ def fit_multi(
     if tests is not None:
         reports = [heldout_report(proxy.evaluate(te), tr, te) for tr, te in zip(trains, tests, strict=True)]
     return MultiFitResult(proxy, front, names, reports, members, index)
+
+
+def _proxy(
+    formula: Node,
+    table: StatTable,
+    aggregation: Aggregation,
+    loss: Method,
+    engine: str,
+    seed: int,
+    rules: RuleSet,
+    selection: str,
+) -> Proxy:
+    """A front member as a :class:`Proxy` with the run's metadata (target and direction of ``table``)."""
+    return Proxy(
+        formula,
+        aggregation=aggregation if table.per_layer else None,
+        target=table.target,
+        direction=table.direction,
+        loss=loss,
+        engine=engine,
+        seed=seed,
+        rules=rules.name,
+        selection=selection,
+    )
 
 
 def _per_task(proxy: Proxy, names: list[str], tables: list[StatTable]) -> dict[str, dict[str, float]]:
