@@ -7,29 +7,40 @@ aggregation over layers.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 
 import torch
 
 from lpzero_sr.formula import Node, evaluate
 from lpzero_sr.operators import OPS, TORCH_SOURCE, TorchPrimitives
+from lpzero_sr.quantile import Quantile, read_terminals, torch_quantile
 
 TorchFormula = Callable[[Mapping[str, torch.Tensor]], torch.Tensor]
 
 
-def to_torch(node: Node, dtype: torch.dtype = torch.float64, aggregation: str | None = None) -> TorchFormula:
+def to_torch(
+    node: Node,
+    dtype: torch.dtype = torch.float64,
+    aggregation: str | None = None,
+    quantiles: Mapping[str, Quantile] | None = None,
+) -> TorchFormula:
     """A differentiable callable ``stats -> Tensor`` on the device of the given statistic tensors.
 
     Statistics are cast to ``dtype``. With ``aggregation`` (``"sum"``/``"mean"``) each statistic holds one value
-    per layer and the per-layer values of the formula are reduced to one score.
+    per layer and the per-layer values of the formula are reduced to one score. Terminals in ``quantiles`` are
+    read through their training CDF (:mod:`lpzero_sr.quantile`) from the raw statistic they name.
     """
-    names = node.variables
+    quantiles = dict(quantiles or {})
+    terminals = node.variables
+    names = tuple(sorted({quantiles[t].column if t in quantiles else t for t in terminals}))
 
     def proxy(stats: Mapping[str, torch.Tensor]) -> torch.Tensor:
         missing = [n for n in names if n not in stats]
         if missing:
             raise KeyError(f"missing statistics for proxy: {', '.join(missing)}")
-        leaves = {n: torch.as_tensor(stats[n], dtype=dtype) for n in names}
+        raw = {n: torch.as_tensor(stats[n], dtype=dtype) for n in names}
+        leaves = read_terminals(terminals, quantiles, raw, backend="torch")
         device = next(iter(leaves.values())).device if leaves else torch.device("cpu")
         out = evaluate(node, leaves, TorchPrimitives(dtype, device))
         if leaves:
@@ -50,12 +61,20 @@ def _reduce(values: torch.Tensor, aggregation: str | None) -> torch.Tensor:
     raise ValueError(f"unknown aggregation {aggregation!r}; use 'sum' or 'mean'")
 
 
-def torch_source(node: Node, aggregation: str | None = None, name: str = "proxy") -> str:
+def torch_source(
+    node: Node, aggregation: str | None = None, name: str = "proxy", quantiles: Mapping[str, Quantile] | None = None
+) -> str:
     """Standalone Python source (imports torch only) of a function computing the proxy from statistic tensors."""
+    quantiles = dict(quantiles or {})
     used = sorted({n.op for n in node.walk() if n.op is not None and OPS.get(n.op).julia_builtin is None})
     helpers = "".join("\n\n" + OPS.get(op).torch_source() for op in used)
+    if any(v in quantiles for v in node.variables):
+        helpers += "\n\n" + inspect.getsource(torch_quantile).rstrip("\n")
 
     def emit(n: Node) -> str:
+        if n.var is not None and n.var in quantiles:
+            q = quantiles[n.var]
+            return f"torch_quantile(stats[{q.column!r}], {list(q.knots)!r}, {list(q.levels)!r})"
         if n.var is not None:
             return f"stats[{n.var!r}]"
         if n.const is not None:

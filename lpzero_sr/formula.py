@@ -273,6 +273,10 @@ def sympy_numpy_function(node: Node) -> Callable[..., Any]:
 
 
 def latex_symbol(name: str) -> str:
+    """A statistic's LaTeX; a quantile terminal ``q(name)`` (:func:`lpzero_sr.quantile.quantile_name`) keeps its
+    ``q`` outside the upright name."""
+    if name.startswith("q(") and name.endswith(")"):
+        return f"q({latex_symbol(name[2:-1])})"
     escaped = name.replace("\\", "").replace("_", r"\_").replace("*", r"\ast{}").replace("%", r"\%")
     return r"\mathrm{" + escaped + "}"
 

@@ -24,6 +24,7 @@ from lpzero_sr.compile import to_torch as compile_to_torch
 from lpzero_sr.compile import torch_source
 from lpzero_sr.errors import LpzeroError
 from lpzero_sr.formula import FormulaError, Node, evaluate_numpy, formula_latex, formula_text
+from lpzero_sr.quantile import Quantile, QuantileError, read_terminals
 from lpzero_sr.ranking import Aggregation
 from lpzero_sr.table import StatTable
 
@@ -42,6 +43,7 @@ class ProxyError(LpzeroError):
 _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "target": (str,), "direction": (str,), "loss": (str,), "metrics": (dict,), "engine": (str,),
     "seed": (int, type(None)), "rules": (str,), "created": (str,), "version": (str,), "selection": (str,),
+    "quantiles": (dict,),
 }  # fmt: skip
 
 
@@ -51,6 +53,8 @@ class Proxy:
 
     ``formula`` is the tree the search scored; per-layer proxies (``aggregation`` set) are evaluated on every layer
     and summed or averaged per architecture. ``selection`` names the rule that chose it from the front.
+    ``quantiles`` holds, for each quantile terminal ``q(x)`` of the formula, the training CDF of statistic ``x``
+    (:mod:`lpzero_sr.quantile`); other terminals are read as they are.
     """
 
     formula: Node
@@ -63,10 +67,12 @@ class Proxy:
     seed: int | None = None
     rules: str = ""
     selection: str = ""
+    quantiles: dict[str, Quantile] = field(default_factory=dict)
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     version: str = ""
 
     def __post_init__(self) -> None:
+        self.quantiles = {t: self.quantiles[t] for t in self.formula.variables if t in self.quantiles}
         if not self.version:
             from lpzero_sr import __version__
 
@@ -74,8 +80,13 @@ class Proxy:
 
     @property
     def features(self) -> tuple[str, ...]:
-        """Statistics the formula reads (sorted): what a scorer must compute."""
-        return self.formula.variables
+        """Statistics the formula reads (sorted; the statistic behind each quantile terminal): what a scorer must
+        compute."""
+        return tuple(sorted({self._column(t) for t in self.formula.variables}))
+
+    def _column(self, terminal: str) -> str:
+        q = self.quantiles.get(terminal)
+        return terminal if q is None else q.column
 
     @property
     def expr(self) -> sympy.Expr:
@@ -92,18 +103,18 @@ class Proxy:
     def to_torch(self, dtype: torch.dtype = torch.float64) -> Callable[[Mapping[str, torch.Tensor]], torch.Tensor]:
         """Differentiable callable over statistic tensors (one value per layer for per-layer proxies, reduced by
         :attr:`aggregation`); runs on their device."""
-        return compile_to_torch(self.formula, dtype, self.aggregation)
+        return compile_to_torch(self.formula, dtype, self.aggregation, self.quantiles)
 
     def torch_source(self) -> str:
-        return torch_source(self.formula, self.aggregation)
+        return torch_source(self.formula, self.aggregation, quantiles=self.quantiles)
 
     def row_values(self, columns: Mapping[str, np.ndarray], n_rows: int | None = None) -> np.ndarray:
         """Per-row values over ``columns`` (``n_rows`` sizes the result of a formula without statistics)."""
         missing = [f for f in self.features if f not in columns]
         if missing:
             raise ProxyError(f"table lacks statistic(s) the proxy needs: {', '.join(missing)}")
-        leaves = {f: np.asarray(columns[f], dtype=float) for f in self.features}
-        return evaluate_numpy(self.formula, leaves, n_rows)
+        raw = {f: np.asarray(columns[f], dtype=float) for f in self.features}
+        return evaluate_numpy(self.formula, read_terminals(self.formula.variables, self.quantiles, raw), n_rows)
 
     def evaluate(self, table: StatTable) -> np.ndarray:
         """Per-architecture scores on ``table`` (aligned with ``table.archs``)."""
@@ -123,6 +134,7 @@ class Proxy:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         del data["formula"]
+        data["quantiles"] = {name: q.to_json() for name, q in self.quantiles.items()}
         head = {"format": FORMAT, "semantics": SEMANTICS, "formula": self.text()}
         return {**head, "tree": self.formula.to_json(), "features": list(self.features), **data}
 
@@ -149,7 +161,8 @@ class Proxy:
             raise ProxyError(f"proxy direction must be 'maximize' or 'minimize', got {fields['direction']!r}")
         try:
             formula = Node.from_json(data["tree"])
-        except FormulaError as exc:
+            fields["quantiles"] = {n: Quantile.from_json(n, q) for n, q in fields.get("quantiles", {}).items()}
+        except (FormulaError, QuantileError) as exc:
             raise ProxyError(f"bad proxy formula: {exc}") from None
         return cls(formula=formula, **fields)
 
@@ -186,13 +199,17 @@ def load_proxy(path: str | Path, member: int | None = None) -> Proxy:
         return proxy
     front_file = run / "front.json"
     try:
-        candidates = json.loads(front_file.read_text())["candidates"]
+        front = json.loads(front_file.read_text())
+        candidates = front["candidates"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ProxyError(f"cannot read the front of {run}: {exc}") from None
     if not 0 <= member < len(candidates):
         raise ProxyError(f"--member {member} is not in the front of {run} (members 0..{len(candidates) - 1})")
     try:
         formula = Node.from_json(candidates[member]["tree"])
-    except (FormulaError, KeyError) as exc:
+        quantiles = {n: Quantile.from_json(n, q) for n, q in front.get("quantiles", {}).items()}
+    except (FormulaError, QuantileError, KeyError, AttributeError) as exc:
         raise ProxyError(f"bad front member {member} in {front_file}: {exc}") from None
-    return dataclasses.replace(proxy, formula=formula, metrics={}, selection=f"front member {member}")
+    return dataclasses.replace(
+        proxy, formula=formula, quantiles=quantiles, metrics={}, selection=f"front member {member}"
+    )

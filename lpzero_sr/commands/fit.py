@@ -12,8 +12,9 @@ from tqdm import tqdm
 from lpzero_sr.baselines import ExtractSettings
 from lpzero_sr.commands.options import extraction_options
 from lpzero_sr.errors import TableError
+from lpzero_sr.quantile import DEFAULT_TERMINALS, TERMINALS
 from lpzero_sr.rules.ruleset import RuleSet
-from lpzero_sr.search.engine import Budget
+from lpzero_sr.search.engine import Budget, SearchError
 from lpzero_sr.search.fitting import FitResult, MultiFitResult, fit_multi, fit_proxy
 from lpzero_sr.search.selection import DEFAULT_SELECTION, SELECTIONS
 from lpzero_sr.table import StatTable
@@ -62,8 +63,8 @@ def _print_result(result: FitResult) -> None:
         p, b = result.report["proxy"], result.report["baseline"]
         name = f"best column ({'-' if b['sign'] < 0 else ''}{b['column']})"
         rows = [("proxy", p), (name, b), *((f"peer {k}", v) for k, v in result.report.get("peers", {}).items())]
-        width = max(len(r) for r, _ in rows) + 2
         head = f"held-out ({plural(result.report['n_test'], 'architecture')})"
+        width = max(max(len(r) for r, _ in rows) + 2, len(head) - 1)
         click.echo(head.ljust(width + 2) + "spearman  kendall  top10%")
         for row, m in rows:
             click.echo(f"  {row.ljust(width)}{m['spearman']:8.4f} {m['kendall']:8.4f} {m['topk']:7.3f}")
@@ -168,6 +169,14 @@ def check_writable(out: Path) -> None:
     help="How one formula is chosen from the front, on training rows only: score (PySR's: log-loss drop per "
     "node), parsimony (loss + 0.005/node), best (lowest loss; chosen on dev splits).",
 )
+@click.option(
+    "--terminals",
+    type=click.Choice(TERMINALS),
+    default=DEFAULT_TERMINALS,
+    show_default=True,
+    help="What the search reads of each column: raw values, q(x) = its quantile among the training architectures "
+    "(scale-free; the proxy stores the training CDF), or both.",
+)
 @click.option("--checkpoint", type=click.Path(file_okay=False, path_type=Path), help="Resume from / save to DIR.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/fit"), show_default=True)
 @click.option(
@@ -202,6 +211,7 @@ def command(
     population: int,
     time_limit: float | None,
     selection: str,
+    terminals: str,
     checkpoint: Path | None,
     out: Path,
     jobs: int,
@@ -236,6 +246,10 @@ def command(
             labels=labels,
         )
 
+    if len(tables) > 1 and terminals != "raw":
+        raise SearchError(
+            "--terminals quantile/both fits one training CDF per table; several TABLES need raw terminals"
+        )
     stat_tables = [load(t) for t in tables]
     stat_table = stat_tables[0]
     if target is not None and maximize is None and stat_table.target == target:
@@ -270,7 +284,9 @@ def command(
             checkpoint=checkpoint, jobs=jobs, progress=progress, selection=selection,
         )  # fmt: skip
         if len(tables) == 1:
-            result: FitResult | MultiFitResult = fit_proxy(*splits[0], rules, engine=engine, **settings)  # type: ignore[arg-type]
+            result: FitResult | MultiFitResult = fit_proxy(
+                *splits[0], rules, engine=engine, terminals=terminals, **settings,  # type: ignore[arg-type]
+            )  # fmt: skip
         else:
             tests = None if size is None else [test for _, test in splits]
             result = fit_multi(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from lpzero_sr.evaluate import heldout_report, rank_metrics
 from lpzero_sr.formula import Node
 from lpzero_sr.peers import peer_report
 from lpzero_sr.proxy import Proxy
+from lpzero_sr.quantile import DEFAULT_TERMINALS, Quantile, Terminals, fit_quantiles, search_table
 from lpzero_sr.ranking import Aggregation, Method
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search.engine import Budget, Front, Progress, SearchError
@@ -34,12 +36,16 @@ class FitResult:
     members: list[dict[str, Any]] = field(default_factory=list)
     chosen: int = 0
     predictions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    quantiles: dict[str, Quantile] = field(default_factory=dict)
 
     def write(self, out: Path) -> list[Path]:
         """``proxy.json``, ``front.json``, ``history.json`` and ``predictions.csv`` in ``out`` (the run-dir
         contract that ``lpzero-sr report``, ``export`` and ``score`` read)."""
         out.mkdir(parents=True, exist_ok=True)
-        front = self.front.to_json({"chosen": self.chosen, "selection": self.proxy.selection, "report": self.report})
+        extra = {"chosen": self.chosen, "selection": self.proxy.selection, "report": self.report}
+        used = {v for c in self.front.candidates for v in c.formula.variables}
+        extra["quantiles"] = {n: q.to_json() for n, q in self.quantiles.items() if n in used}
+        front = self.front.to_json(extra)
         for row, member in zip(front["candidates"], self.members, strict=True):
             row.update(member)
         history = {"history": self.front.history, "rejections": self.front.rejections, "stopped": self.front.stopped}
@@ -66,6 +72,7 @@ def fit_proxy(
     progress: Progress | None = None,
     selection: str = DEFAULT_SELECTION,
     peers: bool = True,
+    terminals: Terminals = DEFAULT_TERMINALS,
 ) -> FitResult:
     """Search on ``train``, choose from the front by the ``selection`` rule (:mod:`lpzero_sr.search.selection`),
     score train and held-out rows.
@@ -73,21 +80,24 @@ def fit_proxy(
     The search sees the columns finite on every training row (:meth:`StatTable.finite_features`), in name order
     (the same data with its columns in another order gives the same front); which columns it may use never depends
     on held-out rows. The proxy is the chosen front member's tree as the search scored it (no simplification).
-    With ``peers`` the held-out report also holds the learned peers of :mod:`lpzero_sr.peers`, fit on the same
-    training rows."""
+    ``terminals`` (:mod:`lpzero_sr.quantile`) lets the search read each column's quantile among the training rows
+    instead of, or beside, its raw value; the proxy stores those training CDFs. With ``peers`` the held-out report
+    also holds the learned peers of :mod:`lpzero_sr.peers`, fit on the same training rows."""
     train = train.finite_features()
     train = train.with_features(sorted(train.features))
     if test is not None:
         test = test.with_features(train.features)
+    quantiles = fit_quantiles(train, terminals)
     backend = get_engine(engine)
     front = backend.fit(
-        train, rules, loss=loss, aggregation=aggregation, budget=budget, seed=seed,
+        search_table(train, quantiles, terminals), rules, loss=loss, aggregation=aggregation, budget=budget, seed=seed,
         population=population, checkpoint=checkpoint, jobs=jobs, progress=progress,
     )  # fmt: skip
     chosen = select(front, selection)
 
     def proxy_of(formula: Node) -> Proxy:
-        return _proxy(formula, train, aggregation, loss, getattr(backend, "name", engine), seed, rules, selection)
+        proxy = _proxy(formula, train, aggregation, loss, getattr(backend, "name", engine), seed, rules, selection)
+        return dataclasses.replace(proxy, quantiles=quantiles)
 
     members = []
     for cand in front.candidates:
@@ -112,7 +122,7 @@ def fit_proxy(
         report = heldout_report(proxy.evaluate(test), train, test)
         if peers:
             report["peers"] = peer_report(train, test)
-    return FitResult(proxy, front, report, members, index, predictions)
+    return FitResult(proxy, front, report, members, index, predictions, quantiles)
 
 
 @dataclass

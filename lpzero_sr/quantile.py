@@ -1,0 +1,148 @@
+"""Quantile terminals: a statistic read through the empirical CDF of the training architectures.
+
+``q(x)`` maps a raw statistic to its mid-rank position among the training rows' values (0 = the lowest training
+value, 1 = the highest), linear between distinct training values and clamped outside them; NaN stays NaN. A search
+over ``q(x)`` is free of each statistic's scale (synflow spans tens of orders of magnitude, jacov sits near -280):
+``q(a) + q(b)`` is the rank average of ``a`` and ``b``, and ``(q(a) - 0.5)**2`` a non-monotone response. The knots are
+data stored in the proxy, so a new architecture is scored without the training table, by numpy and torch alike.
+
+The interpolation has the same arithmetic in both backends (bracket by a right-sided binary search,
+``t = (x - x0) / (x1 - x0)`` clamped to [0, 1], ``y0 + t * (y1 - y0)``), so numpy and torch agree to the last bit
+(``tests/test_quantile.py``); :func:`torch_quantile` is also the helper of standalone torch source. Terminal modes
+(``fit --terminals``): ``raw`` (the statistics), ``quantile`` (only their quantiles), ``both``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from scipy.stats import rankdata
+
+from lpzero_sr.errors import LpzeroError
+from lpzero_sr.table import StatTable
+
+Terminals = Literal["raw", "quantile", "both"]
+TERMINALS: tuple[str, ...] = ("raw", "quantile", "both")
+DEFAULT_TERMINALS: Terminals = "raw"
+
+
+class QuantileError(LpzeroError):
+    """Quantile knots that cannot be used (bad proxy file data)."""
+
+
+def quantile_name(column: str) -> str:
+    """The terminal name of ``column``'s quantile, as formulas print it: ``q(jacov)``."""
+    return f"q({column})"
+
+
+@dataclass(frozen=True)
+class Quantile:
+    """The training CDF of ``column``: distinct training values ``knots`` (increasing) and the mid-rank level of
+    each in [0, 1] (``levels``, non-decreasing)."""
+
+    column: str
+    knots: tuple[float, ...]
+    levels: tuple[float, ...]
+
+    @classmethod
+    def fit(cls, column: str, values: np.ndarray) -> Quantile:
+        """Knots from the finite training ``values`` of ``column`` (ties share their average rank)."""
+        values = np.asarray(values, dtype=float)
+        values = values[np.isfinite(values)]
+        if values.size == 0:
+            raise QuantileError(f"column {column!r} has no finite training value")
+        ordered = np.sort(values)
+        knots, first = np.unique(ordered, return_index=True)
+        levels = (rankdata(ordered, method="average")[first] - 1) / max(values.size - 1, 1)
+        return cls(column, tuple(float(k) for k in knots), tuple(float(v) for v in levels))
+
+    def numpy(self, x: np.ndarray) -> np.ndarray:
+        """``q(x)`` for a numpy array."""
+        knots, levels = np.asarray(self.knots), np.asarray(self.levels)
+        x = np.asarray(x, dtype=float)
+        if knots.size == 1:
+            return np.where(np.isnan(x), np.nan, levels[0])
+        hi = np.clip(np.searchsorted(knots, x, side="right"), 1, knots.size - 1)
+        x0, x1, y0, y1 = knots[hi - 1], knots[hi], levels[hi - 1], levels[hi]
+        with np.errstate(invalid="ignore"):
+            t = np.clip((x - x0) / (x1 - x0), 0.0, 1.0)
+        return y0 + t * (y1 - y0)
+
+    def torch(self, x: torch.Tensor) -> torch.Tensor:
+        """``q(x)`` for a tensor (on its device and dtype); differentiable between knots."""
+        return torch_quantile(x, list(self.knots), list(self.levels))
+
+    # ------------------------------------------------------------------ files
+    def to_json(self) -> dict[str, Any]:
+        return {"column": self.column, "knots": list(self.knots), "levels": list(self.levels)}
+
+    @classmethod
+    def from_json(cls, name: str, data: Any) -> Quantile:
+        """Knots from a proxy file; every defect is one :class:`QuantileError` line naming the terminal."""
+        if not isinstance(data, Mapping) or not {"column", "knots", "levels"} <= set(data):
+            raise QuantileError(f"quantile {name!r} needs 'column', 'knots' and 'levels'")
+        column, knots, levels = data["column"], data["knots"], data["levels"]
+        if not isinstance(column, str) or name != quantile_name(column):
+            raise QuantileError(f"quantile {name!r} does not name its column ({column!r})")
+        numbers = (isinstance(knots, list) and isinstance(levels, list) and len(knots) == len(levels) >= 1) and all(
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in [*knots, *levels]
+        )
+        if not numbers:
+            raise QuantileError(f"quantile {name!r}: knots and levels must be equal-length lists of finite numbers")
+        if any(b <= a for a, b in zip(knots, knots[1:], strict=False)):
+            raise QuantileError(f"quantile {name!r}: knots must increase")
+        if any(b < a for a, b in zip(levels, levels[1:], strict=False)) or not 0 <= levels[0] <= levels[-1] <= 1:
+            raise QuantileError(f"quantile {name!r}: levels must be non-decreasing in [0, 1]")
+        return cls(column, tuple(map(float, knots)), tuple(map(float, levels)))
+
+
+def torch_quantile(x: torch.Tensor, knots: list[float], levels: list[float]) -> torch.Tensor:
+    """q(x): the training CDF of a statistic, linear between knots, clamped outside (lpzero_sr.quantile)."""
+    k = torch.tensor(knots, dtype=x.dtype, device=x.device)
+    v = torch.tensor(levels, dtype=x.dtype, device=x.device)
+    if k.numel() == 1:
+        return torch.where(torch.isnan(x), x, v[0].expand_as(x))
+    hi = torch.searchsorted(k, x.contiguous(), right=True).clamp(1, k.numel() - 1)
+    x0, x1, y0, y1 = k[hi - 1], k[hi], v[hi - 1], v[hi]
+    t = ((x - x0) / (x1 - x0)).clamp(0.0, 1.0)
+    return y0 + t * (y1 - y0)
+
+
+def fit_quantiles(train: StatTable, terminals: Terminals) -> dict[str, Quantile]:
+    """The quantile of every feature of ``train`` by terminal name (empty for ``raw``); fitted on these rows only."""
+    if terminals not in TERMINALS:
+        raise QuantileError(f"--terminals must be one of {', '.join(TERMINALS)}, got {terminals!r}")
+    if terminals == "raw":
+        return {}
+    return {quantile_name(f): Quantile.fit(f, train.column(f)) for f in train.features}
+
+
+def search_table(table: StatTable, quantiles: Mapping[str, Quantile], terminals: Terminals) -> StatTable:
+    """``table`` with the quantile terminals as columns: the search's features are the quantiles (``quantile``)
+    or the raw statistics followed by their quantiles (``both``)."""
+    if not quantiles:
+        return table
+    frame = table.frame.copy()
+    for name, q in quantiles.items():
+        frame[name] = q.numpy(table.column(q.column))
+    features = [*(table.features if terminals == "both" else ()), *quantiles]
+    return replace(table, frame=frame, features=tuple(features))
+
+
+def read_terminals(
+    names: tuple[str, ...], quantiles: Mapping[str, Quantile], columns: Mapping[str, Any], backend: str = "numpy"
+) -> dict[str, Any]:
+    """The value of every terminal in ``names`` from raw statistic ``columns`` (numpy arrays or tensors)."""
+    out = {}
+    for name in names:
+        q = quantiles.get(name)
+        if q is None:
+            out[name] = columns[name]
+        else:
+            out[name] = q.numpy(columns[q.column]) if backend == "numpy" else q.torch(columns[q.column])
+    return out
