@@ -11,7 +11,8 @@ Settings are tuned on ``--split dev`` (``lpzero_sr.protocol.DEV_SEEDS``: 1, 2, 3
 ``--split report`` (``REPORT_SEEDS``: 100, 101, 102).
 
     python benchmarks/suite_zero.py [--split dev|report] [--no-proxy] [--tasks a,b] [--generations 150]
-                                    [--time-limit 60] [--data-dir DIR] [--json FILE]
+                                    [--time-limit 60] [--terminals raw|quantile|both] [--data-dir DIR]
+                                    [--json FILE]
 
 The search budget (150 generations, at most 60 s per fit) was chosen on the dev split: mean held-out Spearman over
 the 11 tasks 0.796 against 0.776 with 40 generations / 30 s (LightGBM 0.829 on the same dev splits).
@@ -29,6 +30,7 @@ import numpy as np
 from lpzero_sr.evaluate import best_single_column, rank_metrics
 from lpzero_sr.peers import PEERS, peer_report
 from lpzero_sr.protocol import SPLITS, split_seeds
+from lpzero_sr.quantile import DEFAULT_TERMINALS, TERMINALS
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search.engine import Budget
 from lpzero_sr.search.fitting import fit_proxy
@@ -55,7 +57,10 @@ def run_seed(table: StatTable, seed: int, args: argparse.Namespace) -> dict[str,
     rows = {"best-single": rank_metrics(best.scores(test), test.y), **peer_report(train, test)}
     if args.proxy:
         budget = Budget(generations=args.generations, time_limit=args.time_limit)
-        fit = fit_proxy(train, test, RuleSet.load("default"), budget=budget, loss="kendall", seed=seed, jobs=1)
+        fit = fit_proxy(
+            train, test, RuleSet.load("default"), budget=budget, loss="kendall", seed=seed, jobs=1,
+            terminals=args.terminals,
+        )  # fmt: skip
         rows["proxy"] = dict(fit.report["proxy"])
         print(f"    seed {seed}: proxy {fit.proxy.text()}", flush=True)
     return rows
@@ -68,6 +73,7 @@ def main() -> None:
     parser.add_argument("--tasks", type=lambda s: s.split(","), default=list(TASKS))
     parser.add_argument("--generations", type=int, default=150)
     parser.add_argument("--time-limit", type=float, default=60.0, help="Search limit per fit (seconds).")
+    parser.add_argument("--terminals", choices=TERMINALS, default=DEFAULT_TERMINALS, help="What the search reads.")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--json", type=Path, help="Also write the per-seed numbers here.")
     args = parser.parse_args()

@@ -17,6 +17,7 @@ from lpzero_sr.errors import DataError, TableError
 from lpzero_sr.formula import formula_sympy_text, symbol
 from lpzero_sr.operators import SYMPY_FUNCTIONS
 from lpzero_sr.proxy import Proxy
+from lpzero_sr.quantile import read_terminals
 from lpzero_sr.tables import resolve_table
 
 
@@ -73,12 +74,14 @@ def test_fit_then_export(csv, tmp_path) -> None:
     as_json = json.loads(CliRunner().invoke(main, ["export", str(out / "proxy.json"), "--format", "json"]).output)
     assert as_json["tree"] == proxy.to_json()["tree"]
 
-    # the chosen proxy's torch callable equals sympy's own evaluation, and gradients reach the statistics
+    # the chosen proxy's torch callable equals sympy's own evaluation over its terminals (the default quantile
+    # terminals q(x) read through the stored training CDF), and gradients reach the statistics
     frame = pd.read_csv(csv)
-    names = proxy.features
-    symbols = [symbol(n) for n in names]
-    reference = sympy.lambdify(symbols, proxy.expr, modules=[SYMPY_FUNCTIONS, "numpy"])
-    expected = reference(*(frame[n].to_numpy() for n in names))
+    names, terminals = proxy.features, proxy.formula.variables
+    assert proxy.quantiles and set(proxy.quantiles) == set(terminals)
+    leaves = read_terminals(terminals, proxy.quantiles, {n: frame[n].to_numpy() for n in names})
+    reference = sympy.lambdify([symbol(t) for t in terminals], proxy.expr, modules=[SYMPY_FUNCTIONS, "numpy"])
+    expected = reference(*(leaves[t] for t in terminals))
     tensors = {n: torch.tensor(frame[n].to_numpy(), requires_grad=True) for n in names}
     out_t = proxy.to_torch()(tensors)
     np.testing.assert_allclose(out_t.detach().numpy(), np.broadcast_to(expected, (len(frame),)), rtol=1e-6, atol=1e-6)

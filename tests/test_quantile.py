@@ -28,9 +28,9 @@ probes = st.one_of(finite, st.sampled_from([np.nan, np.inf, -np.inf, 0.0, -0.0])
 def test_knots_are_the_mid_ranks_of_the_training_values() -> None:
     q = Quantile.fit("a", np.array([3.0, 1.0, 2.0, 2.0, 5.0, np.nan]))  # ranks 1, 2.5, 2.5, 4, 5 of 5 finite
     assert q.knots == (1.0, 2.0, 3.0, 5.0)
-    assert q.levels == (0.0, 0.375, 0.75, 1.0)
+    assert q.levels == (-0.5, -0.125, 0.25, 0.5)  # (rank - 1) / 4 - 1/2
     got = q.numpy(np.array([0.0, 1.5, 2.5, 4.0, 9.0, np.nan, np.inf]))
-    np.testing.assert_array_equal(got, [0.0, 0.1875, 0.5625, 0.875, 1.0, np.nan, 1.0])
+    np.testing.assert_array_equal(got, [-0.5, -0.3125, 0.0625, 0.375, 0.5, np.nan, 0.5])
 
 
 @settings(max_examples=200, deadline=None)
@@ -43,7 +43,7 @@ def test_numpy_and_torch_agree_bit_for_bit_and_keep_order(train: list[float], x:
     np.testing.assert_array_equal(via_numpy, via_torch)
     order = np.argsort(values[~np.isnan(values)], kind="stable")
     assert np.all(np.diff(via_numpy[~np.isnan(values)][order]) >= 0)  # monotone: q keeps the ranking of x
-    expected = (rankdata(train) - 1) / max(len(train) - 1, 1)
+    expected = (rankdata(train) - 1) / max(len(train) - 1, 1) - 0.5
     np.testing.assert_allclose(q.numpy(np.array(train)), expected, rtol=0, atol=1e-12)
 
 
@@ -91,13 +91,13 @@ def test_a_quantile_proxy_scores_new_rows_with_the_training_knots_in_every_backe
     ("data", "message"),
     [
         ({"column": "a", "knots": [2.0, 1.0], "levels": [0.0, 1.0]}, "knots must increase"),
-        ({"column": "a", "knots": [1.0, 2.0], "levels": [0.0, 1.5]}, "levels must be non-decreasing in [0, 1]"),
-        ({"column": "b", "knots": [1.0], "levels": [0.5]}, "does not name its column"),
+        ({"column": "a", "knots": [1.0, 2.0], "levels": [0.0, 1.0]}, "levels must be non-decreasing in [-0.5, 0.5]"),
+        ({"column": "b", "knots": [1.0], "levels": [0.0]}, "does not name its column"),
         ({"column": "a", "knots": [1.0, "x"], "levels": [0.0, 1.0]}, "equal-length lists of finite numbers"),
     ],
 )
 def test_bad_knots_in_a_proxy_file_are_one_error_line(data: dict, message: str) -> None:
-    proxy = Proxy(Node(var="q(a)"), quantiles={"q(a)": Quantile("a", (1.0, 2.0), (0.0, 1.0))}).to_json()
+    proxy = Proxy(Node(var="q(a)"), quantiles={"q(a)": Quantile("a", (1.0, 2.0), (-0.5, 0.5))}).to_json()
     proxy["quantiles"]["q(a)"] = data
     with pytest.raises(ProxyError, match=re.escape(message)):
         Proxy.from_json(proxy)
@@ -124,3 +124,25 @@ def test_fit_with_quantile_terminals_saves_a_run_whose_members_reload(tmp_path) 
         reloaded = load_proxy(tmp_path, member=i)
         got = spearmanr(reloaded.evaluate(test), test.y).statistic
         assert got == pytest.approx(member["heldout"]["spearman"], abs=1e-12)
+
+
+def test_several_tables_take_raw_terminals_and_refuse_quantiles(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from lpzero_sr.cli import main
+
+    paths = []
+    for seed in (0, 1):
+        path = tmp_path / f"t{seed}.csv"
+        frame(30, seed).to_csv(path, index=False)
+        paths.append(str(path))
+    refused = CliRunner().invoke(main, ["fit", *paths, "--target", "y", "--terminals", "quantile"])
+    assert refused.exit_code == 1
+    assert refused.output == "Error: --terminals quantile fits one training CDF per table; several TABLES need raw\n"
+    out = tmp_path / "multi"
+    ran = CliRunner().invoke(
+        main,
+        ["fit", *paths, "--target", "y", "--maximize", "--generations", "2", "--population", "20", "--out", str(out)],
+    )
+    assert ran.exit_code == 0, ran.output
+    assert not json.loads((out / "proxy.json").read_text())["quantiles"]

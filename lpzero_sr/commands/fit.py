@@ -172,10 +172,10 @@ def check_writable(out: Path) -> None:
 @click.option(
     "--terminals",
     type=click.Choice(TERMINALS),
-    default=DEFAULT_TERMINALS,
-    show_default=True,
-    help="What the search reads of each column: raw values, q(x) = its quantile among the training architectures "
-    "(scale-free; the proxy stores the training CDF), or both.",
+    default=None,
+    help="What the search reads of each column: raw values, q(x) = its centred quantile among the training "
+    f"architectures (scale-free; the proxy stores the training CDF), or both. Default: {DEFAULT_TERMINALS} "
+    "(chosen on dev splits); raw with several TABLES.",
 )
 @click.option("--checkpoint", type=click.Path(file_okay=False, path_type=Path), help="Resume from / save to DIR.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/fit"), show_default=True)
@@ -211,7 +211,7 @@ def command(
     population: int,
     time_limit: float | None,
     selection: str,
-    terminals: str,
+    terminals: str | None,
     checkpoint: Path | None,
     out: Path,
     jobs: int,
@@ -246,10 +246,9 @@ def command(
             labels=labels,
         )
 
-    if len(tables) > 1 and terminals != "raw":
-        raise SearchError(
-            "--terminals quantile/both fits one training CDF per table; several TABLES need raw terminals"
-        )
+    if len(tables) > 1 and terminals not in (None, "raw"):
+        raise SearchError(f"--terminals {terminals} fits one training CDF per table; several TABLES need raw")
+    terminals = terminals or (DEFAULT_TERMINALS if len(tables) == 1 else "raw")
     stat_tables = [load(t) for t in tables]
     stat_table = stat_tables[0]
     if target is not None and maximize is None and stat_table.target == target:

@@ -68,7 +68,7 @@ def test_sample_is_seeded_and_valid() -> None:
 def test_shipped_benchmark() -> None:
     bench = SPACE.load(None)
     assert bench.target == "val_loss" and bench.direction == "minimize"
-    assert len(bench) == 80
+    assert len(bench) == 160
     assert set(read_labels(labels_path())["n_seeds"]) == {2}
     loss = bench.targets["val_loss"].to_numpy()
     assert np.all((loss > 2.0) & (loss < np.log(VOCAB_SIZE)))
