@@ -28,6 +28,7 @@ from lpzero_sr.baselines import ExtractSettings
 from lpzero_sr.evaluate import rank_metrics
 from lpzero_sr.protocol import SPLITS, run_protocol, run_seed, split_seeds, write_protocol
 from lpzero_sr.proxy import Proxy
+from lpzero_sr.quantile import DEFAULT_TERMINALS, TERMINALS
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search.engine import Budget
 from lpzero_sr.table import StatTable
@@ -67,7 +68,7 @@ def protocol(name: str, table: StatTable, args: argparse.Namespace, out: Path, m
     results = run_protocol(
         table, n_train, args.seeds, rules=RuleSet.load("default"), budget=Budget(generations=args.generations,
         time_limit=args.time_limit), loss=args.loss, population=args.population, jobs=args.jobs,
-        aggregation=args.aggregate,
+        aggregation=args.aggregate, terminals=args.terminals,
     )  # fmt: skip
     meta = {
         "benchmark": name, "mode": mode, "n_train": n_train, "n_test": len(table.archs) - n_train,
@@ -142,6 +143,7 @@ def main() -> None:
     parser.add_argument("--only", type=lambda s: s.split(","), default=list(SETTINGS))
     parser.add_argument("--ablation", default="nb201-cifar10,flexibert", help="Benchmarks for the RPS ablation.")
     parser.add_argument("--aggregate", choices=["mean", "sum"], default="mean", help="Per-layer formulas: over layers.")
+    parser.add_argument("--terminals", choices=TERMINALS, default=DEFAULT_TERMINALS, help="What the search reads.")
     parser.add_argument("--extra-proxies", action="store_true", help="Join LTS's extra-pass proxies to its table.")
     parser.add_argument("--results", type=Path, help="Markdown file whose headline section is (re)written.")
     parser.add_argument("--from-summary", type=Path, help="Only render --results from a finished run's summary.json.")
@@ -206,7 +208,7 @@ def render(result: dict, tag: str) -> str:
         "",
         f"`python benchmarks/headline.py --split {s['split']} --generations {s['generations']} "
         f"--only {','.join(s['only'])} --ablation '{s['ablation']}' --out runs/{tag} --results docs/results.md`: "
-        "embedded DEAP engine, default rules, 1 - Kendall fitness, "
+        f"embedded DEAP engine, default rules, {s.get('terminals', 'raw')} terminals, 1 - Kendall fitness, "
         f"population {s['population']}. Each seed draws its own training split; every number is over the "
         "architectures the search never saw (Spearman, mean ± std over seeds unless named), beside peers fit on the "
         "same training rows: the best single column chosen on the training rows, ridge regression on ranks, LightGBM, "

@@ -22,6 +22,7 @@ import pandas as pd
 
 from lpzero_sr.evaluate import Baseline, rank_metrics
 from lpzero_sr.proxy import Proxy
+from lpzero_sr.quantile import DEFAULT_TERMINALS, Terminals
 from lpzero_sr.ranking import Aggregation, Method, bootstrap_ci
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search.engine import Budget, Progress
@@ -80,12 +81,14 @@ def run_seed(
     jobs: int = 1,
     baseline_columns: list[str] | None = None,
     progress: Progress | None = None,
+    terminals: Terminals = DEFAULT_TERMINALS,
 ) -> SeedResult:
-    """Split by ``seed``, search on the training part, evaluate on the rest."""
+    """Split by ``seed``, search on the training part (``terminals``: :mod:`lpzero_sr.quantile`), evaluate on the
+    rest."""
     train, test = table.split(n_train, seed)
     result = fit_proxy(
         train, test, rules, engine=engine, loss=loss, aggregation=aggregation, budget=budget,
-        seed=seed, population=population, jobs=jobs, progress=progress,
+        seed=seed, population=population, jobs=jobs, progress=progress, terminals=terminals,
     )  # fmt: skip
     scores = {"train": result.proxy.evaluate(train), "test": result.proxy.evaluate(test)}
     ci = {m: bootstrap_ci(scores["test"], test.y, m, seed=seed) for m in ("spearman", "kendall")}

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 import torch
 from scipy.stats import rankdata
 
@@ -129,9 +130,8 @@ def search_table(table: StatTable, quantiles: Mapping[str, Quantile], terminals:
     or the raw statistics followed by their quantiles (``both``)."""
     if not quantiles:
         return table
-    frame = table.frame.copy()
-    for name, q in quantiles.items():
-        frame[name] = q.numpy(table.column(q.column))
+    added = pd.DataFrame({n: q.numpy(table.column(q.column)) for n, q in quantiles.items()}, index=table.frame.index)
+    frame = pd.concat([table.frame.drop(columns=[n for n in added if n in table.frame]), added], axis=1)
     features = [*(table.features if terminals == "both" else ()), *quantiles]
     return replace(table, frame=frame, features=tuple(features))
 
