@@ -184,3 +184,23 @@ def test_score_command_unknown_arch(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["score", str(proxy), "--benchmark", "tiny-gpt2", "--archs", "nope"])
     assert result.exit_code == 1
     assert result.output == "Error: architecture(s) not in tiny-gpt2: nope\n"
+
+
+def test_quantile_terminals_score_like_full_extraction(extracted: tuple[Benchmark, pd.DataFrame, pd.DataFrame]) -> None:
+    """A proxy over q(x) terminals computes the raw statistics and reads them through the stored training CDF, per
+    architecture and per layer alike."""
+    from lpzero_sr.quantile import fit_quantiles
+
+    bench, per_arch, per_layer = extracted
+    for table, names, aggregation in (
+        (bench.table(per_arch), ("snip", "grad.sqr.mean"), None),
+        (bench.table(per_layer, layer_col="layer"), ("head.abs.mean", "weight*grad.abs.l1"), "sum"),
+    ):
+        quantiles = fit_quantiles(table.with_features(list(names)), "quantile")
+        formula = T("sub", "square", 0, 1, names=tuple(f"q({n})" for n in names))
+        proxy = Proxy(formula, aggregation, quantiles=quantiles)
+        assert proxy.features == tuple(sorted(names))
+        expected = proxy.evaluate(table)
+        got = Scorer(proxy, device="cpu").score_configs(SPACE, list(CONFIGS.values()), SETTINGS)
+        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+        assert len(set(np.round(got, 9))) > 1

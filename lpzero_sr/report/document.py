@@ -21,7 +21,7 @@ STYLE = (
     "figure{margin:.8em 0}figure img{max-width:100%;height:auto}figcaption{color:#555;font-size:.9em}"
     ".note{color:#7a5b00;background:#fffbea;border-left:3px solid #e0b000;padding:.3em .6em}"
     "code{background:#f4f4f4;padding:0 .2em;word-break:break-all}"
-    ".formula{overflow-x:auto;padding:.4em 0}"
+    ".formula{overflow-x:auto;padding:.4em 0}.formula-img{max-width:100%;height:auto}"
 )
 
 

@@ -115,6 +115,15 @@ def overview(run: FitRun) -> list[Block]:
 
 def choice(run: FitRun) -> list[Block]:
     blocks: list[Block] = [Paragraph("Statistics it reads: " + ", ".join(f"`{f}`" for f in run.proxy.features))]
+    if run.proxy.quantiles:
+        n_knots = max(len(q.knots) for q in run.proxy.quantiles.values())
+        blocks.append(
+            Paragraph(
+                "`q(x)` is statistic `x`'s mid-rank among the training architectures, centred on their median "
+                "(-1/2 lowest, +1/2 highest, linear between training values, clamped outside them); "
+                f"`proxy.json` stores each training CDF (up to {n_knots} knots)."
+            )
+        )
     selection, candidates = run.front.get("selection"), run.front.get("candidates", [])
     if selection and candidates:
         blocks.append(Paragraph(f"Picked from {len(candidates)} Pareto members by the rule `{selection}`."))
