@@ -69,7 +69,7 @@ def torch_source(
     used = sorted({n.op for n in node.walk() if n.op is not None and OPS.get(n.op).julia_builtin is None})
     helpers = "".join("\n\n" + OPS.get(op).torch_source() for op in used)
     if any(v in quantiles for v in node.variables):
-        helpers += "\n\n" + inspect.getsource(torch_quantile).rstrip("\n")
+        helpers += "\n\n" + inspect.getsource(torch_quantile)
 
     def emit(n: Node) -> str:
         if n.var is not None and n.var in quantiles:
