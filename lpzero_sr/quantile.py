@@ -72,7 +72,7 @@ class Quantile:
             return np.where(np.isnan(x), np.nan, levels[0])
         hi = np.clip(np.searchsorted(knots, x, side="right"), 1, knots.size - 1)
         x0, x1, y0, y1 = knots[hi - 1], knots[hi], levels[hi - 1], levels[hi]
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", over="ignore"):  # inf - x0 and huge slopes clip to 1
             t = np.clip((x - x0) / (x1 - x0), 0.0, 1.0)
         return y0 + t * (y1 - y0)
 
