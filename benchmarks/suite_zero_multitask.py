@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 from suite_zero import DEFAULT_DATA, METRICS, N_TRAIN, TASKS
+from suite_zero import print_table as print_task_table
 
 from lpzero_sr.evaluate import best_single_column, rank_metrics
 from lpzero_sr.protocol import SPLITS, split_seeds
@@ -103,16 +104,8 @@ def run_seed(seed: int, args: argparse.Namespace) -> tuple[dict[str, Row], dict[
 
 
 def print_table(results: dict[str, list[Row]], metric: str) -> None:
-    """One row per task (mean over seeds) and the mean over tasks."""
-    print(f"\nheld-out {metric} (mean over seeds)")
-    print(f"{'task':<30}" + "".join(f"{m:>13}" for m in METHODS))
-    means: dict[str, list[float]] = {m: [] for m in METHODS}
-    for task, seeds in results.items():
-        row = {m: float(np.mean([s[m][metric] for s in seeds])) for m in METHODS}
-        for m in METHODS:
-            means[m].append(row[m])
-        print(f"{task:<30}" + "".join(f"{row[m]:>13.3f}" for m in METHODS))
-    print(f"{f'mean of {len(results)} tasks':<30}" + "".join(f"{np.mean(means[m]):>13.3f}" for m in METHODS))
+    """suite_zero's per-task table of the multi-task methods, plus how many scores were constant."""
+    print_task_table(results, list(METHODS), metric)
     constant = {m: sum(s[m].get("constant", 0.0) for seeds in results.values() for s in seeds) for m in METHODS}
     if any(constant.values()):
         flagged = ", ".join(f"{m} {int(n)}" for m, n in constant.items() if n)
