@@ -14,7 +14,7 @@ import torch
 
 from lpzero_sr.formula import Node, evaluate
 from lpzero_sr.operators import OPS, TORCH_SOURCE, TorchPrimitives
-from lpzero_sr.quantile import Quantile, read_terminals, torch_quantile
+from lpzero_sr.quantile import Quantile, read_terminals, statistics, torch_quantile
 
 TorchFormula = Callable[[Mapping[str, torch.Tensor]], torch.Tensor]
 
@@ -33,7 +33,7 @@ def to_torch(
     """
     quantiles = dict(quantiles or {})
     terminals = node.variables
-    names = tuple(sorted({quantiles[t].column if t in quantiles else t for t in terminals}))
+    names = statistics(terminals, quantiles)
 
     def proxy(stats: Mapping[str, torch.Tensor]) -> torch.Tensor:
         missing = [n for n in names if n not in stats]

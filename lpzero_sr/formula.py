@@ -272,11 +272,21 @@ def sympy_numpy_function(node: Node) -> Callable[..., Any]:
     return sympy.lambdify(list(symbols.values()), expr, modules=[SYMPY_FUNCTIONS, "numpy"], printer=printer)
 
 
+def quantile_name(column: str) -> str:
+    """The terminal name of ``column``'s training quantile (:mod:`lpzero_sr.quantile`): ``q(jacov)``."""
+    return f"q({column})"
+
+
+def quantile_column(terminal: str) -> str | None:
+    """The column a quantile terminal reads (``q(jacov)`` -> ``jacov``); ``None`` for any other name."""
+    return terminal[2:-1] if terminal.startswith("q(") and terminal.endswith(")") else None
+
+
 def latex_symbol(name: str) -> str:
-    """A statistic's LaTeX; a quantile terminal ``q(name)`` (:func:`lpzero_sr.quantile.quantile_name`) keeps its
-    ``q`` outside the upright name."""
-    if name.startswith("q(") and name.endswith(")"):
-        return f"q({latex_symbol(name[2:-1])})"
+    """A statistic's LaTeX; a quantile terminal ``q(name)`` keeps its ``q`` outside the upright name."""
+    column = quantile_column(name)
+    if column is not None:
+        return f"q({latex_symbol(column)})"
     escaped = name.replace("\\", "").replace("_", r"\_").replace("*", r"\ast{}").replace("%", r"\%")
     return r"\mathrm{" + escaped + "}"
 

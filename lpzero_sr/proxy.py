@@ -24,7 +24,7 @@ from lpzero_sr.compile import to_torch as compile_to_torch
 from lpzero_sr.compile import torch_source
 from lpzero_sr.errors import LpzeroError
 from lpzero_sr.formula import FormulaError, Node, evaluate_numpy, formula_latex, formula_text
-from lpzero_sr.quantile import Quantile, QuantileError, read_terminals
+from lpzero_sr.quantile import Quantile, QuantileError, read_terminals, statistics
 from lpzero_sr.ranking import Aggregation
 from lpzero_sr.table import StatTable
 
@@ -82,11 +82,7 @@ class Proxy:
     def features(self) -> tuple[str, ...]:
         """Statistics the formula reads (sorted; the statistic behind each quantile terminal): what a scorer must
         compute."""
-        return tuple(sorted({self._column(t) for t in self.formula.variables}))
-
-    def _column(self, terminal: str) -> str:
-        q = self.quantiles.get(terminal)
-        return terminal if q is None else q.column
+        return statistics(self.formula.variables, self.quantiles)
 
     @property
     def expr(self) -> sympy.Expr:

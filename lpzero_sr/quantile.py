@@ -27,6 +27,7 @@ import torch
 from scipy.stats import rankdata
 
 from lpzero_sr.errors import LpzeroError
+from lpzero_sr.formula import quantile_name
 from lpzero_sr.table import StatTable
 
 Terminals = Literal["raw", "quantile", "both"]
@@ -36,11 +37,6 @@ DEFAULT_TERMINALS: Terminals = "quantile"  # dev seeds: quickstart mean held-out
 
 class QuantileError(LpzeroError):
     """Quantile knots that cannot be used (bad proxy file data)."""
-
-
-def quantile_name(column: str) -> str:
-    """The terminal name of ``column``'s quantile, as formulas print it: ``q(jacov)``."""
-    return f"q({column})"
 
 
 @dataclass(frozen=True)
@@ -134,6 +130,11 @@ def search_table(table: StatTable, quantiles: Mapping[str, Quantile], terminals:
     frame = pd.concat([table.frame.drop(columns=[n for n in added if n in table.frame]), added], axis=1)
     features = [*(table.features if terminals == "both" else ()), *quantiles]
     return replace(table, frame=frame, features=tuple(features))
+
+
+def statistics(terminals: tuple[str, ...], quantiles: Mapping[str, Quantile]) -> tuple[str, ...]:
+    """The raw statistics behind ``terminals`` (sorted): a quantile terminal's column, any other terminal itself."""
+    return tuple(sorted({quantiles[t].column if t in quantiles else t for t in terminals}))
 
 
 def read_terminals(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,8 +95,8 @@ def fit_proxy(
     chosen = select(front, selection)
 
     def proxy_of(formula: Node) -> Proxy:
-        proxy = _proxy(formula, train, aggregation, loss, getattr(backend, "name", engine), seed, rules, selection)
-        return dataclasses.replace(proxy, quantiles=quantiles)
+        engine_name = getattr(backend, "name", engine)
+        return _proxy(formula, train, aggregation, loss, engine_name, seed, rules, selection, quantiles)
 
     members = []
     for cand in front.candidates:
@@ -215,8 +214,10 @@ def _proxy(
     seed: int,
     rules: RuleSet,
     selection: str,
+    quantiles: dict[str, Quantile] | None = None,
 ) -> Proxy:
-    """A front member as a :class:`Proxy` with the run's metadata (target and direction of ``table``)."""
+    """A front member as a :class:`Proxy` with the run's metadata (target and direction of ``table``) and the
+    training CDFs of its quantile terminals."""
     return Proxy(
         formula,
         aggregation=aggregation if table.per_layer else None,
@@ -227,6 +228,7 @@ def _proxy(
         seed=seed,
         rules=rules.name,
         selection=selection,
+        quantiles=dict(quantiles or {}),
     )
 
 
