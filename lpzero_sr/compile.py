@@ -14,7 +14,7 @@ import torch
 
 from lpzero_sr.formula import Node, evaluate
 from lpzero_sr.operators import OPS, TORCH_SOURCE, TorchPrimitives
-from lpzero_sr.quantile import Quantile, read_terminals, statistics, torch_quantile
+from lpzero_sr.quantile import Quantile, read_terminals, statistics, torch_quantile, used
 
 TorchFormula = Callable[[Mapping[str, torch.Tensor]], torch.Tensor]
 
@@ -66,15 +66,19 @@ def torch_source(
 ) -> str:
     """Standalone Python source (imports torch only) of a function computing the proxy from statistic tensors."""
     quantiles = dict(quantiles or {})
-    used = sorted({n.op for n in node.walk() if n.op is not None and OPS.get(n.op).julia_builtin is None})
-    helpers = "".join("\n\n" + OPS.get(op).torch_source() for op in used)
-    if any(v in quantiles for v in node.variables):
+    terminals = used(node.variables, quantiles)
+    sources = [quantiles[t].source for t in terminals if t in quantiles and quantiles[t].source is not None]
+    nodes = [n for tree in (node, *sources) for n in tree.walk()]  # type: ignore[union-attr]
+    ops = sorted({n.op for n in nodes if n.op is not None and OPS.get(n.op).julia_builtin is None})
+    helpers = "".join("\n\n" + OPS.get(op).torch_source() for op in ops)
+    if any(t in quantiles for t in terminals):
         helpers += "\n\n" + inspect.getsource(torch_quantile)
 
     def emit(n: Node) -> str:
         if n.var is not None and n.var in quantiles:
             q = quantiles[n.var]
-            return f"torch_quantile(stats[{q.column!r}], {list(q.knots)!r}, {list(q.levels)!r})"
+            x = f"stats[{q.column!r}]" if q.source is None else emit(q.source)
+            return f"torch_quantile({x}, {list(q.knots)!r}, {list(q.levels)!r})"
         if n.var is not None:
             return f"stats[{n.var!r}]"
         if n.const is not None:

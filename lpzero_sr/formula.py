@@ -140,9 +140,9 @@ class Node:
         return cls(op=name, args=tuple(cls.from_json(a, depth + 1) for a in args))
 
     # ------------------------------------------------------------------ sympy
-    def to_sympy(self, symbols: Mapping[str, sympy.Symbol] | None = None) -> sympy.Expr:
+    def to_sympy(self, symbols: Mapping[str, sympy.Expr] | None = None) -> sympy.Expr:
         """Unevaluated sympy expression: sympy never moves a guard or merges terms. ``symbols`` replaces the
-        statistic symbols (substituting afterwards would re-evaluate the expression)."""
+        statistic symbols, by symbols or expressions (substituting afterwards would re-evaluate the expression)."""
         if self.var is not None:
             return symbols[self.var] if symbols is not None else symbol(self.var)
         if self.const is not None:
@@ -231,14 +231,14 @@ class _TextPrinter(_SympyPrinter):
         return super()._print_Mul(expr)
 
 
-def formula_text(node: Node) -> str:
-    """Readable one-line formula, e.g. ``jacov + sqrt|synflow|``."""
-    return _TextPrinter({"order": "none"}).doprint(node.to_sympy())
+def formula_text(node: Node, symbols: Mapping[str, sympy.Expr] | None = None) -> str:
+    """Readable one-line formula, e.g. ``jacov + sqrt|synflow|`` (``symbols``: as in :meth:`Node.to_sympy`)."""
+    return _TextPrinter({"order": "none"}).doprint(node.to_sympy(symbols))
 
 
-def formula_sympy_text(node: Node) -> str:
+def formula_sympy_text(node: Node, symbols: Mapping[str, sympy.Expr] | None = None) -> str:
     """sympy's own string of the unevaluated expression, terms in the search's order."""
-    return _SympyPrinter({"order": "none"}).doprint(node.to_sympy())
+    return _SympyPrinter({"order": "none"}).doprint(node.to_sympy(symbols))
 
 
 class _TreeNumPyPrinter(NumPyPrinter):
@@ -291,6 +291,6 @@ def latex_symbol(name: str) -> str:
     return r"\mathrm{" + escaped + "}"
 
 
-def formula_latex(node: Node) -> str:
-    expr = node.to_sympy()
+def formula_latex(node: Node, symbols: Mapping[str, sympy.Expr] | None = None) -> str:
+    expr = node.to_sympy(symbols)
     return sympy.latex(expr, order="none", symbol_names={s: latex_symbol(s.name) for s in expr.free_symbols})

@@ -23,8 +23,8 @@ import torch
 from lpzero_sr.compile import to_torch as compile_to_torch
 from lpzero_sr.compile import torch_source
 from lpzero_sr.errors import LpzeroError
-from lpzero_sr.formula import FormulaError, Node, evaluate_numpy, formula_latex, formula_text
-from lpzero_sr.quantile import Quantile, QuantileError, read_terminals, statistics
+from lpzero_sr.formula import FormulaError, Node, evaluate_numpy, formula_latex, formula_sympy_text, formula_text
+from lpzero_sr.quantile import Quantile, QuantileError, read_terminals, statistics, sympy_terminals, used
 from lpzero_sr.ranking import Aggregation
 from lpzero_sr.table import StatTable
 
@@ -72,7 +72,8 @@ class Proxy:
     version: str = ""
 
     def __post_init__(self) -> None:
-        self.quantiles = {t: self.quantiles[t] for t in self.formula.variables if t in self.quantiles}
+        terminals = used(self.formula.variables, self.quantiles)
+        self.quantiles = {t: self.quantiles[t] for t in terminals if t in self.quantiles}
         if not self.version:
             from lpzero_sr import __version__
 
@@ -86,15 +87,23 @@ class Proxy:
 
     @property
     def expr(self) -> sympy.Expr:
-        """The unevaluated sympy form (guarded operators are opaque sympy functions)."""
-        return self.formula.to_sympy()
+        """The unevaluated sympy form (guarded operators are opaque sympy functions; a formula quantile is
+        ``q(<formula>)``)."""
+        return self.formula.to_sympy(self._symbols())
 
     def text(self) -> str:
         """One-line readable formula (:func:`lpzero_sr.formula.formula_text`)."""
-        return formula_text(self.formula)
+        return formula_text(self.formula, self._symbols())
 
     def latex(self) -> str:
-        return formula_latex(self.formula)
+        return formula_latex(self.formula, self._symbols())
+
+    def sympy_text(self) -> str:
+        """sympy's own string of :attr:`expr` (:func:`lpzero_sr.formula.formula_sympy_text`)."""
+        return formula_sympy_text(self.formula, self._symbols())
+
+    def _symbols(self) -> dict[str, sympy.Expr]:
+        return sympy_terminals(self.formula.variables, self.quantiles)
 
     def to_torch(self, dtype: torch.dtype = torch.float64) -> Callable[[Mapping[str, torch.Tensor]], torch.Tensor]:
         """Differentiable callable over statistic tensors (one value per layer for per-layer proxies, reduced by

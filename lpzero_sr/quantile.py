@@ -12,6 +12,10 @@ The interpolation has the same arithmetic in both backends (bracket by a right-s
 ``t = (x - x0) / (x1 - x0)`` clamped to [0, 1], ``y0 + t * (y1 - y0)``), so numpy and torch agree to the last bit
 (``tests/test_quantile.py``); :func:`torch_quantile` is also the helper of standalone torch source. Terminal modes
 (``fit --terminals``): ``raw`` (the statistics), ``quantile`` (only their quantiles), ``both``.
+
+A quantile may also read a whole formula instead of one statistic (``source``): the terminal ``q[f1]`` is the
+training CDF of formula 1's values. A bagged proxy (:mod:`lpzero_sr.search.bagging`) is the sum of such terminals,
+the rank average of several searches' formulas; its text and LaTeX show each as ``q(formula)``.
 """
 
 from __future__ import annotations
@@ -23,11 +27,13 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import sympy
 import torch
 from scipy.stats import rankdata
 
 from lpzero_sr.errors import LpzeroError
-from lpzero_sr.formula import quantile_name
+from lpzero_sr.formula import FormulaError, Node, evaluate, evaluate_numpy, quantile_column, quantile_name, symbol
+from lpzero_sr.operators import TorchPrimitives
 from lpzero_sr.table import StatTable
 
 Terminals = Literal["raw", "quantile", "both"]
@@ -41,24 +47,26 @@ class QuantileError(LpzeroError):
 
 @dataclass(frozen=True)
 class Quantile:
-    """The training CDF of ``column``: distinct training values ``knots`` (increasing) and the centred mid-rank
-    level of each in [-1/2, 1/2] (``levels``, non-decreasing)."""
+    """The training CDF of statistic ``column`` (or, with ``source``, of that formula's values; ``column`` is then
+    empty): distinct training values ``knots`` (increasing) and the centred mid-rank level of each in [-1/2, 1/2]
+    (``levels``, non-decreasing)."""
 
     column: str
     knots: tuple[float, ...]
     levels: tuple[float, ...]
+    source: Node | None = None
 
     @classmethod
-    def fit(cls, column: str, values: np.ndarray) -> Quantile:
-        """Knots from the finite training ``values`` of ``column`` (ties share their average rank)."""
+    def fit(cls, column: str, values: np.ndarray, source: Node | None = None) -> Quantile:
+        """Knots from the finite training ``values`` of ``column`` or ``source`` (ties share their average rank)."""
         values = np.asarray(values, dtype=float)
         values = values[np.isfinite(values)]
         if values.size == 0:
-            raise QuantileError(f"column {column!r} has no finite training value")
+            raise QuantileError(f"column {column or source!r} has no finite training value")
         ordered = np.sort(values)
         knots, first = np.unique(ordered, return_index=True)
         levels = (rankdata(ordered, method="average")[first] - 1) / max(values.size - 1, 1) - 0.5
-        return cls(column, tuple(float(k) for k in knots), tuple(float(v) for v in levels))
+        return cls(column, tuple(float(k) for k in knots), tuple(float(v) for v in levels), source)
 
     def numpy(self, x: np.ndarray) -> np.ndarray:
         """``q(x)`` for a numpy array."""
@@ -78,15 +86,24 @@ class Quantile:
 
     # ------------------------------------------------------------------ files
     def to_json(self) -> dict[str, Any]:
-        return {"column": self.column, "knots": list(self.knots), "levels": list(self.levels)}
+        head = {"column": self.column} if self.source is None else {"formula": self.source.to_json()}
+        return {**head, "knots": list(self.knots), "levels": list(self.levels)}
 
     @classmethod
     def from_json(cls, name: str, data: Any) -> Quantile:
         """Knots from a proxy file; every defect is one :class:`QuantileError` line naming the terminal."""
-        if not isinstance(data, Mapping) or not {"column", "knots", "levels"} <= set(data):
-            raise QuantileError(f"quantile {name!r} needs 'column', 'knots' and 'levels'")
-        column, knots, levels = data["column"], data["knots"], data["levels"]
-        if not isinstance(column, str) or name != quantile_name(column):
+        keys = set(data) if isinstance(data, Mapping) else set()
+        if not {"knots", "levels"} <= keys or ("column" in keys) == ("formula" in keys):
+            raise QuantileError(f"quantile {name!r} needs 'knots', 'levels' and either 'column' or 'formula'")
+        column, source, knots, levels = data.get("column", ""), None, data["knots"], data["levels"]
+        if "formula" in data:
+            if quantile_column(name) is not None:
+                raise QuantileError(f"quantile {name!r} of a formula must not be named like a column's")
+            try:
+                source = Node.from_json(data["formula"])
+            except FormulaError as exc:
+                raise QuantileError(f"quantile {name!r}: {exc}") from None
+        elif not isinstance(column, str) or name != quantile_name(column):
             raise QuantileError(f"quantile {name!r} does not name its column ({column!r})")
         numbers = (isinstance(knots, list) and isinstance(levels, list) and len(knots) == len(levels) >= 1) and all(
             isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in [*knots, *levels]
@@ -97,7 +114,7 @@ class Quantile:
             raise QuantileError(f"quantile {name!r}: knots must increase")
         if any(b < a for a, b in zip(levels, levels[1:], strict=False)) or not -0.5 <= levels[0] <= levels[-1] <= 0.5:
             raise QuantileError(f"quantile {name!r}: levels must be non-decreasing in [-0.5, 0.5]")
-        return cls(column, tuple(map(float, knots)), tuple(map(float, levels)))
+        return cls(column, tuple(map(float, knots)), tuple(map(float, levels)), source)
 
 
 def torch_quantile(x: torch.Tensor, knots: list[float], levels: list[float]) -> torch.Tensor:
@@ -132,9 +149,41 @@ def search_table(table: StatTable, quantiles: Mapping[str, Quantile], terminals:
     return replace(table, frame=frame, features=tuple(features))
 
 
+def used(terminals: tuple[str, ...], quantiles: Mapping[str, Quantile]) -> tuple[str, ...]:
+    """``terminals`` and, below each formula quantile, the terminals its formula reads (in order, no repeats)."""
+    out: dict[str, None] = {}
+    for t in terminals:
+        out[t] = None
+        q = quantiles.get(t)
+        if q is not None and q.source is not None:
+            out.update(dict.fromkeys(used(q.source.variables, quantiles)))
+    return tuple(out)
+
+
 def statistics(terminals: tuple[str, ...], quantiles: Mapping[str, Quantile]) -> tuple[str, ...]:
-    """The raw statistics behind ``terminals`` (sorted): a quantile terminal's column, any other terminal itself."""
-    return tuple(sorted({quantiles[t].column if t in quantiles else t for t in terminals}))
+    """The raw statistics behind ``terminals`` (sorted): a quantile terminal's column, the statistics of a formula
+    quantile's formula, any other terminal itself."""
+    names = set()
+    for t in used(terminals, quantiles):
+        q = quantiles.get(t)
+        if q is None:
+            names.add(t)
+        elif q.source is None:
+            names.add(q.column)
+    return tuple(sorted(names))
+
+
+def sympy_terminals(terminals: tuple[str, ...], quantiles: Mapping[str, Quantile]) -> dict[str, sympy.Expr]:
+    """The sympy form of each terminal: a symbol, or for a formula quantile ``q(<its formula>)``."""
+    out: dict[str, sympy.Expr] = {}
+    for t in terminals:
+        q = quantiles.get(t)
+        if q is None or q.source is None:
+            out[t] = symbol(t)
+        else:
+            inner = q.source.to_sympy(sympy_terminals(q.source.variables, quantiles))
+            out[t] = sympy.Function("q", real=True)(inner)
+    return out
 
 
 def read_terminals(
@@ -146,6 +195,15 @@ def read_terminals(
         q = quantiles.get(name)
         if q is None:
             out[name] = columns[name]
+            continue
+        if q.source is None:
+            x = columns[q.column]
         else:
-            out[name] = q.numpy(columns[q.column]) if backend == "numpy" else q.torch(columns[q.column])
+            leaves = read_terminals(q.source.variables, quantiles, columns, backend)
+            ref = next(iter(columns.values()))
+            if backend == "numpy":
+                x = np.broadcast_to(evaluate_numpy(q.source, leaves), np.shape(ref))
+            else:
+                x = torch.broadcast_to(evaluate(q.source, leaves, TorchPrimitives(ref.dtype, ref.device)), ref.shape)
+        out[name] = q.numpy(x) if backend == "numpy" else q.torch(x)
     return out

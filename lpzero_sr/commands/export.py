@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from lpzero_sr.formula import formula_sympy_text
 from lpzero_sr.proxy import load_proxy
 
 
@@ -24,7 +23,7 @@ def command(proxy_file: Path, member: int | None, fmt: str) -> None:
     lpzero_sr.operators); torch: standalone source, including the reduction over layers of a per-layer proxy."""
     proxy = load_proxy(proxy_file, member)
     if fmt == "sympy":
-        click.echo(formula_sympy_text(proxy.formula))
+        click.echo(proxy.sympy_text())
     elif fmt == "latex":
         click.echo(proxy.latex())
     elif fmt == "torch":

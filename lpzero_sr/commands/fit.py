@@ -15,7 +15,7 @@ from lpzero_sr.errors import TableError
 from lpzero_sr.quantile import DEFAULT_TERMINALS, TERMINALS
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search.engine import Budget, SearchError
-from lpzero_sr.search.fitting import FitResult, MultiFitResult, fit_multi, fit_proxy
+from lpzero_sr.search.fitting import DEFAULT_BAG, FitResult, MultiFitResult, fit_multi, fit_proxy
 from lpzero_sr.search.selection import DEFAULT_SELECTION, SELECTIONS
 from lpzero_sr.table import StatTable
 from lpzero_sr.tables import resolve_table
@@ -46,7 +46,8 @@ def plural(n: int, word: str) -> str:
 
 def _print_result(result: FitResult) -> None:
     label = STAT_LABEL[result.proxy.loss]
-    click.echo(f"\nPareto front (train {label}; * = chosen by --select {result.proxy.selection}):")
+    head = f"* = chosen by --select {result.proxy.selection}" if result.chosen is not None else "the first search's"
+    click.echo(f"\nPareto front (train {label}; {head}):")
     held = "heldout" in (result.members[0] if result.members else {})
     click.echo(f"  {'size':>5} {'train':>7}" + (f" {'held-out':>8}" if held else "") + "  formula")
     for i, (c, member) in enumerate(zip(result.front.candidates, result.members, strict=True)):
@@ -56,6 +57,10 @@ def _print_result(result: FitResult) -> None:
             cells += f" {member['heldout'][result.proxy.loss]:>8.4f}"
         click.echo(f"{mark} {cells}  {c.text}")
     proxy = result.proxy
+    if result.parts:
+        click.echo(f"\n{proxy.selection}, seeds {result.parts[0]['seed']}..{result.parts[-1]['seed']}:")
+        for i, part in enumerate(result.parts, start=1):
+            click.echo(f"  f{i}: train {label} {1 - part['loss']:.4f}  size {part['complexity']:>2}  {part['text']}")
     click.echo(f"\nchosen proxy: {proxy.text()}\nLaTeX: {proxy.latex()}")
     train = proxy.metrics["train"]
     click.echo(f"train: spearman {train['spearman']:.4f}  kendall {train['kendall']:.4f}  top10% {train['topk']:.3f}")
@@ -177,6 +182,14 @@ def check_writable(out: Path) -> None:
     f"architectures (scale-free; the proxy stores the training CDF), or both. Default: {DEFAULT_TERMINALS} "
     "(chosen on dev splits); raw with several TABLES.",
 )
+@click.option(
+    "--bag",
+    default=DEFAULT_BAG,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Run N searches (seeds --seed, --seed + 1, ...; each with the whole budget) and rank-average their "
+    "chosen formulas: q(f1) + q(f2) + ..., still one formula. One table with one row per architecture.",
+)
 @click.option("--checkpoint", type=click.Path(file_okay=False, path_type=Path), help="Resume from / save to DIR.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/fit"), show_default=True)
 @click.option(
@@ -212,6 +225,7 @@ def command(
     time_limit: float | None,
     selection: str,
     terminals: str | None,
+    bag: int,
     checkpoint: Path | None,
     out: Path,
     jobs: int,
@@ -249,6 +263,8 @@ def command(
     if len(tables) > 1 and terminals not in (None, "raw"):
         raise SearchError(f"--terminals {terminals} fits one training CDF per table; several TABLES need raw")
     terminals = terminals or (DEFAULT_TERMINALS if len(tables) == 1 else "raw")
+    if len(tables) > 1 and bag > 1:
+        raise SearchError("--bag rank-averages searches of one table; several TABLES search once")
     stat_tables = [load(t) for t in tables]
     stat_table = stat_tables[0]
     if target is not None and maximize is None and stat_table.target == target:
@@ -269,11 +285,17 @@ def command(
     if checkpoint is not None and any(checkpoint.glob("*_state.pkl")):
         click.echo(f"resuming the search saved in {checkpoint} (same table, rules, loss and seed required)")
     total = generations if generations is not None else (int(time_limit) if time_limit else None)
+    total = total * bag if total is not None else None
     unit = "gen" if generations is not None or time_limit is None else "s"
     with tqdm(total=total, desc="search", unit=unit, mininterval=1.0) as bar:
         start = time.monotonic()
+        searches = {"done": 0, "last": 0}  # generations of the finished searches of a --bag, the last one seen
 
         def progress(generation: int, n_evals: int, best: float) -> None:
+            if generation < searches["last"]:
+                searches["done"] += searches["last"]
+            searches["last"] = generation
+            generation += searches["done"]
             done = generation if unit == "gen" else min(int(time.monotonic() - start), total or 0)
             bar.update(done - bar.n)
             bar.set_postfix({f"best_{label}": f"{1 - best:.4f}", "evals": n_evals, "gen": generation})
@@ -284,7 +306,7 @@ def command(
         )  # fmt: skip
         if len(tables) == 1:
             result: FitResult | MultiFitResult = fit_proxy(
-                *splits[0], rules, engine=engine, terminals=terminals, **settings,  # type: ignore[arg-type]
+                *splits[0], rules, engine=engine, terminals=terminals, bag=bag, **settings,  # type: ignore[arg-type]
             )  # fmt: skip
         else:
             tests = None if size is None else [test for _, test in splits]

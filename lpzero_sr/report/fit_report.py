@@ -214,7 +214,11 @@ def front(run: FitRun) -> list[Block]:
             highlight=chosen,
         ),
     ]
-    if chosen is None:
+    parts = run.front.get("parts")
+    if chosen is None and isinstance(parts, list) and parts:
+        texts = "; ".join(f"f{i} = `{p.get('text', '')}`" for i, p in enumerate(parts, start=1) if isinstance(p, dict))
+        blocks.append(Note(f"The proxy is no front member: it is the {run.front.get('selection', '')} ({texts})."))
+    elif chosen is None:
         blocks.append(Note("front.json does not say which member was chosen (older format): none is marked."))
     if all(c["heldout_value"] is None for c in candidates):
         blocks.append(Note("front.json has no held-out values per member (older format or no held-out rows)."))

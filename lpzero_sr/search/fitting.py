@@ -16,32 +16,40 @@ from lpzero_sr.proxy import Proxy
 from lpzero_sr.quantile import DEFAULT_TERMINALS, Quantile, Terminals, fit_quantiles, search_table
 from lpzero_sr.ranking import Aggregation, Method
 from lpzero_sr.rules.ruleset import RuleSet
+from lpzero_sr.search.bagging import rank_average
 from lpzero_sr.search.engine import Budget, Front, Progress, SearchError
 from lpzero_sr.search.engines import get_engine
 from lpzero_sr.search.multitask import Reduce, shared_features
 from lpzero_sr.search.selection import DEFAULT_SELECTION, select
 from lpzero_sr.table import StatTable
 
+DEFAULT_BAG = 1  # searches per fit; more cost that many times the search time (see lpzero_sr.search.bagging)
+
 
 @dataclass
 class FitResult:
     """The chosen proxy, the front, the held-out report (proxy and best single column; empty without test rows),
-    each front member's train/held-out metrics, the index of the chosen member, and per-architecture predictions
-    (columns arch, split, score, target; target oriented so that higher is better)."""
+    each front member's train/held-out metrics, the index of the chosen member (``None`` for a bagged proxy, which
+    is no front member; ``parts`` then lists each search's chosen formula) and per-architecture predictions
+    (columns arch, split, score, target; target oriented so that higher is better). The front is the first
+    search's."""
 
     proxy: Proxy
     front: Front
     report: dict[str, Any]
     members: list[dict[str, Any]] = field(default_factory=list)
-    chosen: int = 0
+    chosen: int | None = 0
     predictions: pd.DataFrame = field(default_factory=pd.DataFrame)
     quantiles: dict[str, Quantile] = field(default_factory=dict)
+    parts: list[dict[str, Any]] = field(default_factory=list)
 
     def write(self, out: Path) -> list[Path]:
         """``proxy.json``, ``front.json``, ``history.json`` and ``predictions.csv`` in ``out`` (the run-dir
         contract that ``lpzero-sr report``, ``export`` and ``score`` read)."""
         out.mkdir(parents=True, exist_ok=True)
         extra = {"chosen": self.chosen, "selection": self.proxy.selection, "report": self.report}
+        if self.parts:
+            extra["parts"] = self.parts
         used = {v for c in self.front.candidates for v in c.formula.variables}
         extra["quantiles"] = {n: q.to_json() for n, q in self.quantiles.items() if n in used}
         front = self.front.to_json(extra)
@@ -72,6 +80,7 @@ def fit_proxy(
     selection: str = DEFAULT_SELECTION,
     peers: bool = True,
     terminals: Terminals = DEFAULT_TERMINALS,
+    bag: int = DEFAULT_BAG,
 ) -> FitResult:
     """Search on ``train``, choose from the front by the ``selection`` rule (:mod:`lpzero_sr.search.selection`),
     score train and held-out rows.
@@ -81,22 +90,41 @@ def fit_proxy(
     on held-out rows. The proxy is the chosen front member's tree as the search scored it (no simplification).
     ``terminals`` (:mod:`lpzero_sr.quantile`) lets the search read each column's quantile among the training rows
     instead of, or beside, its raw value; the proxy stores those training CDFs. With ``peers`` the held-out report
-    also holds the learned peers of :mod:`lpzero_sr.peers`, fit on the same training rows."""
+    also holds the learned peers of :mod:`lpzero_sr.peers`, fit on the same training rows.
+
+    With ``bag`` > 1, ``bag`` searches run with seeds ``seed, seed + 1, ...`` (each with the whole ``budget``) and
+    the proxy is the rank average of their chosen members (:mod:`lpzero_sr.search.bagging`)."""
+    if bag < 1:
+        raise SearchError(f"--bag must be at least 1, got {bag}")
+    if bag > 1 and train.per_layer:
+        raise SearchError("--bag needs a table with one row per architecture (this one has one row per layer)")
     train = train.finite_features()
     train = train.with_features(sorted(train.features))
     if test is not None:
         test = test.with_features(train.features)
     quantiles = fit_quantiles(train, terminals)
     backend = get_engine(engine)
-    front = backend.fit(
-        search_table(train, quantiles, terminals), rules, loss=loss, aggregation=aggregation, budget=budget, seed=seed,
-        population=population, checkpoint=checkpoint, jobs=jobs, progress=progress,
-    )  # fmt: skip
-    chosen = select(front, selection)
+    fronts = [
+        backend.fit(
+            search_table(train, quantiles, terminals),
+            rules,
+            loss=loss,
+            aggregation=aggregation,
+            budget=budget,
+            seed=seed + k,
+            population=population,
+            jobs=jobs,
+            progress=progress,
+            checkpoint=checkpoint if checkpoint is None or bag == 1 else checkpoint / f"search{k + 1}",
+        )  # fmt: skip
+        for k in range(bag)
+    ]
+    front, picks = fronts[0], [select(f, selection) for f in fronts]
+    chosen = picks[0]
 
-    def proxy_of(formula: Node) -> Proxy:
+    def proxy_of(formula: Node, quantiles: dict[str, Quantile] = quantiles, rule: str = selection) -> Proxy:
         engine_name = getattr(backend, "name", engine)
-        return _proxy(formula, train, aggregation, loss, engine_name, seed, rules, selection, quantiles)
+        return _proxy(formula, train, aggregation, loss, engine_name, seed, rules, rule, quantiles)
 
     members = []
     for cand in front.candidates:
@@ -105,9 +133,22 @@ def fit_proxy(
         if test is not None:
             metrics["heldout"] = rank_metrics(member.evaluate(test), test.y)
         members.append(metrics)
-    proxy = proxy_of(chosen.formula)
-    index = front.candidates.index(chosen)
-    proxy.metrics = dict(members[index])
+    index: int | None = front.candidates.index(chosen)
+    parts_json: list[dict[str, Any]] = []
+    if bag == 1:
+        proxy = proxy_of(chosen.formula)
+        proxy.metrics = dict(members[index])  # type: ignore[index]
+    else:
+        root, bagged = rank_average([c.formula for c in picks], train, quantiles)
+        proxy = proxy_of(root, bagged, f"rank average of {bag} searches' {selection} members")
+        proxy.metrics = {"train": rank_metrics(proxy.evaluate(train), train.y)}
+        if test is not None:
+            proxy.metrics["heldout"] = rank_metrics(proxy.evaluate(test), test.y)
+        parts_json = [
+            {"seed": seed + k, "loss": c.loss, "complexity": c.complexity, "text": c.text, "tree": c.formula.to_json()}
+            for k, c in enumerate(picks)
+        ]
+        index = None
     parts = [("train", train)] + ([("test", test)] if test is not None else [])
     predictions = pd.concat(
         [
@@ -121,7 +162,7 @@ def fit_proxy(
         report = heldout_report(proxy.evaluate(test), train, test)
         if peers:
             report["peers"] = peer_report(train, test)
-    return FitResult(proxy, front, report, members, index, predictions, quantiles)
+    return FitResult(proxy, front, report, members, index, predictions, quantiles, parts_json)
 
 
 @dataclass

@@ -1,0 +1,41 @@
+"""Bagged formulas: several searches' formulas combined by rank averaging into one readable formula.
+
+Searches that differ only in their random seed find different formulas of similar training loss; each ranks the
+held-out architectures with its own errors. The sum of their training quantiles, ``q(f1) + q(f2) + ...``, is a
+rank average of the formulas (each term is the formula's centred mid-rank among the training architectures,
+:mod:`lpzero_sr.quantile`): it keeps what they agree on and averages away what each found by chance. The result is
+still one formula, stored as a JSON tree with the formulas and their training CDFs, and scored by numpy, torch and
+the exported torch source alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from lpzero_sr.formula import Node, evaluate_numpy
+from lpzero_sr.quantile import Quantile, read_terminals, statistics
+from lpzero_sr.table import StatTable
+
+
+def part_name(index: int) -> str:
+    """The terminal of formula ``index`` (from 1) of a rank average: ``q[f1]``."""
+    return f"q[f{index}]"
+
+
+def rank_average(
+    formulas: Sequence[Node], train: StatTable, quantiles: Mapping[str, Quantile]
+) -> tuple[Node, dict[str, Quantile]]:
+    """The formula ``q[f1] + q[f2] + ...`` and its quantiles: each of ``formulas`` (over the terminals of
+    ``quantiles`` and the raw statistics of ``train``) read through the CDF of its values on the training rows."""
+    out = dict(quantiles)
+    root: Node | None = None
+    for i, formula in enumerate(formulas, start=1):
+        columns = {c: train.column(c) for c in statistics(formula.variables, quantiles)}
+        values = evaluate_numpy(formula, read_terminals(formula.variables, quantiles, columns), len(train.frame))
+        name = part_name(i)
+        out[name] = Quantile.fit("", values, source=formula)
+        leaf = Node(var=name)
+        root = leaf if root is None else Node(op="add", args=(root, leaf))
+    if root is None:
+        raise ValueError("a rank average needs at least one formula")
+    return root, out
