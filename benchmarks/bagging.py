@@ -1,0 +1,69 @@
+"""How many searches to rank-average (``fit --bag``): NAS-Bench-Suite-Zero's 11 tasks on one split.
+
+For each task and seed of ``--split`` (100 training architectures, the rest held out, as ``suite_zero.py``), run
+``--max-bag`` searches with seeds ``seed, seed + 1, ...`` and print the held-out Spearman of: the first search's
+chosen formula (``--bag 1``), the mean over the single searches, and the rank average of the first 1, 3, ... of
+them, which is exactly what ``fit --bag N`` returns (:func:`lpzero_sr.search.bagging.rank_average`).
+
+    python benchmarks/bagging.py [--split dev] [--tasks a,b] [--generations 150] [--max-bag 6]
+
+Tune on ``--split dev`` only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from suite_zero import DEFAULT_DATA, N_TRAIN, TASKS
+
+from lpzero_sr.evaluate import rank_metrics
+from lpzero_sr.protocol import SPLITS, split_seeds
+from lpzero_sr.proxy import Proxy
+from lpzero_sr.quantile import fit_quantiles
+from lpzero_sr.rules.ruleset import RuleSet
+from lpzero_sr.search.bagging import rank_average
+from lpzero_sr.search.engine import Budget
+from lpzero_sr.search.fitting import fit_proxy
+from lpzero_sr.tables import resolve_table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--split", choices=sorted(SPLITS), default="dev")
+    parser.add_argument("--tasks", type=lambda s: s.split(","), default=list(TASKS))
+    parser.add_argument("--generations", type=int, default=150)
+    parser.add_argument("--max-bag", type=int, default=6)
+    args = parser.parse_args()
+    sizes = sorted({1, 3, args.max_bag})
+    columns = ["single", "mean-single", *(f"bag{k}" for k in sizes)]
+    rules, budget = RuleSet.load("default"), Budget(generations=args.generations, time_limit=600)
+    rows, start = {}, time.perf_counter()
+    print(f"split {args.split}: held-out spearman; {args.generations} generations per search")
+    print(f"{'task':<30}" + "".join(f"{c:>12}" for c in columns), flush=True)
+    for task in args.tasks:
+        table = resolve_table(task, DEFAULT_DATA)
+        per_seed = []
+        for seed in split_seeds(args.split):
+            train, test = table.split(N_TRAIN, seed)
+            fits = [
+                fit_proxy(train, None, rules, budget=budget, loss="kendall", seed=seed + k, peers=False)
+                for k in range(args.max_bag)
+            ]
+            singles = [rank_metrics(f.proxy.evaluate(test), test.y)["spearman"] for f in fits]
+            quantiles = fit_quantiles(train.finite_features(), "quantile")
+            bags = []
+            for k in sizes:
+                root, bagged = rank_average([f.proxy.formula for f in fits[:k]], train, quantiles)
+                bags.append(rank_metrics(Proxy(root, quantiles=bagged).evaluate(test), test.y)["spearman"])
+            per_seed.append([singles[0], float(np.mean(singles)), *bags])
+        rows[task] = np.mean(per_seed, axis=0)
+        print(f"{task:<30}" + "".join(f"{v:>12.3f}" for v in rows[task]), flush=True)
+    mean = np.mean(list(rows.values()), axis=0)
+    print(f"{f'mean of {len(rows)} tasks':<30}" + "".join(f"{v:>12.3f}" for v in mean))
+    print(f"wall {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
