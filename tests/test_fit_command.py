@@ -189,3 +189,27 @@ def test_interrupted_fit_writes_its_files_and_exits_130(csv, tmp_path, monkeypat
     assert result.exit_code == 130, result.output
     assert "search stopped early: interrupted (generation 1)" in result.output
     assert (out / "proxy.json").is_file() and json.loads((out / "history.json").read_text())["stopped"] == "interrupted"
+
+
+def test_fit_bag_prints_its_parts_resumes_and_exports_one_formula(csv, tmp_path) -> None:
+    out, ckpt = tmp_path / "bag", tmp_path / "ckpt"
+    args = [
+        "fit", str(csv), "--target", "ppl", "--minimize", "--train-size", "30", "--generations", "6",
+        "--population", "24", "--jobs", "1", "--bag", "2", "--out", str(out), "--checkpoint", str(ckpt),
+    ]  # fmt: skip
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    assert "Pareto front (train rho; the first search's):" in first.output
+    assert (
+        "rank average of 2 searches' best members, seeds 0..1:" in first.output and "  f2: train rho " in first.output
+    )
+    proxy = Proxy.load(out / "proxy.json")
+    assert proxy.formula.variables == ("q[f1]", "q[f2]") and proxy.text().startswith("q(")
+    assert sorted(p.name for p in ckpt.iterdir()) == ["search1", "search2"]
+    again = CliRunner().invoke(main, args)  # both searches resume from their finished checkpoints
+    assert again.exit_code == 0 and "resuming the search saved in" in again.output
+    assert Proxy.load(out / "proxy.json").formula == proxy.formula
+    text = CliRunner().invoke(main, ["export", str(out), "--format", "sympy"]).output.strip()
+    assert text == proxy.sympy_text() and text.startswith("q(") and "q[f1]" not in text
+    two = CliRunner().invoke(main, ["fit", str(csv), str(csv), "--target", "ppl", "--bag", "2"])
+    assert two.output == "Error: --bag rank-averages searches of one table; several TABLES search once\n"

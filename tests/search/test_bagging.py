@@ -44,7 +44,8 @@ F2 = Node(op="sub", args=(A, Node(op="square", args=(C,))))
 def test_on_training_rows_each_term_is_the_centred_mid_rank_of_its_formula(values: list, other: list) -> None:
     n = min(len(values), len(other))
     assume(all(list(v[:n]) != list(range(n)) for v in (values, other)))  # a row index is no statistic (a leak)
-    frame = pd.DataFrame({"arch": [f"a{i}" for i in range(n)], "a": values[:n], "b": other[:n], "y": np.sin(np.arange(n))})
+    archs = [f"a{i}" for i in range(n)]
+    frame = pd.DataFrame({"arch": archs, "a": values[:n], "b": other[:n], "y": np.sin(np.arange(n))})
     train = StatTable.from_frame(frame, "y")
     quantiles = fit_quantiles(train, "quantile")
     root, bagged = rank_average([Node(op="mul", args=(A, B)), Node(var="q(b)")], train, quantiles)
