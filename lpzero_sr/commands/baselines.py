@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from lpzero_sr import baselines as bl
-from lpzero_sr.commands.options import extraction_options
+from lpzero_sr.commands.options import device_option, extraction_options
 from lpzero_sr.errors import DataError
 from lpzero_sr.spaces import SPACES, load_benchmark, resolve_data_dir
 
@@ -25,7 +25,7 @@ SIGN = (
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the table here (default stdout).")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Benchmark data root.")
 @extraction_options()
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@device_option("the models are built and scored")
 @click.option(
     "--stats",
     type=click.Choice(["all", "none"]),

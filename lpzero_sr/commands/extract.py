@@ -12,7 +12,7 @@ import yaml
 from torch import nn
 
 from lpzero_sr.baselines import ExtractSettings, extract_inputs
-from lpzero_sr.commands.options import extraction_options, runner_options
+from lpzero_sr.commands.options import device_option, extraction_options, runner_options
 from lpzero_sr.errors import ConfigError, DataError
 from lpzero_sr.features.extract import extract_space
 from lpzero_sr.features.inputs import make_batch
@@ -111,7 +111,7 @@ def _split(value: str) -> str | list[str]:
 )
 @click.option("--limit", type=int, help="Only the first N architectures.")
 @extraction_options()
-@click.option("--device", default="auto", type=click.Choice(["auto", "cpu", "cuda"]), show_default=True)
+@device_option("the models are built and their statistics extracted")
 @click.option("--stats", default="all", show_default=True, help="'all', 'none' or comma-separated column names.")
 @click.option(
     "--proxies",

@@ -10,7 +10,7 @@ import click
 from tqdm import tqdm
 
 from lpzero_sr.baselines import ExtractSettings
-from lpzero_sr.commands.options import extraction_options
+from lpzero_sr.commands.options import device_option, extraction_options
 from lpzero_sr.errors import TableError
 from lpzero_sr.quantile import DEFAULT_TERMINALS, TERMINALS
 from lpzero_sr.rules.ruleset import RuleSet
@@ -197,13 +197,7 @@ def check_writable(out: Path) -> None:
 )
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Benchmark data for shorthands.")
 @extraction_options("--init-seed", "init_seed")
-@click.option(
-    "--device",
-    type=click.Choice(["auto", "cpu", "cuda"]),
-    default="auto",
-    show_default=True,
-    help="Where a benchmark's statistics are extracted (when not cached yet).",
-)
+@device_option("a benchmark's statistics are extracted (when not cached yet)")
 def command(
     tables: tuple[str, ...],
     target: str | None,

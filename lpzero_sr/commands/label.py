@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from lpzero_sr.commands.options import device_option
 from lpzero_sr.errors import ConfigError
 from lpzero_sr.features.extract import resolve_device
 from lpzero_sr.labeling import TrainSettings, label_space, read_labels
@@ -49,7 +50,7 @@ from lpzero_sr.spaces.subnet import load_subnet_space
     default=None,
     help="Text file to train on (default: Python's documentation topics).",
 )
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@device_option("the models are trained")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads (default: torch's).")
 def command(
     space: str,

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from lpzero_sr.baselines import ExtractSettings
-from lpzero_sr.commands.options import extraction_options, runner_options
+from lpzero_sr.commands.options import device_option, extraction_options, runner_options
 from lpzero_sr.errors import ConfigError, DataError
 from lpzero_sr.nas import (
     Candidate,
@@ -65,7 +65,7 @@ log = logging.getLogger(__name__)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Journal + top.json (resumable).")
 @extraction_options("--init-seed", "init_seed")
 @runner_options
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@device_option("candidate models are built and scored")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Benchmark data root.")
 def command(
     space: str,

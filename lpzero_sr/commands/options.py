@@ -1,4 +1,5 @@
-"""Options shared by several commands, defined once: the extraction settings of a zero-cost batch.
+"""Options shared by several commands, defined once: the extraction settings of a zero-cost batch, where
+per-architecture work runs (``--workers``/``--ray``) and on which device (``--device``).
 
 Defaults come from :class:`lpzero_sr.baselines.ExtractSettings`, so ``baselines``, ``extract``, ``score`` and ``fit``
 build the same batch (and share the same cached tables) unless told otherwise.
@@ -69,3 +70,17 @@ def runner_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         type=click.IntRange(min=1),
         help="Architectures processed at once; N > 1 without --ray starts a local Ray cluster of N workers.",
     )(fn)
+
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def device_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--device auto|cpu|cuda`` (parameter ``device``; ``auto`` = CUDA when available): where ``what`` runs."""
+    return click.option(
+        "--device",
+        type=click.Choice(DEVICES),
+        default="auto",
+        show_default=True,
+        help=f"Where {what} (auto: CUDA when available).",
+    )

@@ -26,7 +26,7 @@ import yaml
 from tqdm import tqdm
 
 from lpzero_sr.baselines import ExtractSettings
-from lpzero_sr.commands.options import extraction_options, runner_options
+from lpzero_sr.commands.options import device_option, extraction_options, runner_options
 from lpzero_sr.errors import ConfigError
 from lpzero_sr.parallel import map_archs, runner_from_options
 from lpzero_sr.proxy import load_proxy
@@ -66,7 +66,7 @@ def read_config(path: Path) -> dict[str, Any]:
 @click.option("--maximize/--minimize", default=True, help="Direction of --target.")
 @extraction_options()
 @runner_options
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@device_option("the models are built and scored")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the scores as CSV.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Benchmark data root.")
 def command(
