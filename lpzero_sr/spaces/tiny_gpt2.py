@@ -12,7 +12,6 @@ short training run on Python's documentation topics, averaged over training seed
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ import numpy as np
 from torch import nn
 
 from lpzero_sr.errors import ConfigError
-from lpzero_sr.spaces.base import SPACES, Benchmark, choice
+from lpzero_sr.spaces.base import SPACES, ShippedSpace, choice, shipped_labels
 
 LAYERS = (1, 2, 3, 4)
 WIDTHS = (32, 48, 64, 96, 128)
@@ -71,30 +70,20 @@ def build_model(config: dict[str, Any]) -> nn.Module:
 
 def labels_path() -> Path:
     """The shipped ``labels.jsonl`` (package data)."""
-    return Path(str(resources.files("lpzero_sr") / "data" / "tiny_gpt2" / "labels.jsonl"))
+    return shipped_labels("tiny_gpt2")
 
 
-class TinyGPT2Space:
+class TinyGPT2Space(ShippedSpace):
     """The tiny GPT-2 space; its benchmark is the labelled sample shipped with the package (no download)."""
 
-    name = "tiny-gpt2"
-    dataset = "tiny-gpt2"
-    causal = True
-
-    def load(self, data_dir: Path | None = None) -> Benchmark:
-        """The shipped labels (``data_dir`` is ignored: the data is part of the package)."""
-        from lpzero_sr.labeling import labelled_benchmark
-
-        return labelled_benchmark(self, labels_path(), validate_config)
+    name = dataset = "tiny-gpt2"
+    folder = "tiny_gpt2"
+    positions = N_POSITIONS
+    vocab = VOCAB_SIZE
+    validate = staticmethod(validate_config)
 
     def build(self, config: dict[str, Any]) -> nn.Module:
         return build_model(config)
-
-    def max_positions(self, config: dict[str, Any]) -> int:
-        return N_POSITIONS
-
-    def vocab_size(self, config: dict[str, Any]) -> int:
-        return VOCAB_SIZE
 
     def sample(self, rng: np.random.Generator) -> dict[str, int]:
         width = choice(rng, WIDTHS)
