@@ -9,9 +9,7 @@ like the public mirror) > the cache directory, filled by :mod:`lpzero_sr.spaces.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -145,37 +143,6 @@ def load_benchmark(name: str, data_dir: str | Path | None = None) -> Benchmark:
     if managed and space.dataset in datasets():  # spaces whose data ships with the package need no download
         ensure_dataset(space.dataset, root)
     return space.load(root)
-
-
-def shipped_labels(folder: str) -> Path:
-    """The ``labels.jsonl`` shipped as package data in ``lpzero_sr/data/<folder>/``."""
-    return Path(str(resources.files("lpzero_sr") / "data" / folder / "labels.jsonl"))
-
-
-class ShippedSpace:
-    """A declared decoder space whose labelled sample ships with the package (no download): a subclass sets
-    ``name``/``dataset``, ``folder`` (under ``lpzero_sr/data``), ``positions``, ``vocab`` and ``validate`` (its
-    config check), and defines ``build``, ``sample`` and ``arch_id``."""
-
-    name: str
-    dataset: str
-    folder: str
-    positions: int
-    vocab: int
-    causal = True
-    validate: Callable[[dict[str, Any]], dict[str, Any]]
-
-    def load(self, data_dir: Path | None = None) -> Benchmark:
-        """The shipped labels (``data_dir`` is ignored: the data is part of the package)."""
-        from lpzero_sr.labeling import labelled_benchmark
-
-        return labelled_benchmark(self, shipped_labels(self.folder), self.validate)
-
-    def max_positions(self, config: dict[str, Any]) -> int:
-        return self.positions
-
-    def vocab_size(self, config: dict[str, Any]) -> int:
-        return self.vocab
 
 
 def choice(rng: np.random.Generator, options: list[Any] | tuple[Any, ...]) -> Any:

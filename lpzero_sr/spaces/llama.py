@@ -21,7 +21,8 @@ import numpy as np
 from torch import nn
 
 from lpzero_sr.errors import ConfigError
-from lpzero_sr.spaces.base import SPACES, ShippedSpace, choice, shipped_labels
+from lpzero_sr.spaces.base import SPACES, choice
+from lpzero_sr.spaces.shipped import ShippedSpace, shipped_labels
 
 FAMILIES = ("llama", "qwen2")
 LAYERS = (1, 2, 3, 4)
