@@ -204,3 +204,20 @@ def test_quantile_terminals_score_like_full_extraction(extracted: tuple[Benchmar
         got = Scorer(proxy, device="cpu").score_configs(SPACE, list(CONFIGS.values()), SETTINGS)
         np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
         assert len(set(np.round(got, 9))) > 1
+
+
+def test_a_bagged_proxy_scores_like_full_extraction(extracted: tuple[Benchmark, pd.DataFrame, pd.DataFrame]) -> None:
+    """A rank average of formulas (``fit --bag``) computes only its statistics and reads each formula through its
+    stored training CDF."""
+    from lpzero_sr.quantile import fit_quantiles
+    from lpzero_sr.search.bagging import rank_average
+
+    bench, per_arch, _ = extracted
+    table = bench.table(per_arch)
+    quantiles = fit_quantiles(table.with_features(["snip", "grad.sqr.mean", "nwot"]), "quantile")
+    parts = [T("sub", "square", 0, 1, names=("q(snip)", "q(grad.sqr.mean)")), T("neg", 0, names=("q(nwot)",))]
+    root, bagged = rank_average(parts, table, quantiles)
+    proxy = Proxy(root, quantiles=bagged)
+    assert proxy.features == ("grad.sqr.mean", "nwot", "snip")
+    got = Scorer(proxy, device="cpu").score_configs(SPACE, list(CONFIGS.values()), SETTINGS)
+    np.testing.assert_allclose(got, proxy.evaluate(table), rtol=1e-9, atol=1e-12)
