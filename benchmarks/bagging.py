@@ -5,7 +5,8 @@ For each task and seed of ``--split`` (100 training architectures, the rest held
 chosen formula (``--bag 1``), the mean over the single searches, and the rank average of the first 1, 3, ... of
 them, which is exactly what ``fit --bag N`` returns (:func:`lpzero_sr.search.bagging.rank_average`).
 
-    python benchmarks/bagging.py [--split dev] [--tasks a,b] [--generations 150] [--max-bag 6]
+    python benchmarks/bagging.py [--split dev] [--tasks a,b] [--generations 150] [--max-bag 6] [--json FILE]
+    python benchmarks/bagging.py --merge A.json B.json   # one table from runs over parts of --tasks
 
 Tune on ``--split dev`` only.
 """
@@ -13,7 +14,9 @@ Tune on ``--split dev`` only.
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from pathlib import Path
 
 import numpy as np
 from suite_zero import DEFAULT_DATA, N_TRAIN, TASKS
@@ -35,8 +38,15 @@ def main() -> None:
     parser.add_argument("--tasks", type=lambda s: s.split(","), default=list(TASKS))
     parser.add_argument("--generations", type=int, default=150)
     parser.add_argument("--max-bag", type=int, default=6)
+    parser.add_argument("--json", type=Path, help="Also write the per-task rows here.")
+    parser.add_argument("--merge", type=Path, nargs="+", help="Only print the table of these --json files together.")
     args = parser.parse_args()
-    sizes = sorted({1, 3, args.max_bag})
+    if args.merge:
+        runs = [json.loads(path.read_text()) for path in args.merge]
+        print(f"split {runs[0]['split']}: held-out spearman; merged from {len(runs)} runs")
+        print_rows(runs[0]["columns"], {t: np.array(r) for run in runs for t, r in run["rows"].items()})
+        return
+    sizes = sorted({k for k in (1, 3, args.max_bag) if k <= args.max_bag})
     columns = ["single", "mean-single", *(f"bag{k}" for k in sizes)]
     rules, budget = RuleSet.load("default"), Budget(generations=args.generations, time_limit=600)
     rows, start = {}, time.perf_counter()
@@ -60,9 +70,21 @@ def main() -> None:
             per_seed.append([singles[0], float(np.mean(singles)), *bags])
         rows[task] = np.mean(per_seed, axis=0)
         print(f"{task:<30}" + "".join(f"{v:>12.3f}" for v in rows[task]), flush=True)
+    print_rows(columns, rows, header=False)
+    print(f"wall {time.perf_counter() - start:.0f} s")
+    if args.json:
+        data = {"split": args.split, "columns": columns, "rows": {t: list(r) for t, r in rows.items()}}
+        args.json.write_text(json.dumps(data, indent=1))
+
+
+def print_rows(columns: list[str], rows: dict[str, np.ndarray], header: bool = True) -> None:
+    """The per-task rows (with ``header``) and their mean over the tasks."""
+    if header:
+        print(f"{'task':<30}" + "".join(f"{c:>12}" for c in columns))
+        for task, row in rows.items():
+            print(f"{task:<30}" + "".join(f"{v:>12.3f}" for v in row))
     mean = np.mean(list(rows.values()), axis=0)
     print(f"{f'mean of {len(rows)} tasks':<30}" + "".join(f"{v:>12.3f}" for v in mean))
-    print(f"wall {time.perf_counter() - start:.0f} s")
 
 
 if __name__ == "__main__":
