@@ -190,6 +190,13 @@ def test_interrupted_fit_writes_its_files_and_exits_130(csv, tmp_path, monkeypat
     assert "search stopped early: interrupted (generation 1)" in result.output
     assert (out / "proxy.json").is_file() and json.loads((out / "history.json").read_text())["stopped"] == "interrupted"
 
+    calls["n"] = -3  # a --bag 3 fit of 3 generations per search, cut short in its second search: no third search
+    bag = [*args[:-1], str(tmp_path / "bag"), "--generations", "3", "--bag", "3"]
+    result = CliRunner().invoke(main, bag)
+    assert result.exit_code == 130, result.output
+    front = json.loads((tmp_path / "bag" / "front.json").read_text())
+    assert [p["seed"] for p in front["parts"]] == [0, 1] and "rank average of 2 searches" in front["selection"]
+
 
 def test_fit_bag_prints_its_parts_resumes_and_exports_one_formula(csv, tmp_path) -> None:
     out, ckpt = tmp_path / "bag", tmp_path / "ckpt"

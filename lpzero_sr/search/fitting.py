@@ -104,21 +104,25 @@ def fit_proxy(
         test = test.with_features(train.features)
     quantiles = fit_quantiles(train, terminals)
     backend = get_engine(engine)
-    fronts = [
-        backend.fit(
-            search_table(train, quantiles, terminals),
-            rules,
-            loss=loss,
-            aggregation=aggregation,
-            budget=budget,
-            seed=seed + k,
-            population=population,
-            jobs=jobs,
-            progress=progress,
-            checkpoint=checkpoint if checkpoint is None or bag == 1 else checkpoint / f"search{k + 1}",
-        )  # fmt: skip
-        for k in range(bag)
-    ]
+    fronts: list[Front] = []
+    for k in range(bag):
+        fronts.append(
+            backend.fit(
+                search_table(train, quantiles, terminals),
+                rules,
+                loss=loss,
+                aggregation=aggregation,
+                budget=budget,
+                seed=seed + k,
+                population=population,
+                jobs=jobs,
+                progress=progress,
+                checkpoint=checkpoint if checkpoint is None or bag == 1 else checkpoint / f"search{k + 1}",
+            )
+        )
+        if fronts[-1].stopped == "interrupted":  # cut short: bag what exists; the first front says so (exit 130)
+            fronts[0].stopped = "interrupted"
+            break
     front, picks = fronts[0], [select(f, selection) for f in fronts]
     chosen = picks[0]
 
@@ -135,12 +139,12 @@ def fit_proxy(
         members.append(metrics)
     index: int | None = front.candidates.index(chosen)
     parts_json: list[dict[str, Any]] = []
-    if bag == 1:
+    if len(picks) == 1:
         proxy = proxy_of(chosen.formula)
         proxy.metrics = dict(members[index])  # type: ignore[index]
     else:
         root, bagged = rank_average([c.formula for c in picks], train, quantiles)
-        proxy = proxy_of(root, bagged, f"rank average of {bag} searches' {selection} members")
+        proxy = proxy_of(root, bagged, f"rank average of {len(picks)} searches' {selection} members")
         proxy.metrics = {"train": rank_metrics(proxy.evaluate(train), train.y)}
         if test is not None:
             proxy.metrics["heldout"] = rank_metrics(proxy.evaluate(test), test.y)
