@@ -124,8 +124,16 @@ def choice(run: FitRun) -> list[Block]:
                 f"`proxy.json` stores each training CDF (up to {n_knots} knots)."
             )
         )
-    selection, candidates = run.front.get("selection"), run.front.get("candidates", [])
-    if selection and candidates:
+    selection, candidates, parts = run.front.get("selection"), run.front.get("candidates", []), run.front.get("parts")
+    if selection and isinstance(parts, list) and parts:
+        blocks.append(
+            Paragraph(
+                f"The {selection} (`fit --bag {len(parts)}`): each `q(f)` is formula `f`'s mid-rank among the "
+                "training architectures, read through its stored training CDF. The formulas are listed under the "
+                "Pareto front, which is the first search's."
+            )
+        )
+    elif selection and candidates:
         blocks.append(Paragraph(f"Picked from {len(candidates)} Pareto members by the rule `{selection}`."))
     return blocks
 
