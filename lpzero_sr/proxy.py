@@ -54,7 +54,8 @@ class Proxy:
     ``formula`` is the tree the search scored; per-layer proxies (``aggregation`` set) are evaluated on every layer
     and summed or averaged per architecture. ``selection`` names the rule that chose it from the front.
     ``quantiles`` holds, for each quantile terminal ``q(x)`` of the formula, the training CDF of statistic ``x``
-    (:mod:`lpzero_sr.quantile`); other terminals are read as they are.
+    (:mod:`lpzero_sr.quantile`), and for each formula quantile ``q[fk]`` of a bagged proxy that formula and the
+    training CDF of its values; other terminals are read as they are.
     """
 
     formula: Node
