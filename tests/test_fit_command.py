@@ -220,3 +220,8 @@ def test_fit_bag_prints_its_parts_resumes_and_exports_one_formula(csv, tmp_path)
     assert text == proxy.sympy_text() and text.startswith("q(") and "q[f1]" not in text
     two = CliRunner().invoke(main, ["fit", str(csv), str(csv), "--target", "ppl", "--bag", "2"])
     assert two.output == "Error: --bag rank-averages searches of one table; several TABLES search once\n"
+
+
+def test_terminals_must_name_known_modes(csv) -> None:
+    result = CliRunner().invoke(main, ["fit", str(csv), "--target", "ppl", "--terminals", "quantile,rank"])
+    assert result.output == "Error: --terminals takes raw, quantile, both (comma-separated with --bag), got 'rank'\n"

@@ -12,7 +12,7 @@ from tqdm import tqdm
 from lpzero_sr.baselines import ExtractSettings
 from lpzero_sr.commands.options import device_option, extraction_options
 from lpzero_sr.errors import TableError
-from lpzero_sr.quantile import DEFAULT_TERMINALS, TERMINALS
+from lpzero_sr.quantile import DEFAULT_TERMINALS, TERMINALS, Terminals
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search.engine import Budget, SearchError
 from lpzero_sr.search.fitting import DEFAULT_BAG, FitResult, MultiFitResult, fit_multi, fit_proxy
@@ -34,6 +34,15 @@ def parse_train_size(value: str) -> float | int | None:
     if not 0 < number < 1:
         raise TableError(f"--train-size fraction must lie in (0, 1], got {value}")
     return number
+
+
+def parse_terminals(value: str) -> tuple[Terminals, ...]:
+    """``quantile`` or a comma-separated list (``quantile,raw``) of the modes of :mod:`lpzero_sr.quantile`."""
+    modes = tuple(m.strip() for m in value.split(","))
+    bad = [m for m in modes if m not in TERMINALS]
+    if bad:
+        raise SearchError(f"--terminals takes {', '.join(TERMINALS)} (comma-separated with --bag), got {bad[0]!r}")
+    return modes  # type: ignore[return-value]
 
 
 DEFAULT_GENERATIONS = 100
@@ -176,11 +185,12 @@ def check_writable(out: Path) -> None:
 )
 @click.option(
     "--terminals",
-    type=click.Choice(TERMINALS),
     default=None,
+    metavar="[" + "|".join(TERMINALS) + "][,...]",
     help="What the search reads of each column: raw values, q(x) = its centred quantile among the training "
     f"architectures (scale-free; the proxy stores the training CDF), or both. Default: {DEFAULT_TERMINALS} "
-    "(chosen on dev splits); raw with several TABLES.",
+    "(chosen on dev splits); raw with several TABLES. With --bag, several modes (quantile,raw) take turns over "
+    "the searches.",
 )
 @click.option(
     "--bag",
@@ -256,7 +266,7 @@ def command(
 
     if len(tables) > 1 and terminals not in (None, "raw"):
         raise SearchError(f"--terminals {terminals} fits one training CDF per table; several TABLES need raw")
-    terminals = terminals or (DEFAULT_TERMINALS if len(tables) == 1 else "raw")
+    modes = parse_terminals(terminals or (DEFAULT_TERMINALS if len(tables) == 1 else "raw"))
     if len(tables) > 1 and bag > 1:
         raise SearchError("--bag rank-averages searches of one table; several TABLES search once")
     stat_tables = [load(t) for t in tables]
@@ -300,7 +310,7 @@ def command(
         )  # fmt: skip
         if len(tables) == 1:
             result: FitResult | MultiFitResult = fit_proxy(
-                *splits[0], rules, engine=engine, terminals=terminals, bag=bag, **settings,  # type: ignore[arg-type]
+                *splits[0], rules, engine=engine, terminals=modes, bag=bag, **settings,  # type: ignore[arg-type]
             )  # fmt: skip
         else:
             tests = None if size is None else [test for _, test in splits]

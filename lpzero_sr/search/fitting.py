@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,7 @@ def fit_proxy(
     progress: Progress | None = None,
     selection: str = DEFAULT_SELECTION,
     peers: bool = True,
-    terminals: Terminals = DEFAULT_TERMINALS,
+    terminals: Terminals | Sequence[Terminals] = DEFAULT_TERMINALS,
     bag: int = DEFAULT_BAG,
 ) -> FitResult:
     """Search on ``train``, choose from the front by the ``selection`` rule (:mod:`lpzero_sr.search.selection`),
@@ -93,22 +94,29 @@ def fit_proxy(
     also holds the learned peers of :mod:`lpzero_sr.peers`, fit on the same training rows.
 
     With ``bag`` > 1, ``bag`` searches run with seeds ``seed, seed + 1, ...`` (each with the whole ``budget``) and
-    the proxy is the rank average of their chosen members (:mod:`lpzero_sr.search.bagging`)."""
+    the proxy is the rank average of their chosen members (:mod:`lpzero_sr.search.bagging`). Several ``terminals``
+    take turns over the searches (``("quantile", "raw")``: quantile terminals for the first, third, ... search)."""
+    modes = (terminals,) if isinstance(terminals, str) else tuple(terminals)
     if bag < 1:
         raise SearchError(f"--bag must be at least 1, got {bag}")
+    if not 1 <= len(modes) <= bag:
+        raise SearchError(
+            f"{len(modes)} --terminals modes take turns over the searches of a bag: use --bag {len(modes)} or more"
+        )
     if bag > 1 and train.per_layer:
         raise SearchError("--bag needs a table with one row per architecture (this one has one row per layer)")
     train = train.finite_features()
     train = train.with_features(sorted(train.features))
     if test is not None:
         test = test.with_features(train.features)
-    quantiles = fit_quantiles(train, terminals)
+    quantile_sets = {mode: fit_quantiles(train, mode) for mode in modes}
+    quantiles = {name: q for qs in quantile_sets.values() for name, q in qs.items()}
     backend = get_engine(engine)
     fronts: list[Front] = []
     for k in range(bag):
         fronts.append(
             backend.fit(
-                search_table(train, quantiles, terminals),
+                search_table(train, quantile_sets[modes[k % len(modes)]], modes[k % len(modes)]),
                 rules,
                 loss=loss,
                 aggregation=aggregation,

@@ -129,3 +129,23 @@ def test_a_bad_formula_quantile_is_one_error_line(name: str, data: dict, message
     data_file["quantiles"] = {name: data}
     with pytest.raises(ProxyError):
         Proxy.from_json(data_file)
+
+
+def test_terminal_modes_take_turns_over_the_searches_of_a_bag() -> None:
+    train, test = _table(80, seed=2).split(50, seed=0)
+    rules, budget = RuleSet.load("default"), Budget(generations=4)
+    result = fit_proxy(
+        train, test, rules, budget=budget, population=30, peers=False, bag=3, terminals=("quantile", "raw")
+    )
+    singles = [
+        fit_proxy(train, None, rules, budget=budget, population=30, peers=False, seed=k, terminals=mode)
+        for k, mode in enumerate(("quantile", "raw", "quantile"))
+    ]
+    assert [p["text"] for p in result.parts] == [s.proxy.text() for s in singles]
+    assert all(v.startswith("q(") for v in singles[0].proxy.formula.variables)
+    assert not any(v.startswith("q(") for v in singles[1].proxy.formula.variables)
+    manual = sum(Quantile.fit("", s.proxy.evaluate(train)).numpy(s.proxy.evaluate(test)) for s in singles)
+    saved = Proxy.from_json(json.loads(json.dumps(result.proxy.to_json())))
+    np.testing.assert_allclose(saved.evaluate(test), manual, atol=1e-12)
+    with pytest.raises(SearchError, match=re.escape("2 --terminals modes take turns over the searches of a bag")):
+        fit_proxy(train, None, rules, budget=budget, terminals=("quantile", "raw"))
