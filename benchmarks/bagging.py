@@ -6,6 +6,7 @@ chosen formula (``--bag 1``), the mean over the single searches, and the rank av
 them, which is exactly what ``fit --bag N`` returns (:func:`lpzero_sr.search.bagging.rank_average`).
 
     python benchmarks/bagging.py [--split dev] [--tasks a,b] [--generations 150] [--max-bag 6] [--json FILE]
+                                 [--terminals quantile[,raw...]]   # modes take turns over the searches
     python benchmarks/bagging.py --merge A.json B.json   # one table from runs over parts of --tasks
 
 Tune on ``--split dev`` only.
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from suite_zero import DEFAULT_DATA, N_TRAIN, TASKS
 
+from lpzero_sr.commands.fit import parse_terminals
 from lpzero_sr.evaluate import rank_metrics
 from lpzero_sr.protocol import SPLITS, split_seeds
 from lpzero_sr.proxy import Proxy
@@ -38,6 +40,7 @@ def main() -> None:
     parser.add_argument("--tasks", type=lambda s: s.split(","), default=list(TASKS))
     parser.add_argument("--generations", type=int, default=150)
     parser.add_argument("--max-bag", type=int, default=6)
+    parser.add_argument("--terminals", type=parse_terminals, default=("quantile",), help="Modes, in turn.")
     parser.add_argument("--json", type=Path, help="Also write the per-task rows here.")
     parser.add_argument("--merge", type=Path, nargs="+", help="Only print the table of these --json files together.")
     args = parser.parse_args()
@@ -50,7 +53,7 @@ def main() -> None:
     columns = ["single", "mean-single", *(f"bag{k}" for k in sizes)]
     rules, budget = RuleSet.load("default"), Budget(generations=args.generations, time_limit=600)
     rows, start = {}, time.perf_counter()
-    print(f"split {args.split}: held-out spearman; {args.generations} generations per search")
+    print(f"split {args.split}: held-out spearman; {args.generations} generations per search, {args.terminals}")
     print(f"{'task':<30}" + "".join(f"{c:>12}" for c in columns), flush=True)
     for task in args.tasks:
         table = resolve_table(task, DEFAULT_DATA)
@@ -58,7 +61,16 @@ def main() -> None:
         for seed in split_seeds(args.split):
             train, test = table.split(N_TRAIN, seed)
             fits = [
-                fit_proxy(train, None, rules, budget=budget, loss="kendall", seed=seed + k, peers=False)
+                fit_proxy(
+                    train,
+                    None,
+                    rules,
+                    budget=budget,
+                    loss="kendall",
+                    seed=seed + k,
+                    peers=False,
+                    terminals=args.terminals[k % len(args.terminals)],
+                )  # fmt: skip
                 for k in range(args.max_bag)
             ]
             singles = [rank_metrics(f.proxy.evaluate(test), test.y)["spearman"] for f in fits]

@@ -11,7 +11,7 @@ Settings are tuned on ``--split dev`` (``lpzero_sr.protocol.DEV_SEEDS``: 1, 2, 3
 ``--split report`` (``REPORT_SEEDS``: 100, 101, 102).
 
     python benchmarks/suite_zero.py [--split dev|report] [--no-proxy] [--tasks a,b] [--generations 150]
-                                    [--time-limit 600] [--terminals raw|quantile|both] [--rules R]
+                                    [--time-limit 600] [--terminals quantile[,raw...]] [--rules R]
                                     [--loss kendall|spearman] [--bag 6] [--data-dir DIR] [--json FILE]
     python benchmarks/suite_zero.py --merge A.json B.json   # one table from runs over parts of --tasks
 
@@ -36,10 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
+from lpzero_sr.commands.fit import parse_terminals
 from lpzero_sr.evaluate import best_single_column, rank_metrics
 from lpzero_sr.peers import PEERS, peer_report
 from lpzero_sr.protocol import SPLITS, split_seeds
-from lpzero_sr.quantile import DEFAULT_TERMINALS, TERMINALS
+from lpzero_sr.quantile import DEFAULT_TERMINALS
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search.engine import Budget
 from lpzero_sr.search.fitting import fit_proxy
@@ -84,7 +85,9 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=600.0, help="Safety limit per search (seconds).")
     parser.add_argument("--loss", choices=["spearman", "kendall"], default="kendall", help="Search fitness.")
     parser.add_argument("--rules", default="default", help="Rule set: 'default' or a .toml file.")
-    parser.add_argument("--terminals", choices=TERMINALS, default=DEFAULT_TERMINALS, help="What the search reads.")
+    parser.add_argument(
+        "--terminals", type=parse_terminals, default=(DEFAULT_TERMINALS,), help="What the search reads (in turn)."
+    )
     parser.add_argument("--bag", type=int, default=6, help="Searches rank-averaged per fit (fit --bag).")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--json", type=Path, help="Also write the per-seed numbers here.")
