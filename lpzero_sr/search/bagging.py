@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from lpzero_sr.formula import Node, evaluate_numpy
-from lpzero_sr.quantile import Quantile, read_terminals, statistics
+from lpzero_sr.formula import Node
+from lpzero_sr.proxy import Proxy
+from lpzero_sr.quantile import Quantile
 from lpzero_sr.table import StatTable
 
 
@@ -30,10 +31,8 @@ def rank_average(
     out = dict(quantiles)
     root: Node | None = None
     for i, formula in enumerate(formulas, start=1):
-        columns = {c: train.column(c) for c in statistics(formula.variables, quantiles)}
-        values = evaluate_numpy(formula, read_terminals(formula.variables, quantiles, columns), len(train.frame))
         name = part_name(i)
-        out[name] = Quantile.fit("", values, source=formula)
+        out[name] = Quantile.fit("", Proxy(formula, quantiles=dict(quantiles)).evaluate(train), source=formula)
         leaf = Node(var=name)
         root = leaf if root is None else Node(op="add", args=(root, leaf))
     if root is None:
