@@ -2,7 +2,7 @@
 
 For each task and seed of ``--split`` (100 training architectures, the rest held out, as ``suite_zero.py``), run
 ``--max-bag`` searches with seeds ``seed, seed + 1, ...`` and print the held-out Spearman of: the first search's
-chosen formula (``--bag 1``), the mean over the single searches, and the rank average of the first 1, 3, ... of
+chosen formula (``--bag 1``), the mean over the single searches, and the rank average of the first 1, 3, 6, ... of
 them, which is exactly what ``fit --bag N`` returns (:func:`lpzero_sr.search.bagging.rank_average`).
 
     python benchmarks/bagging.py [--split dev] [--tasks a,b] [--generations 150] [--max-bag 6] [--json FILE]
@@ -49,7 +49,7 @@ def main() -> None:
         print(f"split {runs[0]['split']}: held-out spearman; merged from {len(runs)} runs")
         print_rows(runs[0]["columns"], {t: np.array(r) for run in runs for t, r in run["rows"].items()})
         return
-    sizes = sorted({k for k in (1, 3, args.max_bag) if k <= args.max_bag})
+    sizes = sorted({1, *range(3, args.max_bag + 1, 3), args.max_bag})
     columns = ["single", "mean-single", *(f"bag{k}" for k in sizes)]
     rules, budget = RuleSet.load("default"), Budget(generations=args.generations, time_limit=600)
     rows, start = {}, time.perf_counter()

@@ -293,13 +293,8 @@ def command(
     unit = "gen" if generations is not None or time_limit is None else "s"
     with tqdm(total=total, desc="search", unit=unit, mininterval=1.0) as bar:
         start = time.monotonic()
-        searches = {"done": 0, "last": 0}  # generations of the finished searches of a --bag, the last one seen
 
-        def progress(generation: int, n_evals: int, best: float) -> None:
-            if generation < searches["last"]:
-                searches["done"] += searches["last"]
-            searches["last"] = generation
-            generation += searches["done"]
+        def progress(generation: int, n_evals: int, best: float) -> None:  # generation: over all searches of a bag
             done = generation if unit == "gen" else min(int(time.monotonic() - start), total or 0)
             bar.update(done - bar.n)
             bar.set_postfix({f"best_{label}": f"{1 - best:.4f}", "evals": n_evals, "gen": generation})

@@ -95,7 +95,8 @@ def fit_proxy(
 
     With ``bag`` > 1, ``bag`` searches run with seeds ``seed, seed + 1, ...`` (each with the whole ``budget``) and
     the proxy is the rank average of their chosen members (:mod:`lpzero_sr.search.bagging`). Several ``terminals``
-    take turns over the searches (``("quantile", "raw")``: quantile terminals for the first, third, ... search)."""
+    take turns over the searches (``("quantile", "raw")``: quantile terminals for the first, third, ... search);
+    ``progress`` then counts generations over all of them."""
     modes = (terminals,) if isinstance(terminals, str) else tuple(terminals)
     if bag < 1:
         raise SearchError(f"--bag must be at least 1, got {bag}")
@@ -113,7 +114,15 @@ def fit_proxy(
     quantiles = {name: q for qs in quantile_sets.values() for name, q in qs.items()}
     backend = get_engine(engine)
     fronts: list[Front] = []
+    generations_done = 0  # over the finished searches of the bag: progress counts generations over the whole bag
     for k in range(bag):
+        last = [0]
+
+        def step(generation: int, n_evals: int, best: float, done: int = generations_done, last: list = last) -> None:
+            last[0] = generation
+            if progress is not None:
+                progress(done + generation, n_evals, best)
+
         fronts.append(
             backend.fit(
                 search_table(train, quantile_sets[modes[k % len(modes)]], modes[k % len(modes)]),
@@ -124,10 +133,11 @@ def fit_proxy(
                 seed=seed + k,
                 population=population,
                 jobs=jobs,
-                progress=progress,
+                progress=None if progress is None else step,
                 checkpoint=checkpoint if checkpoint is None or bag == 1 else checkpoint / f"search{k + 1}",
             )
         )
+        generations_done += last[0]
         if fronts[-1].stopped == "interrupted":  # cut short: bag what exists; the first front says so (exit 130)
             fronts[0].stopped = "interrupted"
             break

@@ -83,8 +83,12 @@ def test_a_rank_average_reads_as_one_formula_in_every_backend() -> None:
 
 def test_fit_with_bag_ranks_by_the_average_of_each_searchs_choice(tmp_path) -> None:
     train, test = _table(80, seed=1).split(50, seed=0)
-    budget = Budget(generations=4)
-    result = fit_proxy(train, test, RuleSet.load("default"), budget=budget, population=30, peers=False, bag=3)
+    budget, seen = Budget(generations=4), []
+    result = fit_proxy(
+        train, test, RuleSet.load("default"), budget=budget, population=30, peers=False, bag=3,
+        progress=lambda generation, n_evals, best: seen.append(generation),
+    )  # fmt: skip
+    assert seen == sorted(seen) and seen[-1] == 3 * 4  # generations counted over the whole bag
     singles = [
         fit_proxy(train, None, RuleSet.load("default"), budget=budget, population=30, peers=False, seed=s)
         for s in range(3)
