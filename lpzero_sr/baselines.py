@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -92,7 +93,7 @@ def extract_benchmark(
         device=device,
         progress=progress,
         configs=bench.configs,
-        inputs=extract_inputs(space.name, settings),
+        inputs=extract_inputs(space, settings),
         runner=runner,
     )
 
@@ -111,7 +112,7 @@ def benchmark_keys(
 
     if bench.space is None:
         raise DataError(f"benchmark {bench.name!r} has no model builder to extract from")
-    inputs = extract_inputs(bench.space.name, settings)
+    inputs = extract_inputs(bench.space, settings)
     chosen = extraction_settings(inputs, stats, _proxies(settings), task_device(device, runner), None, 1)
     return space_keys(bench.archs if archs is None else archs, bench.configs, chosen)
 
@@ -125,10 +126,17 @@ def _proxies(settings: ExtractSettings) -> str | list[str]:
     return [name for name, p in PROXIES.items() if p.extra_pass is not None]
 
 
-def extract_inputs(space: str, settings: ExtractSettings) -> dict[str, object]:
-    """What a benchmark's models and batches depend on besides their config: the space (its builder), the batch
-    size, the sequence length and the seed (the ``inputs`` of the cache key, shared with ``lpzero-sr extract``)."""
-    return {"space": space, "batch_size": settings.batch_size, "seq_len": settings.seq_len, "seed": settings.seed}
+def extract_inputs(space: Any, settings: ExtractSettings) -> dict[str, object]:
+    """What a benchmark's models and batches depend on besides their config: the space (its builder's name, and
+    the ``fingerprint`` of what it builds from where it has one, e.g. a sub-network space's parent checkpoint), the
+    batch size, the sequence length and the seed (the ``inputs`` of the cache key, shared with ``lpzero-sr
+    extract``). ``space`` is a space or a space's name."""
+    name = space if isinstance(space, str) else space.name
+    fingerprint = getattr(space, "fingerprint", None)
+    return {
+        "space": name, **({"fingerprint": fingerprint} if fingerprint else {}),
+        "batch_size": settings.batch_size, "seq_len": settings.seq_len, "seed": settings.seed,
+    }  # fmt: skip
 
 
 def proxy_columns(frame: pd.DataFrame) -> list[str]:
@@ -147,7 +155,7 @@ def correlations(
     Spearman, best first.
     """
     target = target or bench.target
-    sign = -1.0 if (bench.direction == "minimize" and target == bench.target) else 1.0
+    sign = -1.0 if bench.direction == "minimize" else 1.0
     truth = bench.targets[target]
     rows = []
     for column in columns:

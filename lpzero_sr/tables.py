@@ -42,13 +42,18 @@ def resolve_table(
     labels: str | Path | None = None,
 ) -> StatTable:
     """A validated table from a file (CSV/Parquet/JSON; ``target`` required), an ``extract --out`` folder (its
-    ``per_arch.parquet``, or ``per_layer.parquet`` with ``layer_col``), or a registered benchmark name (its target
-    and direction are fixed; ``settings`` are the extraction settings of a model-based benchmark). ``labels`` is a
-    file of targets joined on ``arch`` (a CSV/Parquet/JSON table, or the ``labels.jsonl`` of ``lpzero-sr label``,
-    whose target is ``val_loss``). A name that is none of these gives one error line with the closest benchmarks."""
-    from lpzero_sr.spaces import SPACES
+    ``per_arch.parquet``, or ``per_layer.parquet`` with ``layer_col``), a registered benchmark name or a user's space
+    file (``my_subnets.yaml`` with its ``labels``; :func:`lpzero_sr.spaces.get_space`); a benchmark's target and
+    direction are fixed, ``settings`` are the extraction settings of a model-based one. ``labels`` is a file of
+    targets joined on ``arch`` (a CSV/Parquet/JSON table, or the ``labels.jsonl`` of ``lpzero-sr label``, whose
+    target is ``val_loss``). A name that is none of these gives one error line with the closest benchmarks."""
+    from lpzero_sr.spaces import SPACE_FILES, SPACES
 
     path = Path(spec)
+    if path.suffix.lower() in SPACE_FILES:  # a user's space file: its labelled architectures, extracted and cached
+        return benchmark_table(
+            spec, data_dir, layer_col=layer_col, target=target, features=features, device=device, settings=settings
+        )
     if path.is_dir() or labels is not None:
         frame = _features_frame(path, layer_col)
         if labels is not None:

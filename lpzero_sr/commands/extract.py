@@ -154,7 +154,7 @@ def command(
     def batch(arch: str, model: nn.Module) -> torch.Tensor:
         return make_batch(space.vocab_size(by_arch[arch]), batch_size, seq_len, seed=seed)
 
-    inputs = extract_inputs(space.name, ExtractSettings(batch_size=batch_size, seq_len=seq_len, seed=seed))
+    inputs = extract_inputs(space, ExtractSettings(batch_size=batch_size, seq_len=seq_len, seed=seed))
     frame = extract_space(
         archs,
         build,

@@ -10,8 +10,7 @@ from lpzero_sr.commands.options import device_option
 from lpzero_sr.errors import ConfigError
 from lpzero_sr.features.extract import resolve_device
 from lpzero_sr.labeling import TrainSettings, label_space, read_labels
-from lpzero_sr.spaces import base
-from lpzero_sr.spaces.subnet import load_subnet_space
+from lpzero_sr.spaces import get_space
 
 
 @click.command("label")
@@ -69,13 +68,7 @@ def command(
     """Sample N architectures of SPACE, train each for S steps on a local corpus, record validation loss.
 
     SPACE is a registered space or a sub-network space YAML (``lpzero_sr.spaces.subnet``)."""
-    if space.endswith((".yaml", ".yml")):
-        chosen = load_subnet_space(space)
-    else:
-        try:
-            chosen = base.SPACES.get(space)
-        except KeyError as exc:
-            raise ConfigError(exc.args[0]) from None
+    chosen = get_space(space)
     seeds = parse_seeds(train_seeds)
     settings = TrainSettings(steps=steps, batch_size=batch_size, seq_len=seq_len, lr=lr, warmup=max(1, steps // 10))
     out = out or Path("runs") / "labels" / chosen.name

@@ -33,7 +33,7 @@ from lpzero_sr.nas import (
 )
 from lpzero_sr.parallel import runner_from_options
 from lpzero_sr.scorer import Scorer
-from lpzero_sr.spaces import SPACES, Benchmark, Space, load_benchmark
+from lpzero_sr.spaces import Benchmark, Space, get_space, load_benchmark
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def command(
         raise NasError("--objective proxy needs --proxy PATH (or use --objective params / random)")
     scorer = Scorer(proxy, device=device) if objective == "proxy" and proxy is not None else None
     bench = _benchmark(space, data_dir, within_benchmark)
-    builder = bench.space if bench is not None else SPACES.get(space)
+    builder = bench.space if bench is not None else get_space(space)
     if builder is None:
         raise ConfigError(f"benchmark {space!r} has precomputed tables only; it cannot build models to search")
     labelled = bench.configs if bench is not None else {}

@@ -32,7 +32,7 @@ from lpzero_sr.parallel import map_archs, runner_from_options
 from lpzero_sr.proxy import load_proxy
 from lpzero_sr.ranking import kendall, spearman
 from lpzero_sr.scorer import Scorer
-from lpzero_sr.spaces import SPACES, load_benchmark
+from lpzero_sr.spaces import get_space, load_benchmark
 from lpzero_sr.spaces.base import check_seq_len
 from lpzero_sr.tables import resolve_table
 
@@ -139,10 +139,7 @@ def _architectures(
             if errors:
                 raise ConfigError(next(iter(errors.values())))
             return GenericSpace("configs", configs), configs, None, "maximize"
-        try:
-            space = SPACES.get(benchmark)
-        except KeyError as exc:
-            raise ConfigError(exc.args[0]) from None
+        space = get_space(benchmark)
         files = [f for p in config_files for f in (sorted(p.iterdir()) if p.is_dir() else [p])]
         return space, {path.stem: read_config(path) for path in files}, None, "maximize"
     bench = load_benchmark(str(benchmark), data_dir)

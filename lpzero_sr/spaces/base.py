@@ -9,6 +9,7 @@ like the public mirror) > the cache directory, filled by :mod:`lpzero_sr.spaces.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -46,6 +47,19 @@ class Space(Protocol):
 
 
 SPACES: Registry[Space] = Registry("space")
+SPACE_FILES: Registry[Callable[[Path], Space]] = Registry("space file")  # loaders of a user's space file, by suffix
+
+
+def get_space(spec: str) -> Space:
+    """A registered space by name, or a user's space file by path (its suffix picks the loader in
+    :data:`SPACE_FILES`: ``.yaml`` is a sub-network space, :mod:`lpzero_sr.spaces.subnet`); one error line else."""
+    suffix = Path(spec).suffix.lower()
+    if suffix in SPACE_FILES:
+        return SPACE_FILES.get(suffix)(Path(spec))
+    try:
+        return SPACES.get(spec)
+    except KeyError as exc:
+        raise ConfigError(f"{exc.args[0]}; or a space file ({', '.join(SPACE_FILES.names())})") from None
 
 
 @dataclass
@@ -53,7 +67,8 @@ class Benchmark:
     """Architectures of one space with their configs and ground truth.
 
     ``targets`` is indexed by architecture id (string) and holds the main ``target`` column plus any extra
-    targets (e.g. each GLUE task). ``features`` holds precomputed proxies where the benchmark ships them
+    targets (e.g. each GLUE task, or LTS's test perplexity beside its validation perplexity); all of them share
+    ``direction``. ``features`` holds precomputed proxies where the benchmark ships them
     (NAS-Bench-Suite-Zero), indexed the same way.
     """
 
@@ -105,7 +120,7 @@ class Benchmark:
         features = features.assign(arch=features["arch"].astype(str))
         truth = self.targets[[target]].rename_axis("arch").reset_index()
         frame = features.merge(truth, on="arch", how="inner")
-        direction = self.direction if target == self.target else "maximize"
+        direction = self.direction  # every target of a benchmark shares its direction (see the class)
         return StatTable.from_frame(
             frame,
             target,
@@ -132,13 +147,11 @@ def resolve_data_dir(data_dir: str | Path | None = None) -> tuple[Path, bool]:
 
 
 def load_benchmark(name: str, data_dir: str | Path | None = None) -> Benchmark:
-    """Load a registered benchmark; with the cache as data root, its files are fetched first if needed."""
+    """Load a registered benchmark, or the labelled architectures of a user's space file (:func:`get_space`); with
+    the cache as data root, a registered benchmark's files are fetched first if needed."""
     from lpzero_sr.spaces.data import datasets, ensure_dataset
 
-    try:
-        space = SPACES.get(name)
-    except KeyError as exc:
-        raise ConfigError(exc.args[0]) from None
+    space = get_space(name)
     root, managed = resolve_data_dir(data_dir)
     if managed and space.dataset in datasets():  # spaces whose data ships with the package need no download
         ensure_dataset(space.dataset, root)

@@ -30,6 +30,8 @@ layers have Llama-style ``self_attn.{q,k,v,o}_proj`` and ``mlp.{gate,up,down}_pr
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -42,8 +44,8 @@ import torch
 import yaml
 from torch import nn
 
-from lpzero_sr.errors import ConfigError
-from lpzero_sr.spaces.base import SPACES, Benchmark, choice
+from lpzero_sr.errors import ConfigError, DataError
+from lpzero_sr.spaces.base import SPACE_FILES, SPACES, Benchmark, choice
 
 RULES = ("magnitude", "first")
 
@@ -132,6 +134,15 @@ class SubnetSpace:
         return AutoConfig.from_pretrained(self.checkpoint)
 
     @cached_property
+    def fingerprint(self) -> str:
+        """What the sub-networks are cut from (the rule, and each checkpoint file's name, size and modification
+        time): part of the extraction cache key, so a retrained or replaced parent of the same name is extracted
+        anew instead of read from a stale cache."""
+        files = sorted(p for p in self.checkpoint.iterdir() if p.is_file())
+        stamp = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files]
+        return hashlib.sha256(json.dumps([self.rule, stamp]).encode()).hexdigest()[:16]
+
+    @cached_property
     def parent(self) -> nn.Module:
         """The parent model (eval mode, loaded on first use and kept)."""
         from transformers import AutoModelForCausalLM
@@ -191,7 +202,7 @@ class SubnetSpace:
         from lpzero_sr.labeling import labelled_benchmark
 
         if self.labels is None:
-            raise ConfigError(f"subnet space {self.name!r} has no labels file; label it with lpzero-sr label")
+            raise DataError(f"subnet space {self.name!r} has no labels file; label it with lpzero-sr label")
         return labelled_benchmark(self, self.labels, self.validate)
 
     def build(self, config: dict[str, Any]) -> nn.Module:
@@ -309,6 +320,8 @@ def _set(model: nn.Module, name: str, value: torch.Tensor) -> None:
         module.register_buffer(attr, value, persistent=attr not in module._non_persistent_buffers_set)
 
 
+@SPACE_FILES.register(".yml")
+@SPACE_FILES.register(".yaml")
 def load_subnet_space(path: str | Path) -> SubnetSpace:
     """A :class:`SubnetSpace` from a YAML file (see the module docstring), its checkpoint and width choices checked
     at once; :class:`ConfigError` with one line on a bad file."""

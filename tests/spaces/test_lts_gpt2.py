@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import yaml
@@ -34,6 +35,10 @@ def test_benchmark(bench):
     assert (len(bench), bench.target, bench.direction) == (200, "valid_ppl", "minimize")
     assert bench.targets.loc["config_0_j0", "valid_ppl"] == pytest.approx(45.022968707221274)
     assert bench.archs[:3] == ["config_0_j0", "config_0_j1", "config_0_j2"]
+    features = pd.DataFrame({"arch": bench.archs, "x": np.random.default_rng(0).normal(size=len(bench))})
+    test_ppl = bench.table(features, target="test_ppl")  # the extra target is a perplexity too: minimised
+    assert (test_ppl.target, test_ppl.direction) == ("test_ppl", "minimize")
+    np.testing.assert_array_equal(test_ppl.y, -bench.targets.loc[test_ppl.archs, "test_ppl"].to_numpy())
 
 
 def test_parameter_counts_match_params_summary(bench, shared_data):

@@ -200,3 +200,38 @@ def test_a_checkpoint_tokenizer_encodes_the_corpus(tmp_path: Path) -> None:
     tokenizer.save(str(tmp_path / "parent" / "tokenizer.json"))
     text = "def foo(x): return x"
     assert load_subnet_space(path).encode(text) == tokenizer.encode(text).ids
+
+
+def test_a_users_yaml_space_goes_from_label_to_fit_and_score(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from lpzero_sr.cli import main
+    from lpzero_sr.tables import resolve_table
+
+    monkeypatch.setenv("LPZERO_SR_CACHE", str(tmp_path / "cache"))
+    corpus = tmp_path / "text.txt"
+    corpus.write_text("\n\n".join(f"def f{i}(x): return x * {i} + {i % 7}" for i in range(400)), encoding="utf-8")
+    path = write_space(tmp_path)
+    runner, cpu = CliRunner(), ["--device", "cpu"]
+    label = ["label", str(path), "--n", "10", "--steps", "0", "--seq-len", "16", "--corpus", str(corpus)]
+    assert runner.invoke(main, [*label, "--out", str(tmp_path / "labels"), *cpu]).exit_code == 0
+    fit = ["fit", str(path), "--generations", "2", "--train-size", "5", "--out", str(tmp_path / "run"), *cpu]
+    result = runner.invoke(main, fit)
+    assert result.exit_code == 1 and "has no labels file; label it with lpzero-sr label" in result.output
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    path.write_text(yaml.safe_dump({**spec, "labels": "labels/labels.jsonl"}), encoding="utf-8")
+
+    result = runner.invoke(main, fit)
+    assert result.exit_code == 0, result.output
+    assert "5 training / 5 held-out architectures" in result.output and "target val_loss (minimize)" in result.output
+    result = runner.invoke(main, ["score", str(tmp_path / "run"), "--benchmark", str(path), *cpu])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("\n") >= 10  # one ranked row per labelled sub-network
+
+    # a retrained parent of the same name is extracted anew, not read from the cache of the old one
+    before = resolve_table(str(path), device="cpu").frame
+    torch.manual_seed(1)
+    build_model({**PARENT, "family": "llama"}).save_pretrained(tmp_path / "parent")
+    after = resolve_table(str(path), device="cpu").frame
+    assert list(after["arch"]) == list(before["arch"])
+    assert not np.allclose(after["weight.sqr.fro"], before["weight.sqr.fro"])
