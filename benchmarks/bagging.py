@@ -7,6 +7,7 @@ them, which is exactly what ``fit --bag N`` returns (:func:`lpzero_sr.search.bag
 
     python benchmarks/bagging.py [--split dev] [--tasks a,b] [--generations 150] [--max-bag 6] [--json FILE]
                                  [--terminals quantile[,raw...]]   # modes take turns over the searches
+                                 [--rules default|FILE.toml]
     python benchmarks/bagging.py --merge A.json B.json   # one table from runs over parts of --tasks
 
 Tune on ``--split dev`` only.
@@ -41,6 +42,7 @@ def main() -> None:
     parser.add_argument("--generations", type=int, default=150)
     parser.add_argument("--max-bag", type=int, default=6)
     parser.add_argument("--terminals", type=parse_terminals, default=("quantile",), help="Modes, in turn.")
+    parser.add_argument("--rules", default="default", help="Rule set: 'default' or a .toml file.")
     parser.add_argument("--json", type=Path, help="Also write the per-task rows here.")
     parser.add_argument("--merge", type=Path, nargs="+", help="Only print the table of these --json files together.")
     args = parser.parse_args()
@@ -51,9 +53,12 @@ def main() -> None:
         return
     sizes = sorted({1, *range(3, args.max_bag + 1, 3), args.max_bag})
     columns = ["single", "mean-single", *(f"bag{k}" for k in sizes)]
-    rules, budget = RuleSet.load("default"), Budget(generations=args.generations, time_limit=600)
+    rules, budget = RuleSet.load(args.rules), Budget(generations=args.generations, time_limit=600)
     rows, start = {}, time.perf_counter()
-    print(f"split {args.split}: held-out spearman; {args.generations} generations per search, {args.terminals}")
+    print(
+        f"split {args.split}: held-out spearman; {args.generations} generations per search, {args.terminals}, "
+        f"rules {rules.name}"
+    )
     print(f"{'task':<30}" + "".join(f"{c:>12}" for c in columns), flush=True)
     for task in args.tasks:
         table = resolve_table(task, DEFAULT_DATA)

@@ -225,6 +225,12 @@ class _TextPrinter(_SympyPrinter):
     def _print_Abs(self, expr: sympy.Expr) -> str:  # noqa: N802
         return f"|{self._print(expr.args[0])}|"
 
+    def _print_maximum(self, expr: sympy.Expr) -> str:
+        return f"max({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_minimum(self, expr: sympy.Expr) -> str:
+        return f"min({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
     def _print_Mul(self, expr: sympy.Expr) -> str:  # noqa: N802
         if len(expr.args) == 2 and expr.args[0] == -1:  # neg(x), unevaluated
             return "-" + self.parenthesize(expr.args[1], PRECEDENCE["Mul"], strict=True)

@@ -11,6 +11,9 @@ min/max with a constant, copysign). A backend implements only those primitives, 
 * :data:`JULIA` writes the Julia definition of each operator for PySR,
 * :data:`TORCH_SOURCE` writes Python source for ``lpzero-sr export --format torch``.
 
+``max`` and ``min`` of two formulas are compositions too (``a + relu(b - a)``), so they need no primitive of their
+own: each backend's max/min of two tensors would treat NaN and signed zeros its own way.
+
 So every backend computes the same composition, in the same order, and agrees to the last rounding of the
 underlying library functions. sympy sees each guarded operator as an opaque :class:`sympy.Function` with no
 ``eval``, which sympy cannot rewrite (``exp(x)**2`` never becomes ``exp(2*x)``); add, sub, mul, neg, square and
@@ -194,6 +197,16 @@ class div(_Guarded):  # noqa: N801
     latex_template = r"\frac{{{0}}}{{{1}}}"
 
 
+class maximum(_Guarded):  # noqa: N801
+    nargs = 2
+    latex_template = r"\max\left({0}, {1}\right)"
+
+
+class minimum(_Guarded):  # noqa: N801
+    nargs = 2
+    latex_template = r"\min\left({0}, {1}\right)"
+
+
 def _add(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
     return sympy.Add(a, b, evaluate=False)
 
@@ -320,8 +333,27 @@ def _op_sigmoid(p: Any, a: Any) -> Any:
     return p.recip(p.add(p.exp(p.min_const(p.neg(a), EXP_MAX)), 1.0))
 
 
+@operator("max", 2, maximum.of)
+def _op_max(p: Any, a: Any, b: Any) -> Any:
+    return p.add(a, p.max_const(p.add(b, p.neg(a)), 0.0))  # a + relu(b - a): NaN in either gives NaN
+
+
+@operator("min", 2, minimum.of)
+def _op_min(p: Any, a: Any, b: Any) -> Any:
+    return p.add(a, p.min_const(p.add(b, p.neg(a)), 0.0))  # a - relu(a - b)
+
+
 # the guarded sympy functions, by name, for sympy.lambdify (``modules=[SYMPY_FUNCTIONS, "numpy"]``)
 SYMPY_FUNCTIONS: dict[str, Callable[..., Any]] = {
     cls.__name__: OPS.get(op).numpy
-    for cls, op in ((logabs, "log"), (sqrtabs, "sqrt"), (expc, "exp"), (sigmoid, "sigmoid"), (inv, "inv"), (div, "div"))
+    for cls, op in (
+        (logabs, "log"),
+        (sqrtabs, "sqrt"),
+        (expc, "exp"),
+        (sigmoid, "sigmoid"),
+        (inv, "inv"),
+        (div, "div"),
+        (maximum, "max"),
+        (minimum, "min"),
+    )
 }

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from lpzero_sr.compile import to_torch, torch_source
-from lpzero_sr.formula import Node, evaluate_numpy
+from lpzero_sr.formula import Node, evaluate_numpy, formula_latex, formula_text
 from lpzero_sr.operators import EXP_MAX, TINY
 
 NAMES = ["grad.sqr.mean", "weight*grad", "softmax.identity.std"]
@@ -51,6 +51,20 @@ def test_guards_are_the_same_in_numpy_and_torch() -> None:
     expected = np.log(np.maximum(np.abs(x), TINY)) + 1 / denominators + np.exp(np.minimum(x, EXP_MAX))
     np.testing.assert_array_equal(evaluate_numpy(node, {"g": x}), expected)
     np.testing.assert_array_equal(to_torch(node)({"g": torch.tensor(x)}).numpy(), expected)
+
+
+def test_max_and_min_of_two_formulas() -> None:
+    a = np.array([1.0, -2.0, 3.0, 0.25, np.nan, 5.0])
+    b = np.array([2.0, -3.0, 3.0, 0.5, 1.0, np.nan])
+    node = Node.from_tokens(("sub", "max", 0, 1, "min", 0, 1), ["a", "b"])
+    expected = np.maximum(a, b) - np.minimum(a, b)  # NaN in either argument gives NaN
+    np.testing.assert_array_equal(evaluate_numpy(node, {"a": a, "b": b}), expected)
+    np.testing.assert_array_equal(to_torch(node)({"a": torch.tensor(a), "b": torch.tensor(b)}).numpy(), expected)
+    assert formula_text(node) == "max(a, b) - min(a, b)"
+    assert formula_latex(node) == r"\max\left(\mathrm{a}, \mathrm{b}\right) - \min\left(\mathrm{a}, \mathrm{b}\right)"
+    x = torch.tensor([1.0, 4.0], dtype=torch.float64, requires_grad=True)
+    to_torch(node)({"a": x, "b": torch.tensor([2.0, 3.0], dtype=torch.float64)}).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [-1.0, 1.0])  # |a - b|: the sign of a - b
 
 
 def test_constant_subexpressions_compile() -> None:
