@@ -165,7 +165,8 @@ class RuleSet:
 
     @classmethod
     def load(cls, spec: str | Path = "default") -> RuleSet:
-        """``spec`` is the name of a packaged rule set (``default``) or a path to a TOML file."""
+        """``spec`` is the name of a packaged rule set (``default``, ``minmax``, ``no_pruning``) or a path to a TOML
+        file."""
         path = Path(spec)
         if path.suffix == ".toml":
             if not path.is_file():
@@ -174,7 +175,12 @@ class RuleSet:
         else:
             packaged = resources.files("lpzero_sr.rules") / f"{spec}.toml"
             if not packaged.is_file():
-                raise RuleError(f"unknown rule set {str(spec)!r}; use 'default' or a path to a .toml file")
+                names = sorted(
+                    p.name.removesuffix(".toml") for p in packaged.parent.iterdir() if p.name.endswith(".toml")
+                )
+                raise RuleError(
+                    f"unknown rule set {str(spec)!r}; use one of {', '.join(names)} or a path to a .toml file"
+                )
             text = packaged.read_text()
         try:
             data = tomllib.loads(text)

@@ -96,7 +96,10 @@ def test_fit_errors_are_one_line(csv) -> None:
     result = CliRunner().invoke(main, ["fit", str(csv)])
     assert result.output == "Error: --target is required for a table file\n"
     result = CliRunner().invoke(main, ["fit", str(csv), "--target", "ppl", "--rules", "strict"])
-    assert result.output == "Error: unknown rule set 'strict'; use 'default' or a path to a .toml file\n"
+    assert (
+        result.output
+        == "Error: unknown rule set 'strict'; use one of default, minmax, no_pruning or a path to a .toml file\n"
+    )
     result = CliRunner().invoke(main, ["export", "missing.json"])
     assert result.output == "Error: proxy file not found: missing.json\n"
 

@@ -149,7 +149,13 @@ def check_writable(out: Path) -> None:
 @click.option("--features", default=None, help="Comma-separated feature columns (default: every numeric column).")
 @click.option("--drop-invalid", is_flag=True, help="Drop rows with NaN/inf instead of failing.")
 @click.option("--engine", type=click.Choice(["auto", "deap", "pysr"]), default="auto", show_default=True)
-@click.option("--rules", "rules_spec", default="default", show_default=True, help="'default' or a rule set .toml.")
+@click.option(
+    "--rules",
+    "rules_spec",
+    default="default",
+    show_default=True,
+    help="A packaged rule set (default; minmax: with max/min; no_pruning) or a .toml file.",
+)
 @click.option("--loss", type=click.Choice(["spearman", "kendall"]), default="spearman", show_default=True)
 @click.option(
     "--multi-loss",

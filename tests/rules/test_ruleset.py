@@ -27,13 +27,19 @@ def test_default_rule_set_loads() -> None:
     assert rules.nesting_limits()["log"]["log"] == 0
     assert rules.early_rejection is not None and rules.early_rejection.params["subsample"] == 24
     assert set(RULE_KINDS.names()) >= {"max_size", "max_depth", "nesting", "arg_size", "finite", "non_constant"}
+    minmax = RuleSet.load("minmax")  # the default with max and min of two formulas, and nothing else changed
+    assert minmax.binary == ("add", "sub", "mul", "max", "min")
+    assert (minmax.unary, minmax.maxsize, minmax.maxdepth) == (rules.unary, rules.maxsize, rules.maxdepth)
+    assert minmax.nesting_limits() == rules.nesting_limits()
 
 
 def test_load_from_path_and_errors(tmp_path) -> None:
     path = tmp_path / "mine.toml"
     path.write_text('[operators]\nbinary = ["add"]\n[rules.s]\nkind = "max_size"\nlimit = 3\n')
     assert RuleSet.load(path).name == "mine"
-    with pytest.raises(RuleError, match=r"^unknown rule set 'nope'; use 'default' or a path to a \.toml file$"):
+    with pytest.raises(
+        RuleError, match=r"^unknown rule set 'nope'; use one of default, minmax, no_pruning or a path to a \.toml file$"
+    ):
         RuleSet.load("nope")
     with pytest.raises(RuleError, match=r"^rule set file not found: .*missing\.toml$"):
         RuleSet.load(tmp_path / "missing.toml")
