@@ -246,8 +246,9 @@ def command(
     device: str,
     labels: Path | None,
 ) -> None:
-    """Search TABLES (CSV/Parquet/JSON files or benchmarks such as tiny-gpt2, flexibert, nb201-cifar10) for a proxy
-    ranking architectures by the target; write proxy.json, front.json, history.json and predictions.csv to --out.
+    """Search TABLES (CSV/Parquet/JSON files, benchmarks such as tiny-gpt2, flexibert, nb201-cifar10, or a
+    sub-network space YAML that names its labels) for a proxy ranking architectures by the target; write proxy.json,
+    front.json, history.json and predictions.csv to --out.
 
     With several TABLES (sharing column names), each is split by --train-size/--seed, one search runs on all the
     training parts (--multi-loss: their mean or worst rank loss) and each task's held-out rows are reported;
