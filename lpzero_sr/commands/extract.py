@@ -100,7 +100,11 @@ def _split(value: str) -> str | list[str]:
 
 @click.command("extract")
 @click.argument("configs", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option("--benchmark", help="A registered benchmark (flexibert, lts-gpt2, tiny-gpt2, ...) instead of configs.")
+@click.option(
+    "--benchmark",
+    help="A registered benchmark (flexibert, lts-gpt2, tiny-gpt2, ...) or a labelled sub-network space YAML instead "
+    "of configs.",
+)
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Data root for --benchmark.")
 @click.option(
     "--out",

@@ -51,7 +51,10 @@ def read_config(path: Path) -> dict[str, Any]:
 @click.command("score")
 @click.argument("proxy", type=click.Path(path_type=Path))
 @click.option("--member", type=click.IntRange(min=0), help="Front member N instead of the chosen proxy.")
-@click.option("--benchmark", help="Benchmark whose architectures (or whose space, with --config) are scored.")
+@click.option(
+    "--benchmark",
+    help="Benchmark (or sub-network space YAML) whose architectures (or whose space, with --config) are scored.",
+)
 @click.option("--archs", default=None, help="Comma-separated architecture ids of the benchmark (default: all).")
 @click.option(
     "--config",
