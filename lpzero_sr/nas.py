@@ -4,7 +4,9 @@ Aging evolution (Real et al., 2019): a population of ``population`` scored archi
 ``sample`` of them, mutates the best, scores the child, appends it and drops the *oldest* member. The loop is a
 few dozen lines over a deque; DEAP has no aging-evolution algorithm (its ``eaSimple``/``eaMuPlusLambda`` select
 by fitness, not age) and would need the same hand-written loop around its toolbox, so the loop is written out
-here. Random search draws architectures i.i.d. from the space.
+here. Random search draws architectures i.i.d. from the space. With ``batch`` > 1 each cycle proposes that many
+children (each from its own tournament on the same population, or that many random draws) and scores them
+together, so a parallel :class:`Scoring` (Ray) scores them at once; ``batch`` 1 is the sequential algorithm.
 
 The search is driven by three pluggable parts:
 
@@ -31,7 +33,7 @@ import json
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -398,6 +400,7 @@ class SearchSettings:
     max_params: int | None = None
     seed: int = 0
     strategy: Strategy = "evolution"
+    batch: int = 1  # children proposed, then scored together, per cycle (a parallel scoring keeps them busy)
 
 
 @dataclass
@@ -427,6 +430,8 @@ def search(
     are evaluated; deterministic given ``settings.seed`` and a deterministic ``scoring``."""
     if settings.candidates < 1 or settings.population < 1 or not 1 <= settings.sample <= settings.population:
         raise NasError("need candidates >= 1, population >= 1 and 1 <= sample <= population")
+    if settings.batch < 1:
+        raise NasError(f"need batch >= 1, got {settings.batch}")
     memo = scoring if isinstance(scoring, Memo) else Memo(scoring, domain.arch_id)
     if journal is not None:
         memo.cache.update({a: s for a, s in journal.scores().items() if a not in memo.cache})
@@ -435,15 +440,22 @@ def search(
     with run.bar:
         if settings.strategy == "random":
             while not run.done():
-                run.evaluate([run.propose(partial(domain.sample, rng), seen_ok=False)])
+                batch: list[tuple[Config, int]] = []
+                for _ in range(run.next_batch()):  # without replacement, within the batch too
+                    pending = {domain.arch_id(config) for config, _ in batch}
+                    batch.append(run.propose(partial(domain.sample, rng), seen_ok=False, pending=pending))
+                run.evaluate(batch)
         else:
             population: deque[Candidate] = deque()
             first = min(settings.population, settings.candidates)
             population.extend(run.evaluate([run.propose(partial(domain.sample, rng)) for _ in range(first)]))
             while not run.done():
-                contenders = [population[i] for i in rng.choice(len(population), settings.sample, replace=False)]
-                parent = max(contenders, key=lambda c: c.score if math.isfinite(c.score) else -math.inf)
-                population.extend(run.evaluate([run.propose(partial(domain.mutate, parent.config, rng))]))
+                children = []
+                for _ in range(run.next_batch()):  # each child from its own tournament on the same population
+                    contenders = [population[i] for i in rng.choice(len(population), settings.sample, replace=False)]
+                    parent = max(contenders, key=lambda c: c.score if math.isfinite(c.score) else -math.inf)
+                    children.append(run.propose(partial(domain.mutate, parent.config, rng)))
+                population.extend(run.evaluate(children))
                 while len(population) > settings.population:
                     population.popleft()
     return SearchResult(run.history, run.rejected_budget, run.rejected_invalid)
@@ -463,9 +475,15 @@ class _Run:
     def done(self) -> bool:
         return len(self.history) >= self.settings.candidates
 
-    def propose(self, make: Callable[[], Config], seen_ok: bool = True) -> tuple[Config, int]:
+    def next_batch(self) -> int:
+        """Children of the next cycle: ``batch``, or what is left of the budget."""
+        return min(self.settings.batch, self.settings.candidates - len(self.history))
+
+    def propose(
+        self, make: Callable[[], Config], seen_ok: bool = True, pending: Collection[str] = ()
+    ) -> tuple[Config, int]:
         """The first proposal of ``make`` that the space builds within the budget (and, unless ``seen_ok``, is
-        new); raises :class:`NasError` after too many rejections."""
+        neither scored nor ``pending``); raises :class:`NasError` after too many rejections."""
         while self.attempts < MAX_ATTEMPTS_PER_CANDIDATE * self.settings.candidates:
             self.attempts += 1
             config = make()
@@ -474,7 +492,7 @@ class _Run:
                 self.rejected_invalid += 1
             elif self.settings.max_params is not None and params > self.settings.max_params:
                 self.rejected_budget += 1
-            elif seen_ok or self.domain.arch_id(config) not in self.seen:
+            elif seen_ok or (arch := self.domain.arch_id(config)) not in self.seen and arch not in pending:
                 return config, params
         raise NasError(
             f"gave up after {self.attempts} proposals ({self.rejected_budget} over the parameter budget, "

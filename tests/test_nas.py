@@ -120,6 +120,38 @@ def test_search_is_deterministic_under_a_seed() -> None:
     assert [c.arch for c in first.history] != [c.arch for c in other.history]
 
 
+class BatchLog(Objective):
+    """The objective, recording the size of each batch it is asked to score."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+
+    def __call__(self, configs: Sequence[dict[str, Any]]) -> list[float]:
+        self.batches.append(len(configs))
+        return super().__call__(configs)
+
+
+@pytest.mark.parametrize("strategy", ["evolution", "random"])
+def test_batched_cycles_score_children_together_and_batch_1_is_the_sequential_loop(strategy: str) -> None:
+    sequential = run(2, strategy, candidates=47)
+    assert [c.arch for c in run(2, strategy, candidates=47, batch=1).history] == [c.arch for c in sequential.history]
+    objective = BatchLog()
+    settings_ = SearchSettings(candidates=47, population=20, sample=5, seed=2, strategy=strategy, batch=4)
+    batched = search(SpaceDomain(TOY), objective, settings_)
+    assert len(batched.history) == 47
+    assert sum(objective.batches) == len(batched.scored)  # repeats of a scored architecture are memoized
+    if strategy == "random":  # 47 draws without replacement, within a batch too: cycles of 4, then 3
+        assert objective.batches == [4] * 11 + [3] and len({c.arch for c in batched.history}) == 47
+    else:  # the initial population, then 7 cycles of at most 4 new children (27 = 6 x 4 + 3)
+        assert objective.batches[0] == 20 and max(objective.batches[1:]) == 4 and len(objective.batches) <= 1 + 7
+    assert [c.arch for c in batched.history] == [
+        c.arch for c in search(SpaceDomain(TOY), Objective(), settings_).history
+    ]
+    with pytest.raises(NasError, match="need batch >= 1, got 0"):
+        run(0, batch=0)
+
+
 def test_resume_after_a_kill_gives_the_uninterrupted_result(tmp_path: Path) -> None:
     record = {"space": "toy", "seed": 3}
     whole = run(3, journal=Journal(tmp_path / "whole", record), candidates=60)
@@ -247,6 +279,17 @@ def test_cli_params_objective_within_tiny_gpt2(tmp_path: Path, tiny: Any) -> Non
     n = len((out / "candidates.jsonl").read_text().splitlines())
     assert rerun.exit_code == 0 and f"resuming from {out / 'candidates.jsonl'}: {n} evaluated children" in rerun.output
     assert json.loads((out / "top.json").read_text())["top"] == top["top"]
+
+
+def test_cli_children_per_cycle_default_to_workers(tmp_path: Path) -> None:
+    args = ["nas", "tiny-gpt2", "--objective", "params", "--within-benchmark", "--candidates", "9", "--population",
+            "4", "--sample", "2", "--seed", "1"]  # fmt: skip
+    for extra, batch in (([], 1), (["--children", "3"], 3)):
+        out = tmp_path / str(batch)
+        result = CliRunner().invoke(main, [*args, *extra, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert json.loads((out / "run.json").read_text())["batch"] == batch
+        assert len((out / "candidates.jsonl").read_text().splitlines()) == 9
 
 
 def test_cli_proxy_objective_scores_with_the_scorer(tmp_path: Path) -> None:

@@ -58,6 +58,12 @@ log = logging.getLogger(__name__)
 @click.option("--candidates", default=50, show_default=True, help="Distinct architectures scored (the budget).")
 @click.option("--population", default=20, show_default=True, help="Aging-evolution population.")
 @click.option("--sample", default=5, show_default=True, help="Tournament size.")
+@click.option(
+    "--children",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Children proposed, then scored together, per cycle (default: --workers, else 1: the sequential loop).",
+)
 @click.option("--max-params", type=int, default=None, help="Reject candidates with more parameters, unscored.")
 @click.option("--within-benchmark", is_flag=True, help="Search only the benchmark's labelled architectures.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the search.")
@@ -75,6 +81,7 @@ def command(
     candidates: int,
     population: int,
     sample: int,
+    children: int | None,
     max_params: int | None,
     within_benchmark: bool,
     seed: int,
@@ -103,9 +110,9 @@ def command(
         raise ConfigError(f"benchmark {space!r} has precomputed tables only; it cannot build models to search")
     labelled = bench.configs if bench is not None else {}
     domain = _labelled_domain(builder, labelled, max_params) if within_benchmark else SpaceDomain(builder, labelled)
-    settings = SearchSettings(
-        candidates, population, sample, max_params, seed, "random" if objective == "random" else strategy
-    )
+    strategy = "random" if objective == "random" else strategy
+    batch = children or workers or 1
+    settings = SearchSettings(candidates, population, sample, max_params, seed, strategy, batch)
     scoring: Scoring
     if scorer is not None:
         runner = runner_from_options(workers, ray_address, gpus_per_task)
