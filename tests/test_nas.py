@@ -17,6 +17,7 @@ from torch import nn
 from lpzero_sr.cli import main
 from lpzero_sr.errors import ConfigError
 from lpzero_sr.formula import Node
+from lpzero_sr.mutation import aligned_fields, field_distance, leaves, resample_field, take_field
 from lpzero_sr.nas import (
     Journal,
     LabelledDomain,
@@ -25,13 +26,8 @@ from lpzero_sr.nas import (
     RandomScoring,
     SearchSettings,
     SpaceDomain,
-    aligned_fields,
     count_params,
-    field_distance,
-    leaves,
-    resample_field,
     search,
-    take_field,
 )
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.spaces import SPACES, load_benchmark
