@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -87,6 +88,22 @@ def map_archs(
             yield item, result
         return
     yield from _ray_map(fn, items, runner, on_error)
+
+
+@contextmanager
+def session(runner: Runner | None) -> Iterator[None]:
+    """Keeps ``runner``'s Ray cluster up across several :func:`map_archs` calls (the cycles of a NAS search):
+    connects once, and shuts down on exit what this call started. Nothing for the in-process runner."""
+    if runner is None or not runner.uses_ray:
+        yield
+        return
+    ray = import_ray()
+    started = _connect(ray, runner)
+    try:
+        yield
+    finally:
+        if started:
+            ray.shutdown()
 
 
 def _ray_map(

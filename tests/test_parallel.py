@@ -15,7 +15,7 @@ from lpzero_sr.baselines import ExtractSettings, benchmark_keys, extract_benchma
 from lpzero_sr.cli import main
 from lpzero_sr.features.extract import extract_space
 from lpzero_sr.features.inputs import make_batch
-from lpzero_sr.parallel import ParallelError, Runner, map_archs, runner_from_options
+from lpzero_sr.parallel import ParallelError, Runner, map_archs, runner_from_options, session
 from lpzero_sr.spaces import load_benchmark
 
 ray = pytest.importorskip("ray")
@@ -55,6 +55,17 @@ def test_map_archs_in_process_keeps_order_and_routes_errors() -> None:
     assert pairs == [(4, 0.25), (0, "ZeroDivisionError"), (2, 0.5)]
     with pytest.raises(ZeroDivisionError):
         list(map_archs(inverse, [0]))
+
+
+def test_a_session_keeps_one_cluster_up_across_maps() -> None:
+    assert not ray.is_initialized()  # runs before the module's cluster fixture starts one
+    with session(RAY):
+        assert sorted(map_archs(abs, [-1, 2], RAY)) == [(-1, 1), (2, 2)]
+        assert ray.is_initialized()  # map_archs did not shut down the session's cluster
+        assert list(map_archs(abs, [-3], RAY)) == [(-3, 3)]
+    assert not ray.is_initialized()
+    with session(Runner()):  # in-process: no cluster
+        assert not ray.is_initialized()
 
 
 def test_map_archs_on_ray_returns_every_result(cluster) -> None:

@@ -31,7 +31,7 @@ from lpzero_sr.nas import (
     count_params,
     search,
 )
-from lpzero_sr.parallel import runner_from_options
+from lpzero_sr.parallel import runner_from_options, session
 from lpzero_sr.scorer import Scorer
 from lpzero_sr.spaces import Benchmark, Space, get_space, load_benchmark
 
@@ -114,8 +114,8 @@ def command(
     batch = children or workers or 1
     settings = SearchSettings(candidates, population, sample, max_params, seed, strategy, batch)
     scoring: Scoring
+    runner = runner_from_options(workers, ray_address, gpus_per_task) if scorer is not None else None
     if scorer is not None:
-        runner = runner_from_options(workers, ray_address, gpus_per_task)
         scoring = ProxyScoring(scorer, builder, ExtractSettings(batch_size, seq_len, init_seed), runner)
     elif objective == "params":
         scoring = ParamsScoring(domain)
@@ -133,7 +133,8 @@ def command(
     if journal is not None and journal.previous:
         click.echo(f"resuming from {journal.path}: {len(journal.previous)} evaluated children replayed")
     start = time.perf_counter()
-    result = search(domain, scoring, settings, journal, progress=True)
+    with session(runner):  # one Ray cluster for all cycles, not one per cycle
+        result = search(domain, scoring, settings, journal, progress=True)
     seconds = time.perf_counter() - start
     top = result.top(top_k)
     click.echo(
