@@ -114,14 +114,11 @@ def fit_proxy(
     quantiles = {name: q for qs in quantile_sets.values() for name, q in qs.items()}
     backend = get_engine(engine)
     fronts: list[Front] = []
-    generations_done = 0  # over the finished searches of the bag: progress counts generations over the whole bag
     for k in range(bag):
-        last = [0]
+        done = sum(f.generations for f in fronts)  # progress counts generations over the whole bag
 
-        def step(generation: int, n_evals: int, best: float, done: int = generations_done, last: list = last) -> None:
-            last[0] = generation
-            if progress is not None:
-                progress(done + generation, n_evals, best)
+        def step(generation: int, n_evals: int, best: float, done: int = done) -> None:
+            progress(done + generation, n_evals, best)  # type: ignore[misc]
 
         fronts.append(
             backend.fit(
@@ -137,7 +134,6 @@ def fit_proxy(
                 checkpoint=checkpoint if checkpoint is None or bag == 1 else checkpoint / f"search{k + 1}",
             )
         )
-        generations_done += last[0]
         if fronts[-1].stopped == "interrupted":  # cut short: bag what exists; the first front says so (exit 130)
             fronts[0].stopped = "interrupted"
             break
