@@ -239,6 +239,9 @@ class Candidate:
     new: bool = True
 
 
+ADDED_SETTINGS: dict[str, Any] = {"batch": 1}  # settings newer than some journals, with the value those runs had
+
+
 class Journal:
     """``OUT/candidates.jsonl`` (one evaluated child per line) and ``OUT/run.json`` (the settings it replays).
 
@@ -252,7 +255,8 @@ class Journal:
         out.mkdir(parents=True, exist_ok=True)
         run = out / "run.json"
         settings = json.loads(json.dumps(settings))
-        if run.exists() and json.loads(run.read_text(encoding="utf-8")) != settings:
+        stored = json.loads(run.read_text(encoding="utf-8")) if run.exists() else None
+        if stored is not None and {**ADDED_SETTINGS, **stored} != {**ADDED_SETTINGS, **settings}:
             raise NasError(f"{out} holds a run with other settings ({run}); pick another --out or delete it")
         run.write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         self.previous: list[Candidate] = []

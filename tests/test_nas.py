@@ -170,6 +170,10 @@ def test_journal_of_other_settings_is_refused(tmp_path: Path) -> None:
     Journal(tmp_path, {"seed": 1})
     with pytest.raises(NasError, match="holds a run with other settings"):
         Journal(tmp_path, {"seed": 2})
+    Journal(tmp_path / "old", {"seed": 1})  # a journal from before --children: its cycles had one child
+    Journal(tmp_path / "old", {"seed": 1, "batch": 1})
+    with pytest.raises(NasError, match="holds a run with other settings"):
+        Journal(tmp_path / "old", {"seed": 1, "batch": 2})
 
 
 def test_field_helpers() -> None:
