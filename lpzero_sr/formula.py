@@ -206,17 +206,10 @@ class _SympyPrinter(StrPrinter):
 class _TextPrinter(_SympyPrinter):
     """The readable form: guarded operators as ``log|x|``, ``sqrt|x|``, ``exp(x)``, ``|x|``."""
 
-    def _print_logabs(self, expr: sympy.Expr) -> str:
-        return f"log|{self._print(expr.args[0])}|"
-
-    def _print_sqrtabs(self, expr: sympy.Expr) -> str:
-        return f"sqrt|{self._print(expr.args[0])}|"
-
-    def _print_expc(self, expr: sympy.Expr) -> str:
-        return f"exp({self._print(expr.args[0])})"
-
-    def _print_inv(self, expr: sympy.Expr) -> str:
-        return f"1/({self._print(expr.args[0])})"
+    def _print__GuardedBase(self, expr: sympy.Expr) -> str:  # noqa: N802
+        """Every guarded operator but div, by its ``text_template`` (sympy's printers dispatch to a base class of
+        a Function only when the base's name ends in "Base")."""
+        return type(expr).text_template.format(*(self._print(a) for a in expr.args))
 
     def _print_div(self, expr: sympy.Expr) -> str:
         a, b = expr.args
@@ -224,12 +217,6 @@ class _TextPrinter(_SympyPrinter):
 
     def _print_Abs(self, expr: sympy.Expr) -> str:  # noqa: N802
         return f"|{self._print(expr.args[0])}|"
-
-    def _print_maximum(self, expr: sympy.Expr) -> str:
-        return f"max({self._print(expr.args[0])}, {self._print(expr.args[1])})"
-
-    def _print_minimum(self, expr: sympy.Expr) -> str:
-        return f"min({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
     def _print_Mul(self, expr: sympy.Expr) -> str:  # noqa: N802
         if len(expr.args) == 2 and expr.args[0] == -1:  # neg(x), unevaluated

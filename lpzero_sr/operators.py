@@ -149,11 +149,13 @@ TORCH_SOURCE = SourcePrimitives(
 
 
 # ------------------------------------------------------------------ sympy forms: opaque guarded functions
-class _Guarded(sympy.Function):
+class _GuardedBase(sympy.Function):
     """A guarded operator: no ``eval`` and no numeric ``evalf`` (sympy would otherwise evaluate numeric arguments
-    with mpmath's function of the same name), so sympy never rewrites or evaluates it."""
+    with mpmath's function of the same name), so sympy never rewrites or evaluates it. ``latex_template`` and
+    ``text_template`` (the readable form of :func:`lpzero_sr.formula.formula_text`) format its printed arguments."""
 
     latex_template = ""
+    text_template = ""
 
     @classmethod
     def of(cls, *args: sympy.Expr) -> sympy.Expr:
@@ -167,44 +169,51 @@ class _Guarded(sympy.Function):
         return tex if exp is None else rf"\left({tex}\right)^{{{exp}}}"
 
 
-class logabs(_Guarded):  # noqa: N801 - sympy function names are lower case
+class logabs(_GuardedBase):  # noqa: N801 - sympy function names are lower case
     nargs = 1
     latex_template = r"\log\left|{0}\right|"
+    text_template = "log|{0}|"
 
 
-class sqrtabs(_Guarded):  # noqa: N801
+class sqrtabs(_GuardedBase):  # noqa: N801
     nargs = 1
     latex_template = r"\sqrt{{\left|{0}\right|}}"
+    text_template = "sqrt|{0}|"
 
 
-class expc(_Guarded):  # noqa: N801
+class expc(_GuardedBase):  # noqa: N801
     nargs = 1
     latex_template = r"\exp\left({0}\right)"
+    text_template = "exp({0})"
 
 
-class sigmoid(_Guarded):  # noqa: N801
+class sigmoid(_GuardedBase):  # noqa: N801
     nargs = 1
     latex_template = r"\sigma\left({0}\right)"
+    text_template = "sigmoid({0})"
 
 
-class inv(_Guarded):  # noqa: N801
+class inv(_GuardedBase):  # noqa: N801
     nargs = 1
     latex_template = r"\frac{{1}}{{{0}}}"
+    text_template = "1/({0})"
 
 
-class div(_Guarded):  # noqa: N801
+class div(_GuardedBase):  # noqa: N801
     nargs = 2
     latex_template = r"\frac{{{0}}}{{{1}}}"
 
 
-class maximum(_Guarded):  # noqa: N801
+class maximum(_GuardedBase):  # noqa: N801
     nargs = 2
     latex_template = r"\max\left({0}, {1}\right)"
+    text_template = "max({0}, {1})"
 
 
-class minimum(_Guarded):  # noqa: N801
+class minimum(_GuardedBase):  # noqa: N801
     nargs = 2
     latex_template = r"\min\left({0}, {1}\right)"
+    text_template = "min({0}, {1})"
 
 
 def _add(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
