@@ -130,11 +130,10 @@ def extract_inputs(space: Any, settings: ExtractSettings) -> dict[str, object]:
     """What a benchmark's models and batches depend on besides their config: the space (its builder's name, and
     the ``fingerprint`` of what it builds from where it has one, e.g. a sub-network space's parent checkpoint), the
     batch size, the sequence length and the seed (the ``inputs`` of the cache key, shared with ``lpzero-sr
-    extract``). ``space`` is a space or a space's name."""
-    name = space if isinstance(space, str) else space.name
+    extract``)."""
     fingerprint = getattr(space, "fingerprint", None)
     return {
-        "space": name, **({"fingerprint": fingerprint} if fingerprint else {}),
+        "space": space.name, **({"fingerprint": fingerprint} if fingerprint else {}),
         "batch_size": settings.batch_size, "seq_len": settings.seq_len, "seed": settings.seed,
     }  # fmt: skip
 

@@ -50,7 +50,8 @@ def resolve_table(
     from lpzero_sr.spaces import SPACE_FILES, SPACES
 
     path = Path(spec)
-    if path.suffix.lower() in SPACE_FILES:  # a user's space file: its labelled architectures, extracted and cached
+    registered = spec in SPACES and not path.exists() and labels is None
+    if registered or path.suffix.lower() in SPACE_FILES:  # a benchmark, or the labelled archs of a space file
         return benchmark_table(
             spec, data_dir, layer_col=layer_col, target=target, features=features, device=device, settings=settings
         )
@@ -64,17 +65,12 @@ def resolve_table(
             frame, target, direction=direction, arch_col=arch_col or "arch", layer_col=layer_col,
             features=features, drop_invalid=drop_invalid,
         )  # fmt: skip
-    if not path.exists():
-        if spec in SPACES:
-            return benchmark_table(
-                spec, data_dir, layer_col=layer_col, target=target, features=features, device=device, settings=settings
-            )
-        if path.suffix.lower() not in TABLE_SUFFIXES:
-            close = difflib.get_close_matches(spec.replace(":", "-").replace("_", "-"), SPACES.names(), n=3, cutoff=0.5)
-            hint = f"; did you mean {' or '.join(close)}?" if close else ""
-            raise TableError(
-                f"unknown benchmark {spec!r}{hint} (benchmarks: {', '.join(SPACES.names())}; or a .csv/.parquet/.json)"
-            )
+    if not path.exists() and path.suffix.lower() not in TABLE_SUFFIXES:
+        close = difflib.get_close_matches(spec.replace(":", "-").replace("_", "-"), SPACES.names(), n=3, cutoff=0.5)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        raise TableError(
+            f"unknown benchmark {spec!r}{hint} (benchmarks: {', '.join(SPACES.names())}; or a .csv/.parquet/.json)"
+        )
     if target is None:
         raise TableError("--target is required for a table file")
     return StatTable.read(

@@ -106,7 +106,7 @@ def test_killed_worker_loses_nothing_and_rerun_redoes_only_its_arch(tmp_path: Pa
         return make_batch(2048, SETTINGS.batch_size, SETTINGS.seq_len, seed=SETTINGS.seed)
 
     def run(runner: Runner) -> pd.DataFrame:
-        options = {"configs": bench.configs, "inputs": extract_inputs("tiny-gpt2", SETTINGS), "runner": runner}
+        options = {"configs": bench.configs, "inputs": extract_inputs(bench.space, SETTINGS), "runner": runner}
         return extract_space(archs, build, batch, tmp_path / "out", "all", "single", "cpu", progress=False, **options)
 
     first = run(RAY)
