@@ -7,7 +7,7 @@ them, which is exactly what ``fit --bag N`` returns (:func:`lpzero_sr.search.bag
 
     python benchmarks/bagging.py [--split dev] [--tasks a,b] [--generations 150] [--max-bag 6] [--json FILE]
                                  [--terminals quantile[,raw...]]   # modes take turns over the searches
-                                 [--rules default|FILE.toml]
+                                 [--rules default|FILE.toml] [--subspace 0.7]   # share of columns per search
     python benchmarks/bagging.py --merge A.json B.json   # one table from runs over parts of --tasks
 
 Tune on ``--split dev`` only.
@@ -29,7 +29,7 @@ from lpzero_sr.protocol import SPLITS, split_seeds
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.quantile import fit_quantiles
 from lpzero_sr.rules.ruleset import RuleSet
-from lpzero_sr.search.bagging import rank_average
+from lpzero_sr.search.bagging import DEFAULT_SUBSPACE, rank_average
 from lpzero_sr.search.engine import Budget
 from lpzero_sr.search.fitting import fit_proxy
 from lpzero_sr.tables import resolve_table
@@ -43,6 +43,7 @@ def main() -> None:
     parser.add_argument("--max-bag", type=int, default=6)
     parser.add_argument("--terminals", type=parse_terminals, default=("quantile",), help="Modes, in turn.")
     parser.add_argument("--rules", default="default", help="Rule set: 'default' or a .toml file.")
+    parser.add_argument("--subspace", type=float, default=DEFAULT_SUBSPACE, help="Share of columns per search.")
     parser.add_argument("--json", type=Path, help="Also write the per-task rows here.")
     parser.add_argument("--merge", type=Path, nargs="+", help="Only print the table of these --json files together.")
     args = parser.parse_args()
@@ -57,7 +58,7 @@ def main() -> None:
     rows, start = {}, time.perf_counter()
     print(
         f"split {args.split}: held-out spearman; {args.generations} generations per search, {args.terminals}, "
-        f"rules {rules.name}"
+        f"rules {rules.name}, subspace {args.subspace}"
     )
     print(f"{'task':<30}" + "".join(f"{c:>12}" for c in columns), flush=True)
     for task in args.tasks:
@@ -75,6 +76,7 @@ def main() -> None:
                     seed=seed + k,
                     peers=False,
                     terminals=args.terminals[k % len(args.terminals)],
+                    share=args.subspace,
                 )  # fmt: skip
                 for k in range(args.max_bag)
             ]

@@ -223,6 +223,8 @@ def test_fit_bag_prints_its_parts_resumes_and_exports_one_formula(csv, tmp_path)
     assert text == proxy.sympy_text() and text.startswith("q(") and "q[f1]" not in text
     two = CliRunner().invoke(main, ["fit", str(csv), str(csv), "--target", "ppl", "--bag", "2"])
     assert two.output == "Error: --bag rank-averages searches of one table; several TABLES search once\n"
+    sub = CliRunner().invoke(main, ["fit", str(csv), str(csv), "--target", "ppl", "--subspace", "0.5"])
+    assert sub.output == "Error: --subspace draws columns for the searches of one table; several TABLES search once\n"
 
 
 def test_terminals_must_name_known_modes(csv) -> None:

@@ -14,6 +14,7 @@ from lpzero_sr.commands.options import device_option, extraction_options
 from lpzero_sr.errors import TableError
 from lpzero_sr.quantile import DEFAULT_TERMINALS, TERMINALS, Terminals
 from lpzero_sr.rules.ruleset import RuleSet
+from lpzero_sr.search.bagging import DEFAULT_SUBSPACE
 from lpzero_sr.search.engine import Budget, SearchError
 from lpzero_sr.search.fitting import DEFAULT_BAG, FitResult, MultiFitResult, fit_multi, fit_proxy
 from lpzero_sr.search.selection import DEFAULT_SELECTION, SELECTIONS
@@ -206,6 +207,15 @@ def check_writable(out: Path) -> None:
     help="Run N searches (seeds --seed, --seed + 1, ...; each with the whole budget) and rank-average their "
     "chosen formulas: q(f1) + q(f2) + ..., still one formula. One table with one row per architecture.",
 )
+@click.option(
+    "--subspace",
+    "share",
+    default=DEFAULT_SUBSPACE,
+    show_default=True,
+    type=click.FloatRange(min=0, max=1, min_open=True),
+    help="Each search (of a --bag) sees its own random SHARE of the columns, drawn by its seed (the random "
+    "subspace method); 1: all columns.",
+)
 @click.option("--checkpoint", type=click.Path(file_okay=False, path_type=Path), help="Resume from / save to DIR.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/fit"), show_default=True)
 @click.option(
@@ -236,6 +246,7 @@ def command(
     selection: str,
     terminals: str | None,
     bag: int,
+    share: float,
     checkpoint: Path | None,
     out: Path,
     jobs: int,
@@ -276,6 +287,8 @@ def command(
     modes = parse_terminals(terminals or (DEFAULT_TERMINALS if len(tables) == 1 else "raw"))
     if len(tables) > 1 and bag > 1:
         raise SearchError("--bag rank-averages searches of one table; several TABLES search once")
+    if len(tables) > 1 and share < 1:
+        raise SearchError("--subspace draws columns for the searches of one table; several TABLES search once")
     stat_tables = [load(t) for t in tables]
     stat_table = stat_tables[0]
     if target is not None and maximize is None and stat_table.target == target:
@@ -312,7 +325,8 @@ def command(
         )  # fmt: skip
         if len(tables) == 1:
             result: FitResult | MultiFitResult = fit_proxy(
-                *splits[0], rules, engine=engine, terminals=modes, bag=bag, **settings,  # type: ignore[arg-type]
+                *splits[0], rules, engine=engine, terminals=modes, bag=bag, share=share,
+                **settings,  # type: ignore[arg-type]
             )  # fmt: skip
         else:
             tests = None if size is None else [test for _, test in splits]

@@ -10,12 +10,28 @@ the exported torch source alike.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
+
+import numpy as np
 
 from lpzero_sr.formula import Node
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.quantile import Quantile
 from lpzero_sr.table import StatTable
+
+DEFAULT_SUBSPACE = 1.0  # share of the columns each search of a bag sees (1: all)
+
+
+def subspace(features: Sequence[str], share: float, seed: int) -> tuple[str, ...]:
+    """The columns one search of a bag sees (the random subspace method): ``ceil(share * n)`` of the ``n``
+    ``features`` (at least 2 where there are), drawn without replacement by ``seed``, in their given order;
+    all of them when ``share`` is 1."""
+    if share >= 1:
+        return tuple(features)
+    size = min(len(features), max(2, math.ceil(share * len(features))))
+    keep = set(np.random.default_rng(seed).choice(len(features), size=size, replace=False).tolist())
+    return tuple(f for i, f in enumerate(features) if i in keep)
 
 
 def part_name(index: int) -> str:

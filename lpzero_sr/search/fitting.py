@@ -17,7 +17,7 @@ from lpzero_sr.proxy import Proxy
 from lpzero_sr.quantile import DEFAULT_TERMINALS, Quantile, Terminals, fit_quantiles, search_table
 from lpzero_sr.ranking import Aggregation, Method
 from lpzero_sr.rules.ruleset import RuleSet
-from lpzero_sr.search.bagging import rank_average
+from lpzero_sr.search.bagging import DEFAULT_SUBSPACE, rank_average, subspace
 from lpzero_sr.search.engine import Budget, Front, Progress, SearchError
 from lpzero_sr.search.engines import get_engine
 from lpzero_sr.search.multitask import Reduce, shared_features
@@ -82,6 +82,7 @@ def fit_proxy(
     peers: bool = True,
     terminals: Terminals | Sequence[Terminals] = DEFAULT_TERMINALS,
     bag: int = DEFAULT_BAG,
+    share: float = DEFAULT_SUBSPACE,
 ) -> FitResult:
     """Search on ``train``, choose from the front by the ``selection`` rule (:mod:`lpzero_sr.search.selection`),
     score train and held-out rows.
@@ -96,10 +97,13 @@ def fit_proxy(
     With ``bag`` > 1, ``bag`` searches run with seeds ``seed, seed + 1, ...`` (each with the whole ``budget``) and
     the proxy is the rank average of their chosen members (:mod:`lpzero_sr.search.bagging`). Several ``terminals``
     take turns over the searches (``("quantile", "raw")``: quantile terminals for the first, third, ... search);
-    ``progress`` then counts generations over all of them."""
+    ``progress`` then counts generations over all of them. With ``share`` < 1 each search sees its own random
+    subset of that share of the columns (:func:`lpzero_sr.search.bagging.subspace`, drawn by its seed)."""
     modes = (terminals,) if isinstance(terminals, str) else tuple(terminals)
     if bag < 1:
         raise SearchError(f"--bag must be at least 1, got {bag}")
+    if not 0 < share <= 1:
+        raise SearchError(f"--subspace must be in (0, 1], got {share}")
     if not 1 <= len(modes) <= bag:
         raise SearchError(
             f"{len(modes)} --terminals modes take turns over the searches of a bag: use --bag {len(modes)} or more"
@@ -120,9 +124,11 @@ def fit_proxy(
         def step(generation: int, n_evals: int, best: float, done: int = done) -> None:
             progress(done + generation, n_evals, best)  # type: ignore[misc]
 
+        mode, seen = modes[k % len(modes)], subspace(train.features, share, seed + k)
+        seen_quantiles = {n: q for n, q in quantile_sets[mode].items() if q.column in seen}
         fronts.append(
             backend.fit(
-                search_table(train, quantile_sets[modes[k % len(modes)]], modes[k % len(modes)]),
+                search_table(train.with_features(seen), seen_quantiles, mode),
                 rules,
                 loss=loss,
                 aggregation=aggregation,

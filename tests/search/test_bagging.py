@@ -13,11 +13,11 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy.stats import rankdata, spearmanr
 
-from lpzero_sr.formula import Node
+from lpzero_sr.formula import Node, quantile_column
 from lpzero_sr.proxy import Proxy, ProxyError, load_proxy
 from lpzero_sr.quantile import Quantile, QuantileError, fit_quantiles
 from lpzero_sr.rules.ruleset import RuleSet
-from lpzero_sr.search.bagging import part_name, rank_average
+from lpzero_sr.search.bagging import part_name, rank_average, subspace
 from lpzero_sr.search.engine import Budget, SearchError
 from lpzero_sr.search.fitting import fit_proxy
 from lpzero_sr.table import StatTable
@@ -153,3 +153,21 @@ def test_terminal_modes_take_turns_over_the_searches_of_a_bag() -> None:
     np.testing.assert_allclose(saved.evaluate(test), manual, atol=1e-12)
     with pytest.raises(SearchError, match=re.escape("2 --terminals modes take turns over the searches of a bag")):
         fit_proxy(train, None, rules, budget=budget, terminals=("quantile", "raw"))
+
+
+def test_each_search_of_a_bag_sees_its_own_random_subspace() -> None:
+    names = [f"s{i}" for i in range(10)]
+    assert subspace(names, 1.0, seed=3) == tuple(names)
+    picked = subspace(names, 0.7, seed=3)
+    assert len(picked) == 7 and picked == subspace(names, 0.7, seed=3)
+    assert list(picked) == [n for n in names if n in picked] and subspace(names, 0.7, seed=4) != picked
+    assert len(subspace(names[:3], 0.1, seed=0)) == 2  # a formula needs something to combine
+    train, test = _table(80, seed=3).split(50, seed=0)
+    rules, budget = RuleSet.load("default"), Budget(generations=4)
+    result = fit_proxy(train, test, rules, budget=budget, population=30, peers=False, bag=4, share=0.5)
+    for k, part in enumerate(result.parts):
+        read = {quantile_column(v) or v for v in Node.from_json(part["tree"]).variables}
+        assert read <= set(subspace(("a", "b", "c"), 0.5, seed=k))
+    assert len({subspace(("a", "b", "c"), 0.5, seed=k) for k in range(4)}) > 1
+    with pytest.raises(SearchError, match=re.escape("--subspace must be in (0, 1], got 1.5")):
+        fit_proxy(train, None, rules, budget=budget, share=1.5)
