@@ -170,6 +170,7 @@ def fit_proxy(
             proxy.metrics["heldout"] = rank_metrics(proxy.evaluate(test), test.y)
         parts_json = [
             {"seed": seed + k, "loss": c.loss, "complexity": c.complexity, "text": c.text, "tree": c.formula.to_json()}
+            | ({"columns": list(subspace(train.features, share, seed + k))} if share < 1 else {})
             for k, c in enumerate(picks)
         ]
         index = None

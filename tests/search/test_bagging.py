@@ -167,7 +167,7 @@ def test_each_search_of_a_bag_sees_its_own_random_subspace() -> None:
     result = fit_proxy(train, test, rules, budget=budget, population=30, peers=False, bag=4, share=0.5)
     for k, part in enumerate(result.parts):
         read = {quantile_column(v) or v for v in Node.from_json(part["tree"]).variables}
-        assert read <= set(subspace(("a", "b", "c"), 0.5, seed=k))
+        assert read <= set(part["columns"]) and part["columns"] == list(subspace(("a", "b", "c"), 0.5, seed=k))
     assert len({subspace(("a", "b", "c"), 0.5, seed=k) for k in range(4)}) > 1
     with pytest.raises(SearchError, match=re.escape("--subspace must be in (0, 1], got 1.5")):
         fit_proxy(train, None, rules, budget=budget, share=1.5)
