@@ -213,6 +213,7 @@ def check_writable(out: Path) -> None:
     default=DEFAULT_SUBSPACE,
     show_default=True,
     type=click.FloatRange(min=0, max=1, min_open=True),
+    metavar="SHARE",
     help="Each search (of a --bag) sees its own random SHARE of the columns, drawn by its seed (the random "
     "subspace method); 1: all columns.",
 )
