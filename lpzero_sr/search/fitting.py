@@ -118,17 +118,19 @@ def fit_proxy(
     quantiles = {name: q for qs in quantile_sets.values() for name, q in qs.items()}
     backend = get_engine(engine)
     fronts: list[Front] = []
+    columns: list[tuple[str, ...]] = []  # what each search saw (its subspace)
     for k in range(bag):
         done = sum(f.generations for f in fronts)  # progress counts generations over the whole bag
 
         def step(generation: int, n_evals: int, best: float, done: int = done) -> None:
             progress(done + generation, n_evals, best)  # type: ignore[misc]
 
-        mode, seen = modes[k % len(modes)], subspace(train.features, share, seed + k)
-        seen_quantiles = {n: q for n, q in quantile_sets[mode].items() if q.column in seen}
+        mode = modes[k % len(modes)]
+        columns.append(subspace(train.features, share, seed + k))
+        seen_quantiles = {n: q for n, q in quantile_sets[mode].items() if q.column in columns[k]}
         fronts.append(
             backend.fit(
-                search_table(train.with_features(seen), seen_quantiles, mode),
+                search_table(train.with_features(columns[k]), seen_quantiles, mode),
                 rules,
                 loss=loss,
                 aggregation=aggregation,
@@ -170,7 +172,7 @@ def fit_proxy(
             proxy.metrics["heldout"] = rank_metrics(proxy.evaluate(test), test.y)
         parts_json = [
             {"seed": seed + k, "loss": c.loss, "complexity": c.complexity, "text": c.text, "tree": c.formula.to_json()}
-            | ({"columns": list(subspace(train.features, share, seed + k))} if share < 1 else {})
+            | ({"columns": list(columns[k])} if share < 1 else {})
             for k, c in enumerate(picks)
         ]
         index = None
