@@ -3,11 +3,14 @@
 For each task and seed of ``--split`` (100 training architectures, the rest held out, as ``suite_zero.py``), run
 ``--max-bag`` searches with seeds ``seed, seed + 1, ...`` and print the held-out Spearman of: the first search's
 chosen formula (``--bag 1``), the mean over the single searches, and the rank average of the first 1, 3, 6, ... of
-them, which is exactly what ``fit --bag N`` returns (:func:`lpzero_sr.search.bagging.rank_average`).
+them, which is exactly what ``fit --bag N`` returns (:func:`lpzero_sr.search.bagging.rank_average`). With
+``--additive S1,S2``: also the additive formula alone (:mod:`lpzero_sr.search.additive`) and the largest bag with
+it at each share, which is what ``fit --bag N --additive S`` returns.
 
     python benchmarks/bagging.py [--split dev] [--tasks a,b] [--generations 150] [--max-bag 6] [--json FILE]
                                  [--terminals quantile[,raw...]]   # modes take turns over the searches
                                  [--rules default|FILE.toml] [--subspace 0.7]   # share of columns per search
+                                 [--additive 0.2,0.4]   # also the additive formula, alone and with the bag
     python benchmarks/bagging.py --merge A.json B.json   # one table from runs over parts of --tasks
 
 Tune on ``--split dev`` only.
@@ -29,6 +32,7 @@ from lpzero_sr.protocol import SPLITS, split_seeds
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.quantile import fit_quantiles
 from lpzero_sr.rules.ruleset import RuleSet
+from lpzero_sr.search.additive import additive_formula, additive_weight
 from lpzero_sr.search.bagging import DEFAULT_SUBSPACE, rank_average
 from lpzero_sr.search.engine import Budget
 from lpzero_sr.search.fitting import fit_proxy
@@ -44,6 +48,7 @@ def main() -> None:
     parser.add_argument("--terminals", type=parse_terminals, default=("quantile",), help="Modes, in turn.")
     parser.add_argument("--rules", default="default", help="Rule set: 'default' or a .toml file.")
     parser.add_argument("--subspace", type=float, default=DEFAULT_SUBSPACE, help="Share of columns per search.")
+    parser.add_argument("--additive", type=shares, default=(), help="Shares of the additive formula (fit --additive).")
     parser.add_argument("--json", type=Path, help="Also write the per-task rows here.")
     parser.add_argument("--merge", type=Path, nargs="+", help="Only print the table of these --json files together.")
     args = parser.parse_args()
@@ -54,11 +59,13 @@ def main() -> None:
         return
     sizes = sorted({1, *range(3, args.max_bag + 1, 3), args.max_bag})
     columns = ["single", "mean-single", *(f"bag{k}" for k in sizes)]
+    if args.additive:
+        columns += ["additive", *(f"bag{args.max_bag}+a{s:g}" for s in args.additive)]
     rules, budget = RuleSet.load(args.rules), Budget(generations=args.generations, time_limit=600)
     rows, start = {}, time.perf_counter()
     print(
         f"split {args.split}: held-out spearman; {args.generations} generations per search, {args.terminals}, "
-        f"rules {rules.name}, subspace {args.subspace}"
+        f"rules {rules.name}, subspace {args.subspace}, additive {list(args.additive)}"
     )
     print(f"{'task':<30}" + "".join(f"{c:>12}" for c in columns), flush=True)
     for task in args.tasks:
@@ -81,11 +88,20 @@ def main() -> None:
                 for k in range(args.max_bag)
             ]
             singles = [rank_metrics(f.proxy.evaluate(test), test.y)["spearman"] for f in fits]
-            quantiles = fit_quantiles(train.finite_features(), "quantile")
+            finite = train.finite_features()  # sorted, as fit_proxy orders them (the additive formula's terms)
+            quantiles = fit_quantiles(finite.with_features(sorted(finite.features)), "quantile")
             bags = []
             for k in sizes:
                 root, bagged = rank_average([f.proxy.formula for f in fits[:k]], train, quantiles)
                 bags.append(rank_metrics(Proxy(root, quantiles=bagged).evaluate(test), test.y)["spearman"])
+            if args.additive:
+                shape = additive_formula(train, quantiles)
+                bags.append(rank_metrics(Proxy(shape, quantiles=quantiles).evaluate(test), test.y)["spearman"])
+                for share in args.additive:
+                    formulas = [*(f.proxy.formula for f in fits), shape]
+                    weights = [1.0] * len(fits) + [additive_weight(share, len(fits))]
+                    root, bagged = rank_average(formulas, train, quantiles, weights)
+                    bags.append(rank_metrics(Proxy(root, quantiles=bagged).evaluate(test), test.y)["spearman"])
             per_seed.append([singles[0], float(np.mean(singles)), *bags])
         rows[task] = np.mean(per_seed, axis=0)
         print(f"{task:<30}" + "".join(f"{v:>12.3f}" for v in rows[task]), flush=True)
@@ -94,6 +110,14 @@ def main() -> None:
     if args.json:
         data = {"split": args.split, "columns": columns, "rows": {t: list(r) for t, r in rows.items()}}
         args.json.write_text(json.dumps(data, indent=1))
+
+
+def shares(text: str) -> tuple[float, ...]:
+    """``0.2,0.4`` -> (0.2, 0.4), each in (0, 1)."""
+    values = tuple(float(v) for v in text.split(","))
+    if not all(0 < v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"shares must be in (0, 1), got {text}")
+    return values
 
 
 def print_rows(columns: list[str], rows: dict[str, np.ndarray], header: bool = True) -> None:

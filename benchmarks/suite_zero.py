@@ -44,10 +44,13 @@ import numpy as np
 
 from lpzero_sr.commands.fit import parse_terminals
 from lpzero_sr.evaluate import best_single_column, rank_metrics
+from lpzero_sr.formula import Node
 from lpzero_sr.peers import PEERS, peer_report
 from lpzero_sr.protocol import SPLITS, split_seeds
+from lpzero_sr.proxy import Proxy
 from lpzero_sr.quantile import DEFAULT_TERMINALS
 from lpzero_sr.rules.ruleset import RuleSet
+from lpzero_sr.search.bagging import rank_average
 from lpzero_sr.search.engine import Budget
 from lpzero_sr.search.fitting import fit_proxy
 from lpzero_sr.table import StatTable
@@ -63,6 +66,7 @@ TASKS = (
       ("autoencoder", "class_object", "class_scene", "jigsaw", "normal", "room_layout", "segmentsemantic")),
 )  # fmt: skip
 N_TRAIN = 100
+SUITE_ADDITIVE = 0.4  # share of the additive formula in the found proxy (dev: bagging.py --additive)
 METRICS = ("spearman", "kendall")
 
 
@@ -75,9 +79,15 @@ def run_seed(table: StatTable, seed: int, args: argparse.Namespace) -> dict[str,
         budget = Budget(generations=args.generations, time_limit=args.time_limit)
         fit = fit_proxy(
             train, test, RuleSet.load(args.rules), budget=budget, loss=args.loss, seed=seed, jobs=1,
-            terminals=args.terminals, bag=args.bag,
+            terminals=args.terminals, bag=args.bag, additive=args.additive,
         )  # fmt: skip
         rows["proxy"] = dict(fit.report["proxy"])
+        if args.additive > 0:  # its two halves alone: the searches' rank average, the additive formula
+            trees = [Node.from_json(part["tree"]) for part in fit.parts]
+            columns = {n: q for n, q in fit.proxy.quantiles.items() if q.source is None}
+            root, bagged = rank_average(trees[:-1], train, columns)
+            rows["searches"] = rank_metrics(Proxy(root, quantiles=bagged).evaluate(test), test.y)
+            rows["additive"] = rank_metrics(Proxy(trees[-1], quantiles=columns).evaluate(test), test.y)
         print(f"    seed {seed}: proxy {fit.proxy.text()}", flush=True)
     return rows
 
@@ -94,11 +104,15 @@ def main() -> None:
     modes = (DEFAULT_TERMINALS, "raw", "both")
     parser.add_argument("--terminals", type=parse_terminals, default=modes, help="What the search reads (in turn).")
     parser.add_argument("--bag", type=int, default=9, help="Searches rank-averaged per fit (fit --bag).")
+    parser.add_argument(
+        "--additive", type=float, default=SUITE_ADDITIVE, help="Share of the additive formula (fit --additive)."
+    )
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--json", type=Path, help="Also write the per-seed numbers here.")
     parser.add_argument("--merge", type=Path, nargs="+", help="Only print the tables of these --json files together.")
     args = parser.parse_args()
-    methods = ["best-single", *PEERS.names(), *(["proxy"] if args.proxy else [])]
+    found = ["searches", "additive", "proxy"] if args.additive > 0 else ["proxy"]
+    methods = ["best-single", *PEERS.names(), *(found if args.proxy else [])]
     if args.merge:
         runs = [json.loads(path.read_text()) for path in args.merge]
         merged = {t: r for run in runs for t, r in run["results"].items()}

@@ -218,6 +218,18 @@ class _TextPrinter(_SympyPrinter):
     def _print_Abs(self, expr: sympy.Expr) -> str:  # noqa: N802
         return f"|{self._print(expr.args[0])}|"
 
+    def _print_Add(self, expr: sympy.Expr, order: str | None = None) -> str:  # noqa: N802
+        """A sum of the tree's two terms; a left operand that is itself a sum needs no brackets (``a + b - c`` is
+        ``(a + b) - c``), a right one keeps them (``a + (b + c)``), so the text still shows the tree's order."""
+        if len(expr.args) != 2:
+            return super()._print_Add(expr, order)
+        left, right = expr.args
+        head = self._print(left) if isinstance(left, sympy.Add) else self.parenthesize(left, PRECEDENCE["Add"], True)
+        tail = self._print(right)
+        if tail.startswith("-") and not isinstance(right, sympy.Add):  # a negated term: a - b
+            return f"{head} - {tail[1:]}"
+        return f"{head} + {self.parenthesize(right, PRECEDENCE['Add'])}"
+
     def _print_Mul(self, expr: sympy.Expr) -> str:  # noqa: N802
         if len(expr.args) == 2 and expr.args[0] == -1:  # neg(x), unevaluated
             return "-" + self.parenthesize(expr.args[1], PRECEDENCE["Mul"], strict=True)

@@ -102,3 +102,22 @@ def test_generated_torch_source_is_standalone_and_matches(aggregation: str | Non
     exec(compile(src, "<proxy>", "exec"), namespace)  # our own generated code, checked here
     values = {k: torch.tensor(v) for k, v in stats(seed=1).items()}
     torch.testing.assert_close(namespace["proxy"](values), to_torch(FORMULA, aggregation=aggregation)(values))
+
+
+@pytest.mark.parametrize(
+    ("tokens", "text"),
+    [
+        (("add", "add", 0, 1, 2), "a + b + c"),  # a left operand's sum needs no brackets
+        (("add", 0, "add", 1, 2), "a + (b + c)"),  # a right one keeps them: the text shows the tree
+        (("sub", "sub", 0, 1, 2), "a - b - c"),
+        (("sub", 0, "add", 1, 2), "a - (b + c)"),
+        (("sub", 0, "sub", 1, 2), "a - (b - c)"),
+        (("sub", 0, "neg", 1), "a - (-b)"),
+        (("add", "mul", -0.5, 0, 1), "-0.5*a + b"),
+        (("add", 0, "mul", -0.5, 1), "a - 0.5*b"),
+        (("mul", "add", 0, 1, 2), "(a + b)*c"),
+        (("neg", "add", 0, 1), "-(a + b)"),
+    ],
+)
+def test_the_text_of_a_sum_brackets_only_what_the_tree_needs(tokens: tuple, text: str) -> None:
+    assert formula_text(Node.from_tokens(tokens, ["a", "b", "c"])) == text

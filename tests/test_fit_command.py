@@ -225,6 +225,24 @@ def test_fit_bag_prints_its_parts_resumes_and_exports_one_formula(csv, tmp_path)
     assert two.output == "Error: --bag rank-averages searches of one table; several TABLES search once\n"
     sub = CliRunner().invoke(main, ["fit", str(csv), str(csv), "--target", "ppl", "--subspace", "0.5"])
     assert sub.output == "Error: --subspace draws columns for the searches of one table; several TABLES search once\n"
+    add = CliRunner().invoke(main, ["fit", str(csv), str(csv), "--target", "ppl", "--additive", "0.5"])
+    assert add.output == "Error: --additive fits one table's training ranks; several TABLES search once\n"
+
+
+def test_fit_additive_prints_the_additive_formula_as_the_last_part(csv, tmp_path) -> None:
+    args = [
+        "fit", str(csv), "--target", "ppl", "--minimize", "--train-size", "30", "--generations", "3",
+        "--population", "24", "--jobs", "1", "--additive", "0.5", "--out", str(tmp_path),
+    ]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "rank average of 1 search's best member and the additive formula, seeds 0..0:" in result.output
+    line = next(row for row in result.output.splitlines() if row.startswith("  f2: "))
+    front = json.loads((tmp_path / "front.json").read_text())
+    assert line.endswith(f"share 0.5  {front['parts'][1]['text']}") and "*q(" in line
+    assert Proxy.load(tmp_path / "proxy.json").formula.variables == ("q[f1]", "q[f2]")
+    bad = CliRunner().invoke(main, [*args[:-2], "--additive", "1"])
+    assert bad.exit_code == 2 and "Invalid value for '--additive': 1.0 is not in the range 0<=x<1." in bad.output
 
 
 def test_terminals_must_name_known_modes(csv) -> None:

@@ -14,6 +14,7 @@ from lpzero_sr.commands.options import device_option, extraction_options
 from lpzero_sr.errors import TableError
 from lpzero_sr.quantile import DEFAULT_TERMINALS, TERMINALS, Terminals
 from lpzero_sr.rules.ruleset import RuleSet
+from lpzero_sr.search.additive import DEFAULT_ADDITIVE
 from lpzero_sr.search.bagging import DEFAULT_SUBSPACE
 from lpzero_sr.search.engine import Budget, SearchError
 from lpzero_sr.search.fitting import DEFAULT_BAG, FitResult, MultiFitResult, fit_multi, fit_proxy
@@ -68,9 +69,11 @@ def _print_result(result: FitResult) -> None:
         click.echo(f"{mark} {cells}  {c.text}")
     proxy = result.proxy
     if result.parts:
-        click.echo(f"\n{proxy.selection}, seeds {result.parts[0]['seed']}..{result.parts[-1]['seed']}:")
+        seeds = [part["seed"] for part in result.parts if "seed" in part]
+        click.echo(f"\n{proxy.selection}, seeds {seeds[0]}..{seeds[-1]}:")
         for i, part in enumerate(result.parts, start=1):
-            click.echo(f"  f{i}: train {label} {1 - part['loss']:.4f}  size {part['complexity']:>2}  {part['text']}")
+            what = f"share {part['additive']:g}" if "additive" in part else f"size {part['complexity']:>2}"
+            click.echo(f"  f{i}: train {label} {1 - part['loss']:.4f}  {what}  {part['text']}")
     click.echo(f"\nchosen proxy: {proxy.text()}\nLaTeX: {proxy.latex()}")
     train = proxy.metrics["train"]
     click.echo(f"train: spearman {train['spearman']:.4f}  kendall {train['kendall']:.4f}  top10% {train['topk']:.3f}")
@@ -217,6 +220,15 @@ def check_writable(out: Path) -> None:
     help="Each search (of a --bag) sees its own random SHARE of the columns, drawn by its seed (the random "
     "subspace method); 1: all columns.",
 )
+@click.option(
+    "--additive",
+    default=DEFAULT_ADDITIVE,
+    show_default=True,
+    type=click.FloatRange(min=0, max=1, max_open=True),
+    metavar="SHARE",
+    help="Rank-average the searches' formulas with the additive formula, sum of a*q(x) + b*q(x)**2 over the "
+    "columns fitted by ridge regression on the training ranks, which gets this SHARE of the weight; 0: none.",
+)
 @click.option("--checkpoint", type=click.Path(file_okay=False, path_type=Path), help="Resume from / save to DIR.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/fit"), show_default=True)
 @click.option(
@@ -248,6 +260,7 @@ def command(
     terminals: str | None,
     bag: int,
     share: float,
+    additive: float,
     checkpoint: Path | None,
     out: Path,
     jobs: int,
@@ -290,6 +303,8 @@ def command(
         raise SearchError("--bag rank-averages searches of one table; several TABLES search once")
     if len(tables) > 1 and share < 1:
         raise SearchError("--subspace draws columns for the searches of one table; several TABLES search once")
+    if len(tables) > 1 and additive > 0:
+        raise SearchError("--additive fits one table's training ranks; several TABLES search once")
     stat_tables = [load(t) for t in tables]
     stat_table = stat_tables[0]
     if target is not None and maximize is None and stat_table.target == target:
@@ -326,7 +341,7 @@ def command(
         )  # fmt: skip
         if len(tables) == 1:
             result: FitResult | MultiFitResult = fit_proxy(
-                *splits[0], rules, engine=engine, terminals=modes, bag=bag, share=share,
+                *splits[0], rules, engine=engine, terminals=modes, bag=bag, share=share, additive=additive,
                 **settings,  # type: ignore[arg-type]
             )  # fmt: skip
         else:

@@ -40,16 +40,23 @@ def part_name(index: int) -> str:
 
 
 def rank_average(
-    formulas: Sequence[Node], train: StatTable, quantiles: Mapping[str, Quantile]
+    formulas: Sequence[Node],
+    train: StatTable,
+    quantiles: Mapping[str, Quantile],
+    weights: Sequence[float] | None = None,
 ) -> tuple[Node, dict[str, Quantile]]:
     """The formula ``q[f1] + q[f2] + ...`` and its quantiles: each of ``formulas`` (over the terminals of
-    ``quantiles`` and the raw statistics of ``train``) read through the CDF of its values on the training rows."""
+    ``quantiles`` and the raw statistics of ``train``) read through the CDF of its values on the training rows.
+    With ``weights`` (one per formula, positive), a term of weight ``w`` != 1 is ``w*q[fk]``."""
+    weights = [1.0] * len(formulas) if weights is None else list(weights)
+    if len(weights) != len(formulas) or any(not w > 0 for w in weights):
+        raise ValueError("a rank average needs one positive weight per formula")
     out = dict(quantiles)
     root: Node | None = None
-    for i, formula in enumerate(formulas, start=1):
+    for i, (formula, weight) in enumerate(zip(formulas, weights, strict=True), start=1):
         name = part_name(i)
         out[name] = Quantile.fit("", Proxy(formula, quantiles=dict(quantiles)).evaluate(train), source=formula)
-        leaf = Node(var=name)
+        leaf = Node(var=name) if weight == 1 else Node(op="mul", args=(Node(const=float(weight)), Node(var=name)))
         root = leaf if root is None else Node(op="add", args=(root, leaf))
     if root is None:
         raise ValueError("a rank average needs at least one formula")

@@ -15,8 +15,9 @@ from lpzero_sr.formula import Node
 from lpzero_sr.peers import peer_report
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.quantile import DEFAULT_TERMINALS, Quantile, Terminals, fit_quantiles, search_table
-from lpzero_sr.ranking import Aggregation, Method
+from lpzero_sr.ranking import Aggregation, Method, rank_loss
 from lpzero_sr.rules.ruleset import RuleSet
+from lpzero_sr.search.additive import DEFAULT_ADDITIVE, additive_formula, additive_weight
 from lpzero_sr.search.bagging import DEFAULT_SUBSPACE, rank_average, subspace
 from lpzero_sr.search.engine import Budget, Front, Progress, SearchError
 from lpzero_sr.search.engines import get_engine
@@ -83,6 +84,7 @@ def fit_proxy(
     terminals: Terminals | Sequence[Terminals] = DEFAULT_TERMINALS,
     bag: int = DEFAULT_BAG,
     share: float = DEFAULT_SUBSPACE,
+    additive: float = DEFAULT_ADDITIVE,
 ) -> FitResult:
     """Search on ``train``, choose from the front by the ``selection`` rule (:mod:`lpzero_sr.search.selection`),
     score train and held-out rows.
@@ -98,7 +100,9 @@ def fit_proxy(
     the proxy is the rank average of their chosen members (:mod:`lpzero_sr.search.bagging`). Several ``terminals``
     take turns over the searches (``("quantile", "raw")``: quantile terminals for the first, third, ... search);
     ``progress`` then counts generations over all of them. With ``share`` < 1 each search sees its own random
-    subset of that share of the columns (:func:`lpzero_sr.search.bagging.subspace`, drawn by its seed)."""
+    subset of that share of the columns (:func:`lpzero_sr.search.bagging.subspace`, drawn by its seed). With
+    ``additive`` > 0 the additive formula of the training rows (:mod:`lpzero_sr.search.additive`) joins the rank
+    average with that share of its weight (the searches share the rest equally)."""
     modes = (terminals,) if isinstance(terminals, str) else tuple(terminals)
     if bag < 1:
         raise SearchError(f"--bag must be at least 1, got {bag}")
@@ -108,8 +112,11 @@ def fit_proxy(
         raise SearchError(
             f"{len(modes)} --terminals modes take turns over the searches of a bag: use --bag {len(modes)} or more"
         )
-    if bag > 1 and train.per_layer:
-        raise SearchError("--bag needs a table with one row per architecture (this one has one row per layer)")
+    if not 0 <= additive < 1:
+        raise SearchError(f"--additive must be in [0, 1), got {additive}")
+    if (bag > 1 or additive > 0) and train.per_layer:
+        flag = "--bag" if bag > 1 else "--additive"
+        raise SearchError(f"{flag} needs a table with one row per architecture (this one has one row per layer)")
     train = train.finite_features()
     train = train.with_features(sorted(train.features))
     if test is not None:
@@ -160,21 +167,34 @@ def fit_proxy(
             metrics["heldout"] = rank_metrics(member.evaluate(test), test.y)
         members.append(metrics)
     index: int | None = front.candidates.index(chosen)
-    parts_json: list[dict[str, Any]] = []
-    if len(picks) == 1:
+    parts_json: list[dict[str, Any]] = [
+        {"seed": seed + k, "loss": c.loss, "complexity": c.complexity, "text": c.text, "tree": c.formula.to_json()}
+        | ({"columns": list(columns[k])} if share < 1 else {})
+        for k, c in enumerate(picks)
+    ]
+    formulas, weights = [c.formula for c in picks], [1.0] * len(picks)
+    if additive > 0:
+        column_quantiles = fit_quantiles(train, "quantile")
+        quantiles = {**quantiles, **column_quantiles}
+        formulas.append(additive_formula(train, column_quantiles))
+        weights.append(additive_weight(additive, len(picks)))
+        shape = proxy_of(formulas[-1], column_quantiles)
+        parts_json.append(
+            {"additive": additive, "loss": rank_loss(shape.evaluate(train), train.y, loss),
+             "complexity": formulas[-1].size, "text": shape.text(), "tree": formulas[-1].to_json()}
+        )  # fmt: skip
+    if len(formulas) == 1:
         proxy = proxy_of(chosen.formula)
         proxy.metrics = dict(members[index])  # type: ignore[index]
+        parts_json = []
     else:
-        root, bagged = rank_average([c.formula for c in picks], train, quantiles)
-        proxy = proxy_of(root, bagged, f"rank average of {len(picks)} searches' {selection} members")
+        searches = f"{len(picks)} searches' {selection} members" if len(picks) > 1 else f"1 search's {selection} member"
+        what = searches + (" and the additive formula" if additive > 0 else "")
+        root, bagged = rank_average(formulas, train, quantiles, weights)
+        proxy = proxy_of(root, bagged, f"rank average of {what}")
         proxy.metrics = {"train": rank_metrics(proxy.evaluate(train), train.y)}
         if test is not None:
             proxy.metrics["heldout"] = rank_metrics(proxy.evaluate(test), test.y)
-        parts_json = [
-            {"seed": seed + k, "loss": c.loss, "complexity": c.complexity, "text": c.text, "tree": c.formula.to_json()}
-            | ({"columns": list(columns[k])} if share < 1 else {})
-            for k, c in enumerate(picks)
-        ]
         index = None
     parts = [("train", train)] + ([("test", test)] if test is not None else [])
     predictions = pd.concat(

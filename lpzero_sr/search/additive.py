@@ -1,0 +1,69 @@
+"""The additive formula: one shape per column, fitted by ridge regression on the training ranks.
+
+``a1*q(x1) + b1*q(x1)**2 + a2*q(x2) + b2*q(x2)**2 + ...``: each column's centred training quantile
+(:mod:`lpzero_sr.quantile`) enters linearly and squared, so each column may rank architectures up, down, or best
+near a middling value (a peak anywhere in the training range: ``b < 0`` with ``a / (2|b|)`` its position). The
+coefficients are those of a ridge regression (scikit-learn's ``RidgeCV``, leave-one-out choice of alpha among
+:data:`lpzero_sr.peers.RIDGE_ALPHAS`) of the target's ranks on these ``2 x n`` terms, rounded to
+:data:`DIGITS` significant digits. On NAS-Bench-Suite-Zero most of what boosted trees learn is such a per-column
+shape: LightGBM with stumps (an additive model) nearly matches its deeper trees, while monotone ones lose most on
+the tasks whose target peaks inside a column's range (``docs/results.md``, "The additive formula").
+
+A search finds what the additive formula cannot (products, thresholds, a column's exp or log); the additive
+formula finds each column's weight and peak, which a search without free constants cannot. ``fit --additive W``
+joins it to a bag's rank average as one more part of weight ``W`` (:func:`lpzero_sr.search.bagging.rank_average`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+
+import numpy as np
+from sklearn.linear_model import RidgeCV
+
+from lpzero_sr.formula import Node
+from lpzero_sr.peers import RIDGE_ALPHAS, target_ranks
+from lpzero_sr.quantile import Quantile
+from lpzero_sr.table import StatTable
+
+DEFAULT_ADDITIVE = 0.0  # share of a rank average's weight given to the additive formula (0: none)
+CHAIN = 16  # columns summed as one chain; more are summed as two halves
+DIGITS = 3  # significant digits of each coefficient (the formula is read by people; ranks barely move)
+
+
+def additive_formula(train: StatTable, quantiles: Mapping[str, Quantile]) -> Node:
+    """``sum_j a_j*q(x_j) + b_j*q(x_j)**2`` over the column quantile terminals of ``quantiles`` (in their order),
+    fitted on ``train`` (one row per architecture); each column's two terms are one bracketed sum."""
+    names = [n for n, q in quantiles.items() if q.source is None]
+    if not names:
+        raise ValueError("the additive formula needs at least one column quantile")
+    levels = np.column_stack([quantiles[n].numpy(train.column(quantiles[n].column)) for n in names])
+    model = RidgeCV(alphas=RIDGE_ALPHAS).fit(np.hstack([levels, levels**2]), target_ranks(train))
+    linear, square = np.split(model.coef_, 2)
+    terms = [
+        Node(op="add", args=(_scaled(a, Node(var=name)), _scaled(b, Node(op="square", args=(Node(var=name),)))))
+        for name, a, b in zip(names, linear, square, strict=True)
+    ]
+    return _balanced_sum(terms)
+
+
+def _balanced_sum(terms: list[Node]) -> Node:
+    """``terms`` summed in order: a chain (``t1 + t2 + ...``) of up to :data:`CHAIN` terms, else the sum of two
+    halves, so that the depth grows with the log of the number of columns (hundreds of them stay far below
+    :data:`lpzero_sr.formula.MAX_DEPTH`)."""
+    if len(terms) > CHAIN:
+        half = len(terms) // 2
+        return Node(op="add", args=(_balanced_sum(terms[:half]), _balanced_sum(terms[half:])))
+    return functools.reduce(lambda a, b: Node(op="add", args=(a, b)), terms)
+
+
+def additive_weight(share: float, n_formulas: int) -> float:
+    """The additive formula's weight in a rank average beside ``n_formulas`` formulas of weight 1, so that it gets
+    ``share`` (in [0, 1)) of the total weight."""
+    return round(share * n_formulas / (1 - share), 6)
+
+
+def _scaled(coef: float, term: Node) -> Node:
+    """``coef * term`` with ``coef`` rounded to :data:`DIGITS` significant digits."""
+    return Node(op="mul", args=(Node(const=float(f"{coef:.{DIGITS}g}")), term))
