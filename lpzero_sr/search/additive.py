@@ -10,8 +10,9 @@ shape: LightGBM with stumps (an additive model) nearly matches its deeper trees,
 the tasks whose target peaks inside a column's range (``docs/results.md``, "The additive formula").
 
 A search finds what the additive formula cannot (products, thresholds, a column's exp or log); the additive
-formula finds each column's weight and peak, which a search without free constants cannot. ``fit --additive W``
-joins it to a bag's rank average as one more part of weight ``W`` (:func:`lpzero_sr.search.bagging.rank_average`).
+formula finds each column's weight and peak, which a search without free constants cannot. ``fit --additive SHARE``
+joins it to the rank average of the searches' formulas with that share of the weight (:func:`additive_weight`,
+:func:`lpzero_sr.search.bagging.rank_average`).
 """
 
 from __future__ import annotations
@@ -28,34 +29,34 @@ from lpzero_sr.quantile import Quantile
 from lpzero_sr.table import StatTable
 
 DEFAULT_ADDITIVE = 0.0  # share of a rank average's weight given to the additive formula (0: none)
-CHAIN = 16  # columns summed as one chain; more are summed as two halves
-DIGITS = 3  # significant digits of each coefficient (the formula is read by people; ranks barely move)
+MAX_COLUMNS = 16  # a wider table keeps the columns with the largest coefficients (a formula is read by people)
+DIGITS = 3  # significant digits of each coefficient (ranks barely move)
 
 
 def additive_formula(train: StatTable, quantiles: Mapping[str, Quantile]) -> Node:
     """``sum_j a_j*q(x_j) + b_j*q(x_j)**2`` over the column quantile terminals of ``quantiles`` (in their order),
-    fitted on ``train`` (one row per architecture); each column's two terms are one bracketed sum."""
+    fitted on ``train`` (one row per architecture); each column's two terms are one bracketed sum. Of more than
+    :data:`MAX_COLUMNS` columns, those with the largest ``|(a_j, b_j)|`` are kept and the fit is repeated on them."""
     names = [n for n, q in quantiles.items() if q.source is None]
     if not names:
         raise ValueError("the additive formula needs at least one column quantile")
     levels = np.column_stack([quantiles[n].numpy(train.column(quantiles[n].column)) for n in names])
-    model = RidgeCV(alphas=RIDGE_ALPHAS).fit(np.hstack([levels, levels**2]), target_ranks(train))
-    linear, square = np.split(model.coef_, 2)
+    linear, square = _ridge(levels, target_ranks(train))
+    if len(names) > MAX_COLUMNS:
+        keep = np.sort(np.argsort(-np.hypot(linear, square), kind="stable")[:MAX_COLUMNS])
+        names, (linear, square) = [names[i] for i in keep], _ridge(levels[:, keep], target_ranks(train))
     terms = [
         Node(op="add", args=(_scaled(a, Node(var=name)), _scaled(b, Node(op="square", args=(Node(var=name),)))))
         for name, a, b in zip(names, linear, square, strict=True)
     ]
-    return _balanced_sum(terms)
+    return functools.reduce(lambda left, right: Node(op="add", args=(left, right)), terms)
 
 
-def _balanced_sum(terms: list[Node]) -> Node:
-    """``terms`` summed in order: a chain (``t1 + t2 + ...``) of up to :data:`CHAIN` terms, else the sum of two
-    halves, so that the depth grows with the log of the number of columns (hundreds of them stay far below
-    :data:`lpzero_sr.formula.MAX_DEPTH`)."""
-    if len(terms) > CHAIN:
-        half = len(terms) // 2
-        return Node(op="add", args=(_balanced_sum(terms[:half]), _balanced_sum(terms[half:])))
-    return functools.reduce(lambda a, b: Node(op="add", args=(a, b)), terms)
+def _ridge(levels: np.ndarray, ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The coefficients of each column's level and of its square."""
+    model = RidgeCV(alphas=RIDGE_ALPHAS).fit(np.hstack([levels, levels**2]), ranks)
+    linear, square = np.split(model.coef_, 2)
+    return linear, square
 
 
 def additive_weight(share: float, n_formulas: int) -> float:

@@ -17,7 +17,7 @@ from lpzero_sr.peers import RIDGE_ALPHAS
 from lpzero_sr.proxy import Proxy, load_proxy
 from lpzero_sr.quantile import fit_quantiles
 from lpzero_sr.rules.ruleset import RuleSet
-from lpzero_sr.search.additive import additive_formula, additive_weight
+from lpzero_sr.search.additive import MAX_COLUMNS, additive_formula, additive_weight
 from lpzero_sr.search.bagging import rank_average
 from lpzero_sr.search.engine import Budget, SearchError
 from lpzero_sr.search.fitting import fit_proxy
@@ -58,6 +58,17 @@ def test_the_additive_formula_finds_a_peak_that_no_single_column_ranks() -> None
     rho = spearmanr(proxy.evaluate(test), test.y).statistic
     best_single = max(abs(spearmanr(test.column(c), test.y).statistic) for c in "abc")
     assert rho > 0.85 and best_single < 0.6
+
+
+def test_a_wide_table_keeps_the_columns_with_the_largest_coefficients() -> None:
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(rng.normal(size=(90, 24)), columns=[f"s{i:02d}" for i in range(24)])
+    frame["y"] = frame["s05"] - (frame["s17"] - 0.5) ** 2 + 0.5 * frame["s20"] + 0.05 * rng.normal(size=90)
+    frame["arch"] = [f"a{i}" for i in range(90)]
+    train = StatTable.from_frame(frame, "y")
+    formula = additive_formula(train, fit_quantiles(train, "quantile"))
+    assert len(formula.variables) == MAX_COLUMNS == 16
+    assert {"q(s05)", "q(s17)", "q(s20)"} <= set(formula.variables) and formula.depth == 16 + 3
 
 
 def test_the_weight_gives_the_additive_formula_its_share() -> None:
