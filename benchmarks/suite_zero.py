@@ -12,7 +12,8 @@ Settings are tuned on ``--split dev`` (``lpzero_sr.protocol.DEV_SEEDS``: 1, 2, 3
 
     python benchmarks/suite_zero.py [--split dev|report] [--no-proxy] [--tasks a,b] [--generations 150]
                                     [--time-limit 600] [--terminals quantile[,raw...]] [--rules R]
-                                    [--loss kendall|spearman] [--bag 9] [--data-dir DIR] [--json FILE]
+                                    [--loss kendall|spearman] [--bag 9] [--additive 0.4] [--data-dir DIR]
+                                    [--json FILE]
     python benchmarks/suite_zero.py --merge A.json B.json   # one table from runs over parts of --tasks
 
 Settings chosen on the dev split (mean held-out Spearman over the 11 tasks; LightGBM 0.829 on the same splits):
@@ -27,10 +28,13 @@ raw and both in turn 0.836 for 6 searches, 0.838 for 9 and 0.838 for 12 (``baggi
 quantile,raw,both``); quantile and raw in turn with ``max``/``min`` added to the default rules' binary operators
 0.830 (``bagging.py --rules minmax``; better on class_object, worse on 7 tasks). Bags of 9 over the three modes:
 each search on a random 70 % of the columns 0.833, and 0.839 for 18 such searches (``bagging.py --subspace 0.7
---max-bag 18``); formulas up to 25 nodes and depth 8 0.839 (``--rules`` that copy). So the default is
-``--bag 9`` with 150 generations per search, quantile, raw and both terminals in turn, the Kendall loss and the
-default rules (the time limit is only a safety net, so the result does not depend on the machine's
-load).
+--max-bag 18``); formulas up to 25 nodes and depth 8 0.839 (``--rules`` that copy). The additive formula
+(:mod:`lpzero_sr.search.additive`) alone 0.832, and with the bag of 9 at shares 0.1 / 0.25 / 0.4 / 0.5 / 0.6 / 0.7
+0.842 / 0.847 / 0.848 / 0.847 / 0.846 / 0.844 (``bagging.py --additive ...``). So the default is ``--bag 9`` with
+150 generations per search, quantile, raw and both terminals in turn, the additive formula with share 0.4, the
+Kendall loss and the default rules (the time limit is only a safety net, so the result does not depend on the
+machine's load). With ``--additive`` above 0 the table also shows the two halves alone: ``searches`` (their rank
+average) and ``additive``.
 """
 
 from __future__ import annotations
