@@ -128,9 +128,10 @@ def choice(run: FitRun) -> list[Block]:
     if selection and isinstance(parts, list) and parts:
         blocks.append(
             Paragraph(
-                f"The {selection} (`fit --bag {len(parts)}`): each `q(f)` is formula `f`'s mid-rank among the "
-                "training architectures, read through its stored training CDF. The formulas are listed under the "
-                "Pareto front, which is the first search's."
+                f"The {selection} (`fit --bag {sum('seed' in p for p in parts if isinstance(p, dict))}`"
+                + (", `--additive`" if any(isinstance(p, dict) and "additive" in p for p in parts) else "")
+                + "): each `q(f)` is formula `f`'s mid-rank among the training architectures, read through its "
+                "stored training CDF. The formulas are listed under the Pareto front, which is the first search's."
             )
         )
     elif selection and candidates:
