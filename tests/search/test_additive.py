@@ -105,12 +105,9 @@ def test_fit_with_additive_rank_averages_the_searches_and_the_additive_formula(t
     assert json.loads((tmp_path / "front.json").read_text())["parts"][2]["additive"] == 0.4
 
 
-def test_additive_must_be_a_share_of_a_per_architecture_rank_average() -> None:
+def test_additive_must_be_a_share_of_a_per_architecture_rank_average(layer_table: StatTable) -> None:
     train = _table()
     with pytest.raises(SearchError, match=re.escape("--additive must be in [0, 1), got 1.0")):
         fit_proxy(train, None, RuleSet.load("default"), budget=Budget(generations=1), additive=1.0)
-    archs = [f"a{i // 2}" for i in range(10)]
-    layers = pd.DataFrame({"arch": archs, "layer": [0, 1] * 5, "s": np.arange(10.0) ** 2, "t": np.repeat(range(5), 2)})
-    per_layer = StatTable.from_frame(layers, "t", layer_col="layer")
     with pytest.raises(SearchError, match="--additive needs a table with one row per architecture"):
-        fit_proxy(per_layer, None, RuleSet.load("default"), budget=Budget(generations=1), additive=0.5)
+        fit_proxy(layer_table, None, RuleSet.load("default"), budget=Budget(generations=1), additive=0.5)

@@ -106,15 +106,12 @@ def test_fit_with_bag_ranks_by_the_average_of_each_searchs_choice(tmp_path) -> N
     np.testing.assert_array_equal(load_proxy(tmp_path).evaluate(test), result.proxy.evaluate(test))
 
 
-def test_bag_must_be_positive_and_per_architecture() -> None:
+def test_bag_must_be_positive_and_per_architecture(layer_table: StatTable) -> None:
     train = _table()
     with pytest.raises(SearchError, match=re.escape("--bag must be at least 1, got 0")):
         fit_proxy(train, None, RuleSet.load("default"), budget=Budget(generations=1), bag=0)
-    archs = [f"a{i // 2}" for i in range(10)]
-    layers = pd.DataFrame({"arch": archs, "layer": [0, 1] * 5, "s": np.arange(10.0) ** 2, "t": np.repeat(range(5), 2)})
-    per_layer = StatTable.from_frame(layers, "t", layer_col="layer")
     with pytest.raises(SearchError, match="--bag needs a table with one row per architecture"):
-        fit_proxy(per_layer, None, RuleSet.load("default"), budget=Budget(generations=1), bag=2)
+        fit_proxy(layer_table, None, RuleSet.load("default"), budget=Budget(generations=1), bag=2)
 
 
 @pytest.mark.parametrize(
