@@ -101,7 +101,12 @@ def test_fit_with_additive_rank_averages_the_searches_and_the_additive_formula(t
     saved = load_proxy(tmp_path)
     np.testing.assert_array_equal(saved.evaluate(test), result.proxy.evaluate(test))
     stats = {n: torch.tensor(test.column(n)) for n in saved.features}
-    np.testing.assert_allclose(saved.to_torch()(stats).numpy(), result.proxy.evaluate(test), rtol=0, atol=1e-12)
+    out = saved.to_torch()(stats)
+    np.testing.assert_allclose(out.numpy(), result.proxy.evaluate(test), rtol=0, atol=1e-12)
+    namespace: dict = {}
+    exec(saved.torch_source(), namespace)  # standalone export: the coefficients and all knots inline
+    torch.testing.assert_close(namespace["proxy"](stats), out, rtol=0, atol=0)
+    assert f" + 1.333333*q({result.parts[2]['text']})" in saved.text()  # the weight of share 0.4 beside 2 searches
     assert json.loads((tmp_path / "front.json").read_text())["parts"][2]["additive"] == 0.4
 
 
