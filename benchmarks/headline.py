@@ -11,7 +11,7 @@ the front use the training architectures only, and the seeds are the report spli
 (``benchmarks/nb201_fit.py``, ``benchmarks/selection.py``).
 
     python benchmarks/headline.py [--out runs/headline] [--generations 60] [--only NAME,...] [--ablation ""]
-                                  [--results docs/results.md]
+                                  [--additive 0.4] [--results docs/results.md]
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from lpzero_sr.protocol import SPLITS, run_protocol, run_seed, split_seeds, writ
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.quantile import DEFAULT_TERMINALS, TERMINALS
 from lpzero_sr.rules.ruleset import RuleSet
+from lpzero_sr.search.additive import DEFAULT_ADDITIVE
 from lpzero_sr.search.engine import Budget
 from lpzero_sr.table import StatTable
 from lpzero_sr.tables import benchmark_table
@@ -68,7 +69,7 @@ def protocol(name: str, table: StatTable, args: argparse.Namespace, out: Path, m
     results = run_protocol(
         table, n_train, args.seeds, rules=RuleSet.load("default"), budget=Budget(generations=args.generations,
         time_limit=args.time_limit), loss=args.loss, population=args.population, jobs=args.jobs,
-        aggregation=args.aggregate, terminals=args.terminals,
+        aggregation=args.aggregate, terminals=args.terminals, additive=0.0 if table.per_layer else args.additive,
     )  # fmt: skip
     meta = {
         "benchmark": name, "mode": mode, "n_train": n_train, "n_test": len(table.archs) - n_train,
@@ -144,6 +145,9 @@ def main() -> None:
     parser.add_argument("--ablation", default="nb201-cifar10,flexibert", help="Benchmarks for the RPS ablation.")
     parser.add_argument("--aggregate", choices=["mean", "sum"], default="mean", help="Per-layer formulas: over layers.")
     parser.add_argument("--terminals", choices=TERMINALS, default=DEFAULT_TERMINALS, help="What the search reads.")
+    parser.add_argument(
+        "--additive", type=float, default=DEFAULT_ADDITIVE, help="fit --additive (per-architecture tables only)."
+    )
     parser.add_argument("--extra-proxies", action="store_true", help="Join LTS's extra-pass proxies to its table.")
     parser.add_argument("--results", type=Path, help="Markdown file whose headline section is (re)written.")
     parser.add_argument("--from-summary", type=Path, help="Only render --results from a finished run's summary.json.")

@@ -25,6 +25,7 @@ from lpzero_sr.proxy import Proxy
 from lpzero_sr.quantile import DEFAULT_TERMINALS, Terminals
 from lpzero_sr.ranking import Aggregation, Method, bootstrap_ci
 from lpzero_sr.rules.ruleset import RuleSet
+from lpzero_sr.search.additive import DEFAULT_ADDITIVE
 from lpzero_sr.search.engine import Budget, Progress
 from lpzero_sr.search.fitting import fit_proxy
 from lpzero_sr.table import StatTable
@@ -82,13 +83,14 @@ def run_seed(
     baseline_columns: list[str] | None = None,
     progress: Progress | None = None,
     terminals: Terminals = DEFAULT_TERMINALS,
+    additive: float = DEFAULT_ADDITIVE,
 ) -> SeedResult:
-    """Split by ``seed``, search on the training part (``terminals``: :mod:`lpzero_sr.quantile`), evaluate on the
-    rest."""
+    """Split by ``seed``, search on the training part (``terminals``: :mod:`lpzero_sr.quantile`; ``additive``:
+    :mod:`lpzero_sr.search.additive`), evaluate on the rest."""
     train, test = table.split(n_train, seed)
     result = fit_proxy(
         train, test, rules, engine=engine, loss=loss, aggregation=aggregation, budget=budget,
-        seed=seed, population=population, jobs=jobs, progress=progress, terminals=terminals,
+        seed=seed, population=population, jobs=jobs, progress=progress, terminals=terminals, additive=additive,
     )  # fmt: skip
     scores = {"train": result.proxy.evaluate(train), "test": result.proxy.evaluate(test)}
     ci = {m: bootstrap_ci(scores["test"], test.y, m, seed=seed) for m in ("spearman", "kendall")}
