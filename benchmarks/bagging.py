@@ -84,6 +84,7 @@ def main() -> None:
                     peers=False,
                     terminals=args.terminals[k % len(args.terminals)],
                     share=args.subspace,
+                    additive=0.0,  # each search alone; the additive formula is joined below (--additive)
                 )  # fmt: skip
                 for k in range(args.max_bag)
             ]

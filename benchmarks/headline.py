@@ -213,6 +213,7 @@ def render(result: dict, tag: str) -> str:
         f"`python benchmarks/headline.py --split {s['split']} --generations {s['generations']} "
         f"--only {','.join(s['only'])} --ablation '{s['ablation']}' --out runs/{tag} --results docs/results.md`: "
         f"embedded DEAP engine, default rules, {s.get('terminals', 'raw')} terminals, 1 - Kendall fitness, "
+        f"the additive formula with share {s.get('additive', 0.0):g} per architecture (none per layer), "
         f"population {s['population']}. Each seed draws its own training split; every number is over the "
         "architectures the search never saw (Spearman, mean ± std over seeds unless named), beside peers fit on the "
         "same training rows: the best single column chosen on the training rows, ridge regression on ranks, LightGBM, "

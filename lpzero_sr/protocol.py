@@ -25,7 +25,6 @@ from lpzero_sr.proxy import Proxy
 from lpzero_sr.quantile import DEFAULT_TERMINALS, Terminals
 from lpzero_sr.ranking import Aggregation, Method, bootstrap_ci
 from lpzero_sr.rules.ruleset import RuleSet
-from lpzero_sr.search.additive import DEFAULT_ADDITIVE
 from lpzero_sr.search.engine import Budget, Progress
 from lpzero_sr.search.fitting import fit_proxy
 from lpzero_sr.table import StatTable
@@ -83,10 +82,10 @@ def run_seed(
     baseline_columns: list[str] | None = None,
     progress: Progress | None = None,
     terminals: Terminals = DEFAULT_TERMINALS,
-    additive: float = DEFAULT_ADDITIVE,
+    additive: float | None = None,
 ) -> SeedResult:
     """Split by ``seed``, search on the training part (``terminals``: :mod:`lpzero_sr.quantile`; ``additive``:
-    :mod:`lpzero_sr.search.additive`), evaluate on the rest."""
+    :func:`lpzero_sr.search.fitting.fit_proxy`'s), evaluate on the rest."""
     train, test = table.split(n_train, seed)
     result = fit_proxy(
         train, test, rules, engine=engine, loss=loss, aggregation=aggregation, budget=budget,

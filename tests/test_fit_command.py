@@ -43,7 +43,7 @@ def test_fit_then_export(csv, tmp_path) -> None:
     out = tmp_path / "run"
     args = [
         "fit", str(csv), "--target", "ppl", "--minimize", "--train-size", "30", "--generations", "15",
-        "--population", "24", "--jobs", "1", "--seed", "1", "--out", str(out), "--engine", "deap",
+        "--population", "24", "--jobs", "1", "--seed", "1", "--out", str(out), "--engine", "deap", "--additive", "0",
     ]  # fmt: skip
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
@@ -198,7 +198,8 @@ def test_interrupted_fit_writes_its_files_and_exits_130(csv, tmp_path, monkeypat
     result = CliRunner().invoke(main, bag)
     assert result.exit_code == 130, result.output
     front = json.loads((tmp_path / "bag" / "front.json").read_text())
-    assert [p["seed"] for p in front["parts"]] == [0, 1] and "rank average of 2 searches" in front["selection"]
+    assert [p.get("seed") for p in front["parts"]] == [0, 1, None]  # the searches that ran, the additive formula
+    assert front["selection"] == "rank average of 2 searches' best members and the additive formula"
 
 
 def test_fit_bag_prints_its_parts_resumes_and_exports_one_formula(csv, tmp_path) -> None:
@@ -206,6 +207,7 @@ def test_fit_bag_prints_its_parts_resumes_and_exports_one_formula(csv, tmp_path)
     args = [
         "fit", str(csv), "--target", "ppl", "--minimize", "--train-size", "30", "--generations", "6",
         "--population", "24", "--jobs", "1", "--bag", "2", "--out", str(out), "--checkpoint", str(ckpt),
+        "--additive", "0",
     ]  # fmt: skip
     first = CliRunner().invoke(main, args)
     assert first.exit_code == 0, first.output

@@ -222,12 +222,12 @@ def check_writable(out: Path) -> None:
 )
 @click.option(
     "--additive",
-    default=DEFAULT_ADDITIVE,
-    show_default=True,
+    default=None,
     type=click.FloatRange(min=0, max=1, max_open=True),
     metavar="SHARE",
     help="Rank-average the searches' formulas with the additive formula, sum of a*q(x) + b*q(x)**2 over the "
-    "columns fitted by ridge regression on the training ranks, which gets this SHARE of the weight; 0: none.",
+    "columns fitted by ridge regression on the training ranks, which gets this SHARE of the weight; 0: none. "
+    f"Default: {DEFAULT_ADDITIVE} for one table with one row per architecture (chosen on dev splits), else 0.",
 )
 @click.option("--checkpoint", type=click.Path(file_okay=False, path_type=Path), help="Resume from / save to DIR.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/fit"), show_default=True)
@@ -260,7 +260,7 @@ def command(
     terminals: str | None,
     bag: int,
     share: float,
-    additive: float,
+    additive: float | None,
     checkpoint: Path | None,
     out: Path,
     jobs: int,
@@ -303,7 +303,7 @@ def command(
         raise SearchError("--bag rank-averages searches of one table; several TABLES search once")
     if len(tables) > 1 and share < 1:
         raise SearchError("--subspace draws columns for the searches of one table; several TABLES search once")
-    if len(tables) > 1 and additive > 0:
+    if len(tables) > 1 and additive:
         raise SearchError("--additive fits one table's training ranks; several TABLES search once")
     stat_tables = [load(t) for t in tables]
     stat_table = stat_tables[0]

@@ -84,7 +84,7 @@ def fit_proxy(
     terminals: Terminals | Sequence[Terminals] = DEFAULT_TERMINALS,
     bag: int = DEFAULT_BAG,
     share: float = DEFAULT_SUBSPACE,
-    additive: float = DEFAULT_ADDITIVE,
+    additive: float | None = None,
 ) -> FitResult:
     """Search on ``train``, choose from the front by the ``selection`` rule (:mod:`lpzero_sr.search.selection`),
     score train and held-out rows.
@@ -102,7 +102,8 @@ def fit_proxy(
     ``progress`` then counts generations over all of them. With ``share`` < 1 each search sees its own random
     subset of that share of the columns (:func:`lpzero_sr.search.bagging.subspace`, drawn by its seed). With
     ``additive`` > 0 the additive formula of the training rows (:mod:`lpzero_sr.search.additive`) joins the rank
-    average with that share of its weight (the searches share the rest equally)."""
+    average with that share of its weight (the searches share the rest equally); ``None``:
+    :data:`~lpzero_sr.search.additive.DEFAULT_ADDITIVE` on a table with one row per architecture, 0 per layer."""
     modes = (terminals,) if isinstance(terminals, str) else tuple(terminals)
     if bag < 1:
         raise SearchError(f"--bag must be at least 1, got {bag}")
@@ -112,6 +113,8 @@ def fit_proxy(
         raise SearchError(
             f"{len(modes)} --terminals modes take turns over the searches of a bag: use --bag {len(modes)} or more"
         )
+    if additive is None:
+        additive = 0.0 if train.per_layer else DEFAULT_ADDITIVE
     if not 0 <= additive < 1:
         raise SearchError(f"--additive must be in [0, 1), got {additive}")
     if (bag > 1 or additive > 0) and train.per_layer:

@@ -120,7 +120,9 @@ def test_a_bagged_fit_says_what_its_proxy_is_and_lists_its_formulas(tmp_path):
     frame = pd.DataFrame({"arch": [f"a{i}" for i in range(40)], "s": rng.normal(size=40), "t": rng.normal(size=40)})
     frame["y"] = frame["s"] - frame["t"] ** 2 + 0.1 * rng.normal(size=40)
     train, test = StatTable.from_frame(frame, "y").split(30, seed=0)
-    result = fit_proxy(train, test, RuleSet.load("default"), budget=Budget(generations=3), population=20, bag=2)
+    result = fit_proxy(
+        train, test, RuleSet.load("default"), budget=Budget(generations=3), population=20, bag=2, additive=0
+    )
     result.write(tmp_path)
     text = write_report(tmp_path)[0].read_text()
     parts = "; ".join(f"f{i} = `{p['text']}`" for i, p in enumerate(result.parts, start=1))

@@ -17,7 +17,7 @@ from lpzero_sr.peers import RIDGE_ALPHAS
 from lpzero_sr.proxy import Proxy, load_proxy
 from lpzero_sr.quantile import fit_quantiles
 from lpzero_sr.rules.ruleset import RuleSet
-from lpzero_sr.search.additive import MAX_COLUMNS, additive_formula, additive_weight
+from lpzero_sr.search.additive import DEFAULT_ADDITIVE, MAX_COLUMNS, additive_formula, additive_weight
 from lpzero_sr.search.bagging import rank_average
 from lpzero_sr.search.engine import Budget, SearchError
 from lpzero_sr.search.fitting import fit_proxy
@@ -87,7 +87,7 @@ def test_fit_with_additive_rank_averages_the_searches_and_the_additive_formula(t
     train, test = _table(120, seed=2).split(60, seed=0)
     kwargs = dict(budget=Budget(generations=3), population=24, peers=False, bag=2, terminals=("quantile", "raw"))
     result = fit_proxy(train, test, RuleSet.load("default"), additive=0.4, **kwargs)  # type: ignore[arg-type]
-    plain = fit_proxy(train, test, RuleSet.load("default"), **kwargs)  # type: ignore[arg-type]
+    plain = fit_proxy(train, test, RuleSet.load("default"), additive=0, **kwargs)  # type: ignore[arg-type]
     assert [p["text"] for p in result.parts[:2]] == [p["text"] for p in plain.parts]
     quantiles = fit_quantiles(train, "quantile")
     shape = Proxy(additive_formula(train, quantiles), quantiles=quantiles)
@@ -116,3 +116,13 @@ def test_additive_must_be_a_share_of_a_per_architecture_rank_average(layer_table
         fit_proxy(train, None, RuleSet.load("default"), budget=Budget(generations=1), additive=1.0)
     with pytest.raises(SearchError, match="--additive needs a table with one row per architecture"):
         fit_proxy(layer_table, None, RuleSet.load("default"), budget=Budget(generations=1), additive=0.5)
+
+
+def test_by_default_a_per_architecture_fit_joins_the_additive_formula_and_a_per_layer_one_does_not(
+    layer_table: StatTable,
+) -> None:
+    train, test = _table(60, seed=4).split(40, seed=0)
+    fit = fit_proxy(train, test, RuleSet.load("default"), budget=Budget(generations=2), population=16, peers=False)
+    assert DEFAULT_ADDITIVE == 0.4 and fit.parts[-1]["additive"] == DEFAULT_ADDITIVE and fit.chosen is None
+    per_layer = fit_proxy(layer_table, None, RuleSet.load("default"), budget=Budget(generations=2), population=16)
+    assert per_layer.parts == [] and per_layer.chosen is not None

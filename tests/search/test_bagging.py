@@ -85,12 +85,12 @@ def test_fit_with_bag_ranks_by_the_average_of_each_searchs_choice(tmp_path) -> N
     train, test = _table(80, seed=1).split(50, seed=0)
     budget, seen = Budget(generations=4), []
     result = fit_proxy(
-        train, test, RuleSet.load("default"), budget=budget, population=30, peers=False, bag=3,
+        train, test, RuleSet.load("default"), budget=budget, population=30, peers=False, bag=3, additive=0,
         progress=lambda generation, n_evals, best: seen.append(generation),
     )  # fmt: skip
     assert seen == sorted(seen) and seen[-1] == 3 * 4  # generations counted over the whole bag
     singles = [
-        fit_proxy(train, None, RuleSet.load("default"), budget=budget, population=30, peers=False, seed=s)
+        fit_proxy(train, None, RuleSet.load("default"), budget=budget, population=30, peers=False, seed=s, additive=0)
         for s in range(3)
     ]
     assert [p["text"] for p in result.parts] == [s.proxy.text() for s in singles]
@@ -136,10 +136,18 @@ def test_terminal_modes_take_turns_over_the_searches_of_a_bag() -> None:
     train, test = _table(80, seed=2).split(50, seed=0)
     rules, budget = RuleSet.load("default"), Budget(generations=4)
     result = fit_proxy(
-        train, test, rules, budget=budget, population=30, peers=False, bag=3, terminals=("quantile", "raw")
+        train,
+        test,
+        rules,
+        budget=budget,
+        population=30,
+        peers=False,
+        bag=3,
+        terminals=("quantile", "raw"),
+        additive=0,
     )
     singles = [
-        fit_proxy(train, None, rules, budget=budget, population=30, peers=False, seed=k, terminals=mode)
+        fit_proxy(train, None, rules, budget=budget, population=30, peers=False, seed=k, terminals=mode, additive=0)
         for k, mode in enumerate(("quantile", "raw", "quantile"))
     ]
     assert [p["text"] for p in result.parts] == [s.proxy.text() for s in singles]
@@ -161,7 +169,7 @@ def test_each_search_of_a_bag_sees_its_own_random_subspace() -> None:
     assert len(subspace(names[:3], 0.1, seed=0)) == 2  # a formula needs something to combine
     train, test = _table(80, seed=3).split(50, seed=0)
     rules, budget = RuleSet.load("default"), Budget(generations=4)
-    result = fit_proxy(train, test, rules, budget=budget, population=30, peers=False, bag=4, share=0.5)
+    result = fit_proxy(train, test, rules, budget=budget, population=30, peers=False, bag=4, share=0.5, additive=0)
     for k, part in enumerate(result.parts):
         read = {quantile_column(v) or v for v in Node.from_json(part["tree"]).variables}
         assert read <= set(part["columns"]) and part["columns"] == list(subspace(("a", "b", "c"), 0.5, seed=k))

@@ -30,7 +30,10 @@ def table(order: list[str], bad_arch: str | None = None) -> StatTable:
 def fit(t: StatTable, seed: int = 0):
     train, test = t.split(20, seed=seed)
     budget = Budget(generations=4)
-    return fit_proxy(train, test, RuleSet.load("default"), budget=budget, seed=seed, population=24, peers=False), train
+    fit = fit_proxy(
+        train, test, RuleSet.load("default"), budget=budget, seed=seed, population=24, peers=False, additive=0
+    )
+    return fit, train
 
 
 def test_the_same_data_in_another_column_order_gives_the_same_proxy() -> None:
