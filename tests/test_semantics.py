@@ -105,3 +105,12 @@ def test_torch_export_of_constant_subexpressions_and_layers(tmp_path) -> None:
     namespace: dict = {}
     exec(compile(source, "<proxy>", "exec"), namespace)  # our own generated code, checked here
     assert float(namespace["proxy"]({"act.minmax.fro": layers})) == pytest.approx(np.sqrt(2) * 6, rel=1e-15)
+
+
+def test_sqrt_near_zero_may_grow_a_last_bit_difference_to_its_square_root() -> None:
+    tokens = sample_formula(np.random.default_rng(58890468), RULESETS["default"], n_features=3)  # found by the test
+    columns = sample_columns(np.random.default_rng(13467584), n_features=3, n_rows=16)  # above; row 6: x = -2.8e-14
+    assert tokens == ("sqrt", "sub", "add", "square", 0, "exp", 0, "exp", "neg", 0)
+    values = backend_values(tokens, columns)
+    assert abs(values["torch"][6] - values["search"][6]) > 1e-10  # beyond TORCH_ULPS x the largest value (1)
+    assert disagreement(values, tokens, columns) is None
