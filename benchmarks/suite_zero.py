@@ -54,6 +54,7 @@ from lpzero_sr.protocol import SPLITS, split_seeds
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.quantile import DEFAULT_TERMINALS
 from lpzero_sr.rules.ruleset import RuleSet
+from lpzero_sr.search.additive import DEFAULT_ADDITIVE
 from lpzero_sr.search.bagging import rank_average
 from lpzero_sr.search.engine import Budget
 from lpzero_sr.search.fitting import fit_proxy
@@ -70,7 +71,6 @@ TASKS = (
       ("autoencoder", "class_object", "class_scene", "jigsaw", "normal", "room_layout", "segmentsemantic")),
 )  # fmt: skip
 N_TRAIN = 100
-SUITE_ADDITIVE = 0.4  # share of the additive formula in the found proxy (dev: bagging.py --additive)
 METRICS = ("spearman", "kendall")
 
 
@@ -109,7 +109,7 @@ def main() -> None:
     parser.add_argument("--terminals", type=parse_terminals, default=modes, help="What the search reads (in turn).")
     parser.add_argument("--bag", type=int, default=9, help="Searches rank-averaged per fit (fit --bag).")
     parser.add_argument(
-        "--additive", type=float, default=SUITE_ADDITIVE, help="Share of the additive formula (fit --additive)."
+        "--additive", type=float, default=DEFAULT_ADDITIVE, help="Share of the additive formula (fit --additive)."
     )
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--json", type=Path, help="Also write the per-seed numbers here.")
