@@ -44,10 +44,11 @@ def additive_formula(train: StatTable, quantiles: Mapping[str, Quantile]) -> Nod
     if not names:
         raise ValueError("the additive formula needs at least one column quantile")
     levels = np.column_stack([quantiles[n].numpy(train.column(quantiles[n].column)) for n in names])
-    linear, square = _ridge(levels, target_ranks(train))
+    ranks = target_ranks(train)
+    linear, square = _ridge(levels, ranks)
     if len(names) > MAX_COLUMNS:
         keep = np.sort(np.argsort(-np.hypot(linear, square), kind="stable")[:MAX_COLUMNS])
-        names, (linear, square) = [names[i] for i in keep], _ridge(levels[:, keep], target_ranks(train))
+        names, (linear, square) = [names[i] for i in keep], _ridge(levels[:, keep], ranks)
     terms = [
         Node(op="add", args=(_scaled(a, Node(var=name)), _scaled(b, Node(op="square", args=(Node(var=name),)))))
         for name, a, b in zip(names, linear, square, strict=True)
