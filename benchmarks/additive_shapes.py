@@ -3,13 +3,13 @@
 For each of ``suite_zero.py``'s 11 tasks and each seed of ``--split`` (100 training architectures, the rest held
 out), the held-out Spearman of:
 
-* ``lightgbm``: the peer of :mod:`lpzero_sr.peers` (trees of up to 8 leaves, :data:`LGBM_PARAMS`);
+* ``lightgbm``: the peer of :mod:`lpzero_sr.predictors` (trees of up to 8 leaves, :data:`LGBM_PARAMS`);
 * ``stumps``: the same with one split per tree (600 of them): an additive model, one free shape per column;
 * ``monotone``: the same as ``lightgbm`` with each column's trees held monotone, in the direction of its training
   Spearman: no column may peak inside its range;
 * ``linear-q``: ridge regression of the target's ranks on the columns' centred training quantiles
   (:mod:`lpzero_sr.quantile`), the additive formula's linear half;
-* ``additive``: the additive formula (:func:`lpzero_sr.search.additive.additive_formula`), each column's quantile
+* ``additive``: the additive formula (:func:`lpzero_sr.fit.additive.additive_formula`), each column's quantile
   and its square.
 
     python benchmarks/additive_shapes.py [--split dev]
@@ -26,11 +26,11 @@ from sklearn.linear_model import RidgeCV
 from suite_zero import DEFAULT_DATA, N_TRAIN, TASKS
 
 from lpzero_sr.evaluate import rank_metrics
-from lpzero_sr.peers import LGBM_PARAMS, RIDGE_ALPHAS, arch_matrix, target_ranks
-from lpzero_sr.protocol import SPLITS, split_seeds
+from lpzero_sr.fit.additive import additive_formula
+from lpzero_sr.fit.protocol import SPLITS, split_seeds
+from lpzero_sr.predictors import LGBM_PARAMS, RIDGE_ALPHAS, arch_matrix, target_ranks
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.quantile import fit_quantiles
-from lpzero_sr.search.additive import additive_formula
 from lpzero_sr.table import StatTable
 from lpzero_sr.tables import resolve_table
 

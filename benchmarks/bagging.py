@@ -3,8 +3,8 @@
 For each task and seed of ``--split`` (100 training architectures, the rest held out, as ``suite_zero.py``), run
 ``--max-bag`` searches with seeds ``seed, seed + 1, ...`` and print the held-out Spearman of: the first search's
 chosen formula (``--bag 1``), the mean over the single searches, and the rank average of the first 1, 3, 6, ... of
-them, which is exactly what ``fit --bag N`` returns (:func:`lpzero_sr.search.bagging.rank_average`). With
-``--additive S1,S2``: also the additive formula alone (:mod:`lpzero_sr.search.additive`) and the largest bag with
+them, which is exactly what ``fit --bag N`` returns (:func:`lpzero_sr.fit.bagging.rank_average`). With
+``--additive S1,S2``: also the additive formula alone (:mod:`lpzero_sr.fit.additive`) and the largest bag with
 it at each share, which is what ``fit --bag N --additive S`` returns.
 
     python benchmarks/bagging.py [--split dev] [--tasks a,b] [--generations 150] [--max-bag 6] [--json FILE]
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,14 +29,13 @@ from suite_zero import DEFAULT_DATA, N_TRAIN, TASKS
 
 from lpzero_sr.commands.fit import parse_terminals
 from lpzero_sr.evaluate import rank_metrics
-from lpzero_sr.protocol import SPLITS, split_seeds
+from lpzero_sr.fit.additive import additive_formula, additive_weight
+from lpzero_sr.fit.bagging import rank_average
+from lpzero_sr.fit.pipeline import fit_table
+from lpzero_sr.fit.prepare import prepare
+from lpzero_sr.fit.protocol import SPLITS, split_seeds
 from lpzero_sr.proxy import Proxy
-from lpzero_sr.quantile import fit_quantiles
-from lpzero_sr.rules.ruleset import RuleSet
-from lpzero_sr.search.additive import additive_formula, additive_weight
-from lpzero_sr.search.bagging import DEFAULT_SUBSPACE, rank_average
-from lpzero_sr.search.engine import Budget
-from lpzero_sr.search.fitting import fit_proxy
+from lpzero_sr.settings import FitSettings, SearchSettings
 from lpzero_sr.tables import resolve_table
 
 
@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--max-bag", type=int, default=6)
     parser.add_argument("--terminals", type=parse_terminals, default=("quantile",), help="Modes, in turn.")
     parser.add_argument("--rules", default="default", help="Rule set: 'default' or a .toml file.")
-    parser.add_argument("--subspace", type=float, default=DEFAULT_SUBSPACE, help="Share of columns per search.")
+    parser.add_argument("--subspace", type=float, default=FitSettings().subspace, help="Share of columns per search.")
     parser.add_argument("--additive", type=shares, default=(), help="Shares of the additive formula (fit --additive).")
     parser.add_argument("--json", type=Path, help="Also write the per-task rows here.")
     parser.add_argument("--merge", type=Path, nargs="+", help="Only print the table of these --json files together.")
@@ -61,11 +61,11 @@ def main() -> None:
     columns = ["single", "mean-single", *(f"bag{k}" for k in sizes)]
     if args.additive:
         columns += ["additive", *(f"bag{args.max_bag}+a{s:g}" for s in args.additive)]
-    rules, budget = RuleSet.load(args.rules), Budget(generations=args.generations, time_limit=600)
+    search = SearchSettings(rules=args.rules, loss="kendall", generations=args.generations, time_limit=600, jobs=1)
     rows, start = {}, time.perf_counter()
     print(
         f"split {args.split}: held-out spearman; {args.generations} generations per search, {args.terminals}, "
-        f"rules {rules.name}, subspace {args.subspace}, additive {list(args.additive)}"
+        f"rules {args.rules}, subspace {args.subspace}, additive {list(args.additive)}"
     )
     print(f"{'task':<30}" + "".join(f"{c:>12}" for c in columns), flush=True)
     for task in args.tasks:
@@ -74,23 +74,21 @@ def main() -> None:
         for seed in split_seeds(args.split):
             train, test = table.split(N_TRAIN, seed)
             fits = [
-                fit_proxy(
+                fit_table(
                     train,
                     None,
-                    rules,
-                    budget=budget,
-                    loss="kendall",
-                    seed=seed + k,
-                    peers=False,
-                    terminals=args.terminals[k % len(args.terminals)],
-                    share=args.subspace,
-                    additive=0.0,  # each search alone; the additive formula is joined below (--additive)
+                    FitSettings(
+                        search=replace(search, seed=seed + k),
+                        terminals=(args.terminals[k % len(args.terminals)],),
+                        subspace=args.subspace,
+                        peers=False,
+                        additive=0.0,  # each search alone; the additive formula is joined below (--additive)
+                    ),
                 )  # fmt: skip
                 for k in range(args.max_bag)
             ]
             singles = [rank_metrics(f.proxy.evaluate(test), test.y)["spearman"] for f in fits]
-            finite = train.finite_features()  # sorted, as fit_proxy orders them (the additive formula's terms)
-            quantiles = fit_quantiles(finite.with_features(sorted(finite.features)), "quantile")
+            quantiles = prepare(train, None).quantiles  # as a fit orders them (the additive formula's terms)
             bags = []
             for k in sizes:
                 root, bagged = rank_average([f.proxy.formula for f in fits[:k]], train, quantiles)

@@ -1,13 +1,13 @@
 """The headline protocol: fit on a few architectures, evaluate on all the others, several seeds, every baseline.
 
 For each benchmark (FlexiBERT 50 of 500, LTS GPT-2 50 of 200, NB201 100 of 491 per dataset; per-architecture
-and, for model-based spaces, per-layer mode) it runs :func:`lpzero_sr.protocol.run_protocol` and writes one run
+and, for model-based spaces, per-layer mode) it runs :func:`lpzero_sr.fit.protocol.run_protocol` and writes one run
 directory per setting (``lpzero-sr report`` renders it), then the transfer of the fitted proxies between
 FlexiBERT and LTS and the rule-based-pruning ablation, and finally ``summary.json`` for docs/results.md.
 
 Nothing here looks at held-out rows before the numbers are reported: the split, the search and the choice from
 the front use the training architectures only, and the seeds are the report split seeds
-(``lpzero_sr.protocol.REPORT_SEEDS``), disjoint from the development seeds on which settings are tuned
+(``lpzero_sr.fit.protocol.REPORT_SEEDS``), disjoint from the development seeds on which settings are tuned
 (``benchmarks/nb201_fit.py``, ``benchmarks/selection.py``).
 
     python benchmarks/headline.py [--out runs/headline] [--generations 60] [--only NAME,...] [--ablation ""]
@@ -26,12 +26,9 @@ import numpy as np
 
 from lpzero_sr.baselines import ExtractSettings
 from lpzero_sr.evaluate import rank_metrics
-from lpzero_sr.protocol import SPLITS, run_protocol, run_seed, split_seeds, write_protocol
+from lpzero_sr.fit.protocol import SPLITS, run_protocol, run_seed, split_seeds, write_protocol
 from lpzero_sr.proxy import Proxy
-from lpzero_sr.quantile import DEFAULT_TERMINALS, TERMINALS
-from lpzero_sr.rules.ruleset import RuleSet
-from lpzero_sr.search.additive import DEFAULT_ADDITIVE
-from lpzero_sr.search.engine import Budget
+from lpzero_sr.settings import DEFAULT_ADDITIVE, TERMINAL_MODES, FitSettings, SearchSettings
 from lpzero_sr.table import StatTable
 from lpzero_sr.tables import benchmark_table
 
@@ -66,11 +63,14 @@ def load(name: str, data_dir: Path, per_layer: bool, extra_proxies: bool) -> Sta
 def protocol(name: str, table: StatTable, args: argparse.Namespace, out: Path, mode: str) -> dict:
     n_train = SETTINGS[name][0]
     start = time.perf_counter()
-    results = run_protocol(
-        table, n_train, args.seeds, rules=RuleSet.load("default"), budget=Budget(generations=args.generations,
-        time_limit=args.time_limit), loss=args.loss, population=args.population, jobs=args.jobs,
-        aggregation=args.aggregate, terminals=args.terminals, additive=0.0 if table.per_layer else args.additive,
+    search = SearchSettings(
+        engine="deap", loss=args.loss, aggregation=args.aggregate, population=args.population,
+        generations=args.generations, time_limit=args.time_limit, jobs=args.jobs,
     )  # fmt: skip
+    settings = FitSettings(
+        search=search, terminals=(args.terminals,), additive=0.0 if table.per_layer else args.additive
+    )
+    results = run_protocol(table, n_train, args.seeds, settings=settings)
     meta = {
         "benchmark": name, "mode": mode, "n_train": n_train, "n_test": len(table.archs) - n_train,
         "target": table.target, "direction": table.direction, "loss": args.loss, "generations": args.generations,
@@ -119,9 +119,11 @@ def ablation(name: str, table: StatTable, args: argparse.Namespace) -> dict:
         fractions = []
         for seed in args.seeds:
             for budget in ABLATION_BUDGETS:
-                r = run_seed(table, SETTINGS[name][0], seed, RuleSet.load(rules), Budget(generations=None,
-                             evaluations=budget), loss=args.loss, population=args.population, jobs=args.jobs,
-                             baseline_columns=[])  # fmt: skip
+                search = SearchSettings(
+                    engine="deap", rules=rules, loss=args.loss, population=args.population, evaluations=budget,
+                    jobs=args.jobs,
+                )  # fmt: skip
+                r = run_seed(table, SETTINGS[name][0], seed, FitSettings(search=search), baseline_columns=[])
                 per_budget[budget].append(r.heldout["spearman"])
             fractions.append(sum(r.rejections.values()) / max(r.evaluations, 1))
         curves[rules] = [(b, float(np.mean(v))) for b, v in per_budget.items()]
@@ -144,7 +146,9 @@ def main() -> None:
     parser.add_argument("--only", type=lambda s: s.split(","), default=list(SETTINGS))
     parser.add_argument("--ablation", default="nb201-cifar10,flexibert", help="Benchmarks for the RPS ablation.")
     parser.add_argument("--aggregate", choices=["mean", "sum"], default="mean", help="Per-layer formulas: over layers.")
-    parser.add_argument("--terminals", choices=TERMINALS, default=DEFAULT_TERMINALS, help="What the search reads.")
+    parser.add_argument(
+        "--terminals", choices=TERMINAL_MODES, default=FitSettings().terminals[0], help="What the search reads."
+    )
     parser.add_argument(
         "--additive", type=float, default=DEFAULT_ADDITIVE, help="fit --additive (per-architecture tables only)."
     )

@@ -3,7 +3,7 @@
     python benchmarks/nas_compare.py --benchmark flexibert --data-dir ../shared/data
     python benchmarks/nas_compare.py --benchmark tiny-gpt2 --candidates 10 --population 5 --sample 2
 
-For each ``--split-seeds`` split: a proxy is fitted (``fit_proxy``, DEAP, default rules) on ``--train-size`` of the
+For each ``--split-seeds`` split: a proxy is fitted (``fit_table``, DEAP, default rules) on ``--train-size`` of the
 benchmark's cached table (``benchmark_table``, the table ``lpzero-sr fit NAME`` searches); the NAS then runs only
 inside the OTHER half's architectures under a parameter budget (the ``--budget-quantile`` of that half's parameter
 counts; ``LabelledDomain``: every candidate is labelled), for ``--seeds`` search seeds and ``--candidates``
@@ -30,21 +30,19 @@ import numpy as np
 import torch
 
 from lpzero_sr.baselines import ExtractSettings
+from lpzero_sr.fit.pipeline import fit_table
 from lpzero_sr.nas import (
     LabelledDomain,
     Memo,
+    NasSettings,
     ParamsScoring,
     ProxyScoring,
     RandomScoring,
-    SearchSettings,
     count_params,
-    search,
 )
 from lpzero_sr.ranking import spearman
-from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.scorer import Scorer
-from lpzero_sr.search.engine import Budget
-from lpzero_sr.search.fitting import fit_proxy
+from lpzero_sr.settings import FitSettings, SearchSettings
 from lpzero_sr.spaces import load_benchmark
 from lpzero_sr.tables import benchmark_table
 
@@ -98,10 +96,10 @@ def compare(args: argparse.Namespace, split_seed: int) -> dict[str, list[float]]
     table = benchmark_table(bench.name, args.data_dir, device=args.device)
     train, test = table.split(args.train_size, seed=split_seed)
     start = time.perf_counter()
-    fit = fit_proxy(
-        train, test, RuleSet.load("default"), engine="deap", budget=Budget(generations=args.generations),
-        seed=split_seed, population=args.fit_population,
-    )  # fmt: skip
+    search = SearchSettings(
+        engine="deap", generations=args.generations, seed=split_seed, population=args.fit_population
+    )
+    fit = fit_table(train, test, FitSettings(search=search))
     print(
         f"\n== {bench.name}, split seed {split_seed}: proxy fitted on {len(train.archs)} archs in "
         f"{time.perf_counter() - start:.0f} s: {fit.proxy.text()}  "
@@ -134,7 +132,7 @@ def compare(args: argparse.Namespace, split_seed: int) -> dict[str, list[float]]
             "proxy-rs": (proxy_memo, "random"),
         }
         for name, (scoring, strategy) in runs.items():
-            settings = SearchSettings(args.candidates, args.population, args.sample, budget, seed, strategy)
+            settings = NasSettings(args.candidates, args.population, args.sample, budget, seed, strategy)
             start = time.perf_counter()
             pick = search(domain, scoring, settings).top(1)[0]
             wall[name] += time.perf_counter() - start

@@ -20,7 +20,7 @@ import time
 
 from lpzero_sr.baselines import ExtractSettings
 from lpzero_sr.formula import Node
-from lpzero_sr.nas import ProxyScoring, SearchSettings, SpaceDomain, search
+from lpzero_sr.nas import NasSettings, ProxyScoring, SpaceDomain, search
 from lpzero_sr.parallel import Runner, session
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.scorer import Scorer
@@ -49,7 +49,7 @@ def main() -> None:
         ("in-process, 1 child per cycle", Runner(), 1),
         (f"Ray, {args.workers} workers, {args.workers} children per cycle", Runner("auto", args.workers), args.workers),
     ):
-        settings = SearchSettings(args.candidates, population=10, sample=3, seed=0, batch=children)
+        settings = NasSettings(args.candidates, population=10, sample=3, seed=0, batch=children)
         start = time.perf_counter()
         with session(runner):
             scoring = ProxyScoring(scorer, space, ExtractSettings(args.batch_size, args.seq_len, 0), runner)

@@ -5,7 +5,7 @@ rank correlation of the chosen proxy next to the best single proxy column (chose
 rank-sum of synflow and jacov (ranked within the held-out cells, a reference only), the wall time of each fit and
 the machine load. Goal: held-out Spearman >= 0.88 within 120 s per dataset on 2 cores.
 
-This is the tuning tool: it runs the development split seeds (``lpzero_sr.protocol.DEV_SEEDS``) by default, and
+This is the tuning tool: it runs the development split seeds (``lpzero_sr.fit.protocol.DEV_SEEDS``) by default, and
 settings (fitness, operators, selection rule) are compared here, never on the report seeds that
 ``benchmarks/headline.py`` publishes. Compare fitnesses with ``--loss spearman`` against the default ``kendall``.
 
@@ -22,11 +22,10 @@ from pathlib import Path
 
 from scipy.stats import rankdata
 
-from lpzero_sr.protocol import SPLITS, split_seeds
+from lpzero_sr.fit.pipeline import fit_table
+from lpzero_sr.fit.protocol import SPLITS, split_seeds
 from lpzero_sr.ranking import spearman
-from lpzero_sr.rules.ruleset import RuleSet
-from lpzero_sr.search.engine import Budget
-from lpzero_sr.search.fitting import fit_proxy
+from lpzero_sr.settings import FitSettings, SearchSettings
 from lpzero_sr.spaces.nb_suite_zero import FILES
 from lpzero_sr.tables import resolve_table
 
@@ -47,18 +46,17 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--loss", choices=["spearman", "kendall"], default="kendall")
     args = parser.parse_args()
-    rules = RuleSet.load("default")
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; jobs={args.jobs}")
     print(f"{'dataset':<16} {'held-out rho':>12} {'best column':>22} {'ranksum':>8} {'wall s':>7} {'gens':>5}  proxy")
     for dataset, seed in ((d, s) for d in FILES["nb201"].tasks for s in split_seeds(args.split)):
         table = resolve_table(f"nb201-{dataset}", args.data_dir)
         train, test = table.split(args.train_size, seed=seed)
-        budget = Budget(generations=args.generations, time_limit=args.time_limit)
-        start = time.perf_counter()
-        result = fit_proxy(
-            train, test, rules, engine="deap", loss=args.loss, budget=budget, seed=seed,
+        search = SearchSettings(
+            engine="deap", loss=args.loss, generations=args.generations, time_limit=args.time_limit, seed=seed,
             population=args.population, jobs=args.jobs,
         )  # fmt: skip
+        start = time.perf_counter()
+        result = fit_table(train, test, FitSettings(search=search))
         wall = time.perf_counter() - start
         rho, base = result.report["proxy"]["spearman"], result.report["baseline"]
         verdict = "ok" if rho >= GOAL and wall <= 120 else "MISSED"

@@ -1,6 +1,6 @@
 """The README's main job, measured: ``lpzero-sr fit tiny-gpt2`` on each report split seed.
 
-For each seed of ``lpzero_sr.protocol.REPORT_SEEDS`` it runs the quickstart command exactly as the README writes it
+For each seed of ``lpzero_sr.fit.protocol.REPORT_SEEDS`` it runs the quickstart command exactly as the README writes it
 (plus ``--seed``) in a subprocess, with an empty cache for the first seed (so its wall time includes extracting
 every architecture) and the filled cache for the others, then prints the chosen proxy, its held-out Spearman beside
 the best single column chosen on the training rows, and the wall time. The quickstart's goal: the chosen proxy above
@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from lpzero_sr.protocol import SPLITS, split_seeds
+from lpzero_sr.fit.protocol import SPLITS, split_seeds
 
 
 def main() -> None:

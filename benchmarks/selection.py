@@ -1,10 +1,10 @@
 """Which model-selection rule generalises: one search per (task, dev seed), every rule's choice on held-out rows.
 
-For each task and each development split seed (``lpzero_sr.protocol.DEV_SEEDS``; never the report seeds) it runs
-one search on the training architectures, then applies every rule of ``lpzero_sr.search.selection.SELECTIONS`` to
+For each task and each development split seed (``lpzero_sr.fit.protocol.DEV_SEEDS``; never the report seeds) it runs
+one search on the training architectures, then applies every rule of ``lpzero_sr.fit.selection.SELECTIONS`` to
 the same front and prints the held-out Spearman of each choice, and of the best single column chosen on the training
 rows, with the mean per rule. The default rule
-(``DEFAULT_SELECTION``) is decided from this output.
+(``FitSettings.selection``) is decided from this output.
 
     python benchmarks/selection.py [--tasks nb201-cifar10,nb201-cifar100,nb201-ImageNet16-120] [--generations 60]
 """
@@ -17,12 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from lpzero_sr.evaluate import rank_metrics
-from lpzero_sr.protocol import DEV_SEEDS
+from lpzero_sr.fit.pipeline import fit_table
+from lpzero_sr.fit.protocol import DEV_SEEDS
+from lpzero_sr.fit.selection import SELECTIONS, select
 from lpzero_sr.proxy import Proxy
-from lpzero_sr.rules.ruleset import RuleSet
-from lpzero_sr.search.engine import Budget
-from lpzero_sr.search.fitting import fit_proxy
-from lpzero_sr.search.selection import SELECTIONS, select
+from lpzero_sr.settings import FitSettings, SearchSettings
 from lpzero_sr.tables import resolve_table
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -37,7 +36,7 @@ def main() -> None:
     parser.add_argument("--loss", choices=["spearman", "kendall"], default="kendall")
     parser.add_argument("--jobs", type=int, default=1)
     args = parser.parse_args()
-    rules, names = RuleSet.load("default"), SELECTIONS.names()
+    names = SELECTIONS.names()
     scores: dict[str, list[float]] = {n: [] for n in names}
     print(f"{'task':<24}{'seed':>5} " + " ".join(f"{n:>10}" for n in names) + f" {'single col':>10}")
     singles: list[float] = []
@@ -45,15 +44,13 @@ def main() -> None:
         table = resolve_table(task, args.data_dir)
         for seed in DEV_SEEDS:
             train, test = table.split(args.train_size, seed)
-            result = fit_proxy(
-                train, test, rules, loss=args.loss, budget=Budget(generations=args.generations), seed=seed,
-                jobs=args.jobs, additive=0.0,  # one search's front members, as measured
-            )  # fmt: skip
+            search = SearchSettings(loss=args.loss, generations=args.generations, seed=seed, jobs=args.jobs)
+            result = fit_table(train, test, FitSettings(search=search, additive=0.0))  # one search's front members
             row = []
             for name in names:
                 chosen = select(result.front, name)
-                proxy = Proxy(chosen.formula)
-                rho = rank_metrics(proxy.evaluate(test.with_features(list(proxy.features))), test.y)["spearman"]
+                proxy = Proxy(chosen.formula, quantiles=result.quantiles)
+                rho = rank_metrics(proxy.evaluate(test), test.y)["spearman"]
                 scores[name].append(rho)
                 row.append(f"{rho:>10.4f}")
             singles.append(result.report["baseline"]["spearman"])

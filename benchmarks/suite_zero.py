@@ -2,12 +2,12 @@
 
 For each of 11 tasks (NB101 cifar10, NB201 x3, TransNAS-Bench-101 micro x7) and each seed of the chosen split:
 train on 100 architectures, evaluate on all the others. Columns: the best single proxy chosen on the training rows
-(:func:`lpzero_sr.evaluate.best_single_column`), the learned peers of :mod:`lpzero_sr.peers` (ridge on ranks,
+(:func:`lpzero_sr.predictors.best_single_column`), the learned peers of :mod:`lpzero_sr.predictors` (ridge on ranks,
 LightGBM, rank-average of the 3 best training columns) and the formula found by
-:func:`lpzero_sr.search.fitting.fit_proxy` (default rules, Kendall loss; skipped with ``--no-proxy``). Printed:
+:func:`lpzero_sr.fit.pipeline.fit_table` (default rules, Kendall loss; skipped with ``--no-proxy``). Printed:
 the held-out Spearman (and Kendall) per task as the mean over seeds, and the mean over the tasks.
 
-Settings are tuned on ``--split dev`` (``lpzero_sr.protocol.DEV_SEEDS``: 1, 2, 3) only; numbers are reported on
+Settings are tuned on ``--split dev`` (``lpzero_sr.fit.protocol.DEV_SEEDS``: 1, 2, 3) only; numbers are reported on
 ``--split report`` (``REPORT_SEEDS``: 100, 101, 102).
 
     python benchmarks/suite_zero.py [--split dev|report] [--no-proxy] [--tasks a,b] [--generations 150]
@@ -29,7 +29,7 @@ quantile,raw,both``); quantile and raw in turn with ``max``/``min`` added to the
 0.830 (``bagging.py --rules minmax``; better on class_object, worse on 7 tasks). Bags of 9 over the three modes:
 each search on a random 70 % of the columns 0.833, and 0.839 for 18 such searches (``bagging.py --subspace 0.7
 --max-bag 18``); formulas up to 25 nodes and depth 8 0.839 (``--rules`` that copy). The additive formula
-(:mod:`lpzero_sr.search.additive`) alone 0.832, and with the bag of 9 at shares 0.1 / 0.25 / 0.4 / 0.5 / 0.6 / 0.7
+(:mod:`lpzero_sr.fit.additive`) alone 0.832, and with the bag of 9 at shares 0.1 / 0.25 / 0.4 / 0.5 / 0.6 / 0.7
 0.842 / 0.847 / 0.848 / 0.847 / 0.846 / 0.844 (``bagging.py --additive ...``). So the default is ``--bag 9`` with
 150 generations per search, quantile, raw and both terminals in turn, the additive formula with share 0.4, the
 Kendall loss and the default rules (the time limit is only a safety net, so the result does not depend on the
@@ -47,17 +47,15 @@ from pathlib import Path
 import numpy as np
 
 from lpzero_sr.commands.fit import parse_terminals
-from lpzero_sr.evaluate import best_single_column, rank_metrics
+from lpzero_sr.evaluate import rank_metrics
+from lpzero_sr.fit.assess import peer_report
+from lpzero_sr.fit.bagging import rank_average
+from lpzero_sr.fit.pipeline import fit_table
+from lpzero_sr.fit.protocol import SPLITS, split_seeds
 from lpzero_sr.formula import Node
-from lpzero_sr.peers import PEERS, peer_report
-from lpzero_sr.protocol import SPLITS, split_seeds
+from lpzero_sr.predictors import PEERS, best_single_column
 from lpzero_sr.proxy import Proxy
-from lpzero_sr.quantile import DEFAULT_TERMINALS
-from lpzero_sr.rules.ruleset import RuleSet
-from lpzero_sr.search.additive import DEFAULT_ADDITIVE
-from lpzero_sr.search.bagging import rank_average
-from lpzero_sr.search.engine import Budget
-from lpzero_sr.search.fitting import fit_proxy
+from lpzero_sr.settings import DEFAULT_ADDITIVE, FitSettings, SearchSettings
 from lpzero_sr.table import StatTable
 from lpzero_sr.tables import resolve_table
 
@@ -78,13 +76,14 @@ def run_seed(table: StatTable, seed: int, args: argparse.Namespace) -> dict[str,
     """Held-out metrics of every method on one split."""
     train, test = table.split(N_TRAIN, seed)
     best = best_single_column(train)
-    rows = {"best-single": rank_metrics(best.scores(test), test.y), **peer_report(train, test)}
+    rows = {"best-single": rank_metrics(best.query(test), test.y), **peer_report(train, test)}
     if args.proxy:
-        budget = Budget(generations=args.generations, time_limit=args.time_limit)
-        fit = fit_proxy(
-            train, test, RuleSet.load(args.rules), budget=budget, loss=args.loss, seed=seed, jobs=1,
-            terminals=args.terminals, bag=args.bag, additive=args.additive,
+        search = SearchSettings(
+            rules=args.rules, loss=args.loss, generations=args.generations, time_limit=args.time_limit, seed=seed,
+            jobs=1,
         )  # fmt: skip
+        settings = FitSettings(search=search, terminals=args.terminals, bag=args.bag, additive=args.additive)
+        fit = fit_table(train, test, settings)
         rows["proxy"] = dict(fit.report["proxy"])
         if args.additive > 0:  # its two halves alone: the searches' rank average, the additive formula
             trees = [Node.from_json(part["tree"]) for part in fit.parts]
@@ -105,7 +104,7 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=600.0, help="Safety limit per search (seconds).")
     parser.add_argument("--loss", choices=["spearman", "kendall"], default="kendall", help="Search fitness.")
     parser.add_argument("--rules", default="default", help="Rule set: 'default' or a .toml file.")
-    modes = (DEFAULT_TERMINALS, "raw", "both")
+    modes = (*FitSettings().terminals, "raw", "both")
     parser.add_argument("--terminals", type=parse_terminals, default=modes, help="What the search reads (in turn).")
     parser.add_argument("--bag", type=int, default=9, help="Searches rank-averaged per fit (fit --bag).")
     parser.add_argument(

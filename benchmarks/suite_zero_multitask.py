@@ -2,7 +2,7 @@
 
 For each seed of the chosen split every task is split into 100 training architectures and the held-out rest, and:
 
-* ``all``: one multi-task search (:func:`lpzero_sr.search.fitting.fit_multi`, mean Kendall loss over the tasks)
+* ``all``: one multi-task search (:func:`lpzero_sr.fit.pipeline.fit_tables`, mean Kendall loss over the tasks)
   on the training rows of all 11 tasks, scored on each task's held-out rows;
 * ``loto``: leave one task out: for each task T, a multi-task search on the other 10 tasks' training rows only (no
   label of T is seen; only columns T also has), scored on T's held-out rows;
@@ -33,13 +33,13 @@ import numpy as np
 from suite_zero import DEFAULT_DATA, METRICS, N_TRAIN, TASKS
 from suite_zero import print_table as print_task_table
 
-from lpzero_sr.evaluate import best_single_column, rank_metrics
-from lpzero_sr.protocol import SPLITS, split_seeds
+from lpzero_sr.evaluate import rank_metrics
+from lpzero_sr.fit.pipeline import fit_tables
+from lpzero_sr.fit.protocol import SPLITS, split_seeds
+from lpzero_sr.predictors import best_single_column
 from lpzero_sr.ranking import spearman
-from lpzero_sr.rules.ruleset import RuleSet
-from lpzero_sr.search.engine import Budget
-from lpzero_sr.search.fitting import fit_multi
 from lpzero_sr.search.multitask import shared_features
+from lpzero_sr.settings import MultiFitSettings, SearchSettings
 from lpzero_sr.table import StatTable
 from lpzero_sr.tables import resolve_table
 
@@ -74,19 +74,18 @@ def usable_on(train: StatTable, target_task: StatTable) -> StatTable:
 def run_seed(seed: int, args: argparse.Namespace) -> tuple[dict[str, Row], dict[str, str]]:
     """Held-out metrics of every method on every task for one split seed, and the proxies found."""
     splits = {task: resolve_table(task, args.data_dir).split(N_TRAIN, seed) for task in args.tasks}
-    rules = RuleSet.load("default")
-    budget = Budget(generations=args.generations, time_limit=args.time_limit)
+    search = SearchSettings(
+        engine="deap", loss="kendall", generations=args.generations, time_limit=args.time_limit, seed=seed,
+        population=args.population, jobs=1,
+    )  # fmt: skip
 
-    def fit(trains: list[StatTable], tests: list[StatTable] | None, tasks: list[str]):  # noqa: ANN202
-        return fit_multi(
-            trains, tests, rules,
-            names=tasks, loss="kendall", budget=budget, seed=seed, population=args.population, jobs=1,
-        )  # fmt: skip
+    def fit(trains: list[StatTable], tasks: list[str]):  # noqa: ANN202 - the tables are training rows already
+        return fit_tables(trains, MultiFitSettings(search=search, train_size=None), names=tasks)
 
     rows: dict[str, Row] = {}
     for task, (train, test) in splits.items():
-        rows[task] = {"own-single": scored(best_single_column(train).scores(test), test)}
-    everything = fit([train for train, _ in splits.values()], None, args.tasks)
+        rows[task] = {"own-single": scored(best_single_column(train).query(test), test)}
+    everything = fit([train for train, _ in splits.values()], args.tasks)
     proxies = {"all": everything.proxy.text()}
     print(f"  seed {seed}: all-task proxy {proxies['all']}", flush=True)
     for task, (_, test) in splits.items():
@@ -96,7 +95,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> tuple[dict[str, Row], dict[
         trains = [usable_on(splits[t][0], test) for t in others]
         column, sign = shared_best_column(trains)
         rows[task]["loto-single"] = scored(sign * test.aggregate(test.column(column), "mean"), test)
-        loto = fit(trains, None, others)
+        loto = fit(trains, others)
         rows[task]["loto"] = scored(loto.proxy.evaluate(test), test)
         proxies[task] = loto.proxy.text()
         print(f"  seed {seed}: without {task}: proxy {proxies[task]}; single {'-' if sign < 0 else ''}{column}")

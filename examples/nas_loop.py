@@ -17,7 +17,7 @@ import argparse
 import numpy as np
 import torch
 
-from lpzero_sr.nas import Memo, ProxyScoring, SearchSettings, SpaceDomain, count_params, search
+from lpzero_sr.nas import Memo, NasSettings, ProxyScoring, SpaceDomain, count_params, search
 from lpzero_sr.scorer import Scorer
 from lpzero_sr.spaces import load_benchmark
 
@@ -41,7 +41,7 @@ def main() -> None:
     budget = int(np.quantile([count_params(bench.space, c) for c in bench.configs.values()], args.budget_quantile))
     domain = SpaceDomain(bench.space, labelled=bench.configs)  # labelled configs keep their benchmark ids
     scoring = Memo(ProxyScoring(Scorer(args.proxy, device=args.device), bench.space), domain.arch_id)
-    settings = SearchSettings(args.candidates, args.population, args.sample, budget, args.seed)
+    settings = NasSettings(args.candidates, args.population, args.sample, budget, args.seed)
     result = search(domain, scoring, settings, progress=True)
     print(
         f"{len(result.scored)} architectures scored in {scoring.seconds:.1f} s; "

@@ -28,7 +28,7 @@ import pandas as pd  # noqa: E402
 from sklearn.metrics import mutual_info_score  # noqa: E402
 
 from lpzero_sr.errors import TableError  # noqa: E402
-from lpzero_sr.peers import arch_matrix  # noqa: E402
+from lpzero_sr.predictors import arch_matrix  # noqa: E402
 from lpzero_sr.ranking import spearman  # noqa: E402
 from lpzero_sr.table import StatTable  # noqa: E402
 

@@ -11,7 +11,6 @@ can reuse the tables.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,23 +19,10 @@ import pandas as pd
 import torch
 
 from lpzero_sr.errors import DataError
+from lpzero_sr.features.settings import ExtractSettings
 from lpzero_sr.parallel import Runner
 from lpzero_sr.ranking import kendall, spearman
 from lpzero_sr.spaces.base import Benchmark, cache_dir, check_seq_len
-
-
-@dataclass(frozen=True)
-class ExtractSettings:
-    """The batch and init that define one cached extraction."""
-
-    batch_size: int = 4
-    seq_len: int = 64
-    seed: int = 0
-    proxies: str = "all"  # "all"; "single": only proxies without an extra pass (cheap); "extra": only those with one
-
-    def tag(self) -> str:
-        suffix = "" if self.proxies == "all" else f"-{self.proxies}"
-        return f"b{self.batch_size}-t{self.seq_len}-s{self.seed}{suffix}"
 
 
 def table_dir(benchmark: str, settings: ExtractSettings, root: str | Path | None = None) -> Path:

@@ -285,7 +285,7 @@ class Journal:
 
 # ---------------------------------------------------------------------------------------------- search
 @dataclass
-class SearchSettings:
+class NasSettings:
     candidates: int = 50  # evaluated children, repeats included
     population: int = 20
     sample: int = 5
@@ -314,7 +314,7 @@ class SearchResult:
 def search(
     domain: Domain,
     scoring: Scoring,
-    settings: SearchSettings,
+    settings: NasSettings,
     journal: Journal | None = None,
     progress: bool = False,
 ) -> SearchResult:
@@ -356,9 +356,7 @@ def search(
 class _Run:
     """Book-keeping of one search: budget checks, scoring through the memo, the journal, the progress bar."""
 
-    def __init__(
-        self, domain: Domain, memo: Memo, settings: SearchSettings, journal: Journal | None, bar: tqdm
-    ) -> None:
+    def __init__(self, domain: Domain, memo: Memo, settings: NasSettings, journal: Journal | None, bar: tqdm) -> None:
         self.domain, self.memo, self.settings, self.journal, self.bar = domain, memo, settings, journal, bar
         self.history: list[Candidate] = []
         self.seen: set[str] = set()

@@ -8,7 +8,6 @@ sympy form, LaTeX, torch callable and torch source are all derived from the same
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -24,6 +23,7 @@ from lpzero_sr.compile import to_torch as compile_to_torch
 from lpzero_sr.compile import torch_source
 from lpzero_sr.errors import LpzeroError
 from lpzero_sr.formula import FormulaError, Node, evaluate_numpy, formula_latex, formula_sympy_text, formula_text
+from lpzero_sr.fsutil import atomic_write_text
 from lpzero_sr.quantile import Quantile, QuantileError, read_terminals, statistics, sympy_terminals, used
 from lpzero_sr.ranking import Aggregation
 from lpzero_sr.table import StatTable
@@ -173,10 +173,7 @@ class Proxy:
         return cls(formula=formula, **fields)
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_json(), indent=2) + "\n")
-        return path
+        return atomic_write_text(path, json.dumps(self.to_json(), indent=2) + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> Proxy:
@@ -190,32 +187,3 @@ class Proxy:
         except RecursionError:
             raise ProxyError(f"{path} is nested too deeply to be a proxy file") from None
         return cls.from_json(data)
-
-
-def load_proxy(path: str | Path, member: int | None = None) -> Proxy:
-    """A proxy from a ``proxy.json``, a fit run directory or a run's ``front.json``; ``member`` takes front member
-    ``member`` (with the run's aggregation, target and direction) instead of the chosen proxy."""
-    path = Path(path)
-    if not path.exists():
-        raise ProxyError(f"proxy file not found: {path}")
-    run = path if path.is_dir() else path.parent
-    proxy_file = path if path.is_file() and path.name != "front.json" else run / "proxy.json"
-    proxy = Proxy.load(proxy_file)
-    if member is None:
-        return proxy
-    front_file = run / "front.json"
-    try:
-        front = json.loads(front_file.read_text())
-        candidates = front["candidates"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ProxyError(f"cannot read the front of {run}: {exc}") from None
-    if not 0 <= member < len(candidates):
-        raise ProxyError(f"--member {member} is not in the front of {run} (members 0..{len(candidates) - 1})")
-    try:
-        formula = Node.from_json(candidates[member]["tree"])
-        quantiles = {n: Quantile.from_json(n, q) for n, q in front.get("quantiles", {}).items()}
-    except (FormulaError, QuantileError, KeyError, AttributeError) as exc:
-        raise ProxyError(f"bad front member {member} in {front_file}: {exc}") from None
-    return dataclasses.replace(
-        proxy, formula=formula, quantiles=quantiles, metrics={}, selection=f"front member {member}"
-    )

@@ -14,7 +14,7 @@ The interpolation has the same arithmetic in both backends (bracket by a right-s
 (``fit --terminals``): ``raw`` (the statistics), ``quantile`` (only their quantiles), ``both``.
 
 A quantile may also read a whole formula instead of one statistic (``source``): the terminal ``q[f1]`` is the
-training CDF of formula 1's values. A bagged proxy (:mod:`lpzero_sr.search.bagging`) is the sum of such terminals,
+training CDF of formula 1's values. A bagged proxy (:mod:`lpzero_sr.fit.bagging`) is the sum of such terminals,
 the rank average of several searches' formulas; its text and LaTeX show each as ``q(formula)``.
 """
 
@@ -34,11 +34,10 @@ from scipy.stats import rankdata
 from lpzero_sr.errors import LpzeroError
 from lpzero_sr.formula import FormulaError, Node, evaluate, evaluate_numpy, quantile_column, quantile_name, symbol
 from lpzero_sr.operators import TorchPrimitives
+from lpzero_sr.settings import TERMINAL_MODES
 from lpzero_sr.table import StatTable
 
 Terminals = Literal["raw", "quantile", "both"]
-TERMINALS: tuple[str, ...] = ("raw", "quantile", "both")
-DEFAULT_TERMINALS: Terminals = "quantile"  # dev seeds: quickstart mean held-out rho 0.870 vs raw 0.849
 
 
 class QuantileError(LpzeroError):
@@ -131,8 +130,8 @@ def torch_quantile(x: torch.Tensor, knots: list[float], levels: list[float]) -> 
 
 def fit_quantiles(train: StatTable, terminals: Terminals) -> dict[str, Quantile]:
     """The quantile of every feature of ``train`` by terminal name (empty for ``raw``); fitted on these rows only."""
-    if terminals not in TERMINALS:
-        raise QuantileError(f"--terminals must be one of {', '.join(TERMINALS)}, got {terminals!r}")
+    if terminals not in TERMINAL_MODES:
+        raise QuantileError(f"terminals must be one of {', '.join(TERMINAL_MODES)}, got {terminals!r}")
     if terminals == "raw":
         return {}
     return {quantile_name(f): Quantile.fit(f, train.column(f)) for f in train.features}

@@ -62,11 +62,11 @@ TINY = ["--generations", "1", "--population", "4", "--jobs", "1", "--train-size"
 def test_budgets_and_sizes_are_checked_before_work(files: dict[str, Path]) -> None:
     ok = str(files["ok"])
     for flag, value, bound in [
-        ("--generations", "0", "x>=1"), ("--population", "0", "x>=2"), ("--jobs", "0", "x>=1"),
-        ("--evaluations", "-5", "x>=1"), ("--time-limit", "0.0", "x>0"),
+        ("--generations", "0", "at least 1"), ("--population", "0", "at least 2"), ("--jobs", "0", "at least 1"),
+        ("--evaluations", "-5", "at least 1"), ("--time-limit", "0.0", "above 0"), ("--bag", "0", "at least 1"),
     ]:  # fmt: skip
         run(f"fit {flag} {value}", ["fit", ok, "--target", "acc", flag, value], 2,
-            f"Error: Invalid value for '{flag}': {value} is not in the range {bound}.", files)  # fmt: skip
+            f"Error: Invalid value for '{flag}': must be {bound}, got {value}", files)  # fmt: skip
     run("extract --seq-len beyond positions", ["extract", "--benchmark", "tiny-gpt2", "--seq-len", "200"], 1,
         "Error: --seq-len 200 exceeds the 128 positions of architecture ", files)  # fmt: skip
     run("fit --seq-len beyond positions", ["fit", "tiny-gpt2", "--seq-len", "500"], 1,

@@ -13,11 +13,12 @@ from click.testing import CliRunner
 
 from lpzero_sr.cli import main
 from lpzero_sr.commands.fit import parse_train_size
-from lpzero_sr.errors import DataError, TableError
+from lpzero_sr.errors import DataError
 from lpzero_sr.formula import formula_sympy_text, symbol
 from lpzero_sr.operators import SYMPY_FUNCTIONS
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.quantile import read_terminals
+from lpzero_sr.settings import SettingsError
 from lpzero_sr.tables import resolve_table
 
 
@@ -104,12 +105,13 @@ def test_fit_errors_are_one_line(csv) -> None:
     assert result.output == "Error: proxy file not found: missing.json\n"
 
 
-def test_parse_train_size() -> None:
+def test_parse_train_size(csv) -> None:
     assert parse_train_size("100") == 100 and parse_train_size("0.25") == 0.25 and parse_train_size("1.0") is None
-    with pytest.raises(TableError, match=r"must be a count or a fraction, got 'ten'"):
+    with pytest.raises(SettingsError, match=r"^train_size: must be a count or a fraction, got 'ten'$"):
         parse_train_size("ten")
-    with pytest.raises(TableError, match=r"fraction must lie in \(0, 1\], got 1.5"):
-        parse_train_size("1.5")
+    result = CliRunner().invoke(main, ["fit", str(csv), "--target", "ppl", "--train-size", "1.5"])
+    assert result.exit_code == 2
+    assert result.output.endswith("Error: Invalid value for '--train-size': a fraction must lie in (0, 1), got 1.5\n")
 
 
 def test_unknown_benchmark_suggests_names(tmp_path) -> None:
@@ -166,9 +168,9 @@ def test_fit_needs_a_table_and_pysr_refuses_several(csv, tmp_path) -> None:
     assert result.exit_code == 2 and "Missing argument 'TABLES...'" in result.output
     args = ["fit", str(csv), str(csv), "--target", "ppl", "--minimize", "--engine", "pysr", "--out", str(tmp_path)]
     result = CliRunner().invoke(main, args)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.strip().splitlines()[-1] == (
-        "Error: the pysr engine searches one table; a multi-table fit needs --engine deap"
+        "Error: Invalid value for '--engine': a fit of several tables runs on the deap engine (or auto), got 'pysr'"
     )
 
 
@@ -224,11 +226,14 @@ def test_fit_bag_prints_its_parts_resumes_and_exports_one_formula(csv, tmp_path)
     text = CliRunner().invoke(main, ["export", str(out), "--format", "sympy"]).output.strip()
     assert text == proxy.sympy_text() and text.startswith("q(") and "q[f1]" not in text
     two = CliRunner().invoke(main, ["fit", str(csv), str(csv), "--target", "ppl", "--bag", "2"])
-    assert two.output == "Error: --bag rank-averages searches of one table; several TABLES search once\n"
+    assert two.output == "Error: --bag applies to a fit of one table only: several TABLES run one search\n"
     sub = CliRunner().invoke(main, ["fit", str(csv), str(csv), "--target", "ppl", "--subspace", "0.5"])
-    assert sub.output == "Error: --subspace draws columns for the searches of one table; several TABLES search once\n"
+    assert sub.output == "Error: --subspace applies to a fit of one table only: several TABLES run one search\n"
     add = CliRunner().invoke(main, ["fit", str(csv), str(csv), "--target", "ppl", "--additive", "0.5"])
-    assert add.output == "Error: --additive fits one table's training ranks; several TABLES search once\n"
+    assert add.output == (
+        "Error: --additive applies to a fit of one table only: the additive formula is fitted on one table's "
+        "training ranks\n"
+    )
 
 
 def test_fit_additive_prints_the_additive_formula_as_the_last_part(csv, tmp_path) -> None:
@@ -244,9 +249,12 @@ def test_fit_additive_prints_the_additive_formula_as_the_last_part(csv, tmp_path
     assert line.endswith(f"share 0.5  {front['parts'][1]['text']}") and "*q(" in line
     assert Proxy.load(tmp_path / "proxy.json").formula.variables == ("q[f1]", "q[f2]")
     bad = CliRunner().invoke(main, [*args[:-2], "--additive", "1"])
-    assert bad.exit_code == 2 and "Invalid value for '--additive': 1.0 is not in the range 0<=x<1." in bad.output
+    assert bad.exit_code == 2 and "Invalid value for '--additive': must be in [0, 1), got 1.0" in bad.output
 
 
 def test_terminals_must_name_known_modes(csv) -> None:
     result = CliRunner().invoke(main, ["fit", str(csv), "--target", "ppl", "--terminals", "quantile,rank"])
-    assert result.output == "Error: --terminals takes raw, quantile, both (comma-separated with --bag), got 'rank'\n"
+    assert result.exit_code == 2
+    assert result.output.endswith(
+        "Error: Invalid value for '--terminals': must be one of raw, quantile, both, got 'rank'\n"
+    )

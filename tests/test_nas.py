@@ -22,9 +22,9 @@ from lpzero_sr.nas import (
     Journal,
     LabelledDomain,
     NasError,
+    NasSettings,
     ParamsScoring,
     RandomScoring,
-    SearchSettings,
     SpaceDomain,
     count_params,
     search,
@@ -74,7 +74,7 @@ TOY = ToySpace()
 
 def run(seed: int = 0, strategy: str = "evolution", journal: Journal | None = None, **kw: Any) -> Any:
     opts = {"candidates": 150, "population": 20, "sample": 5, **kw}
-    return search(SpaceDomain(TOY), Objective(), SearchSettings(seed=seed, strategy=strategy, **opts), journal)
+    return search(SpaceDomain(TOY), Objective(), NasSettings(seed=seed, strategy=strategy, **opts), journal)
 
 
 def test_aging_evolution_finds_the_optimum_within_the_budget() -> None:
@@ -133,7 +133,7 @@ def test_batched_cycles_score_children_together_and_batch_1_is_the_sequential_lo
     sequential = run(2, strategy, candidates=47)
     assert [c.arch for c in run(2, strategy, candidates=47, batch=1).history] == [c.arch for c in sequential.history]
     objective = BatchLog()
-    settings_ = SearchSettings(candidates=47, population=20, sample=5, seed=2, strategy=strategy, batch=4)
+    settings_ = NasSettings(candidates=47, population=20, sample=5, seed=2, strategy=strategy, batch=4)
     batched = search(SpaceDomain(TOY), objective, settings_)
     assert len(batched.history) == 47
     assert sum(objective.batches) == len(batched.scored)  # repeats of a scored architecture are memoized
@@ -158,7 +158,7 @@ def test_resume_after_a_kill_gives_the_uninterrupted_result(tmp_path: Path) -> N
     (killed / "candidates.jsonl").write_text("".join(lines[:25]) + lines[25][:17])  # 25 lines + a torn one
     (killed / "run.json").write_text((tmp_path / "whole" / "run.json").read_text())
     objective = Objective()
-    settings_ = SearchSettings(candidates=60, population=20, sample=5, seed=3)
+    settings_ = NasSettings(candidates=60, population=20, sample=5, seed=3)
     resumed = search(SpaceDomain(TOY), objective, settings_, Journal(killed, record))
     assert [(c.arch, c.score) for c in resumed.history] == [(c.arch, c.score) for c in whole.history]
     assert (killed / "candidates.jsonl").read_text() == "".join(lines)

@@ -13,12 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import rankdata, spearmanr
 
+from lpzero_sr.fit.pipeline import fit_table
 from lpzero_sr.formula import Node
-from lpzero_sr.proxy import Proxy, ProxyError, load_proxy
+from lpzero_sr.proxy import Proxy, ProxyError
 from lpzero_sr.quantile import Quantile, QuantileError, fit_quantiles, quantile_name, search_table
-from lpzero_sr.rules.ruleset import RuleSet
-from lpzero_sr.search.engine import Budget
-from lpzero_sr.search.fitting import fit_proxy
+from lpzero_sr.rundir import RunDir, load_proxy
+from lpzero_sr.settings import FitSettings, SearchSettings
 from lpzero_sr.table import StatTable
 
 finite = st.floats(-1e12, 1e12, allow_nan=False, allow_infinity=False)
@@ -109,12 +109,10 @@ def test_bad_knots_in_a_proxy_file_are_one_error_line(data: dict, message: str) 
 def test_fit_with_quantile_terminals_saves_a_run_whose_members_reload(tmp_path) -> None:
     table = StatTable.from_frame(frame(60, seed=1), "y")
     train, test = table.split(40, seed=0)
-    budget = Budget(generations=5)
-    result = fit_proxy(
-        train, test, RuleSet.load("default"), budget=budget, population=30, peers=False, terminals="quantile"
-    )
+    search = SearchSettings(generations=5, population=30, jobs=1)
+    result = fit_table(train, test, FitSettings(search=search, peers=False, terminals=("quantile",)))
     assert all(v.startswith("q(") for c in result.front.candidates for v in c.formula.variables)
-    result.write(tmp_path)
+    RunDir(tmp_path).write_fit(result)
     chosen = load_proxy(tmp_path)
     np.testing.assert_array_equal(chosen.evaluate(test), result.proxy.evaluate(test))
     assert result.report["proxy"]["spearman"] == pytest.approx(
@@ -138,7 +136,10 @@ def test_several_tables_take_raw_terminals_and_refuse_quantiles(tmp_path) -> Non
         paths.append(str(path))
     refused = CliRunner().invoke(main, ["fit", *paths, "--target", "y", "--terminals", "quantile"])
     assert refused.exit_code == 1
-    assert refused.output == "Error: --terminals quantile fits one training CDF per table; several TABLES need raw\n"
+    assert refused.output == (
+        "Error: --terminals applies to a fit of one table only: a quantile is one table's training CDF, "
+        "so several TABLES search raw columns\n"
+    )
     out = tmp_path / "multi"
     ran = CliRunner().invoke(
         main,

@@ -174,7 +174,7 @@ def test_score_rows_of_a_table_and_a_front_member(tmp_path: Path) -> None:
     assert result.output.splitlines()[0] == "proxy: synflow"
     assert "6 scored architectures: spearman 1.0000, kendall 1.0000 vs acc" in result.output
     result = CliRunner().invoke(main, ["score", str(run), "--member", "5", "--table", str(tmp_path / "t.csv")])
-    assert result.output.startswith("Error: --member 5 is not in the front of ")
+    assert result.output.startswith("Error: member 5 is not in the front of ")
     result = CliRunner().invoke(main, ["score", str(run)])
     assert result.output == "Error: give exactly one of --table, --config FILE... or --benchmark NAME\n"
 
@@ -209,8 +209,8 @@ def test_quantile_terminals_score_like_full_extraction(extracted: tuple[Benchmar
 def test_a_bagged_proxy_scores_like_full_extraction(extracted: tuple[Benchmark, pd.DataFrame, pd.DataFrame]) -> None:
     """A rank average of formulas (``fit --bag``) computes only its statistics and reads each formula through its
     stored training CDF."""
+    from lpzero_sr.fit.bagging import rank_average
     from lpzero_sr.quantile import fit_quantiles
-    from lpzero_sr.search.bagging import rank_average
 
     bench, per_arch, _ = extracted
     table = bench.table(per_arch)

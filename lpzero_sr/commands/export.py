@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from lpzero_sr.proxy import load_proxy
+from lpzero_sr.rundir import load_proxy
 
 
 @click.command("export")

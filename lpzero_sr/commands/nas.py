@@ -21,12 +21,12 @@ from lpzero_sr.nas import (
     Journal,
     LabelledDomain,
     NasError,
+    NasSettings,
     ParamsScoring,
     ProxyScoring,
     RandomScoring,
     Scoring,
     SearchResult,
-    SearchSettings,
     SpaceDomain,
     count_params,
     search,
@@ -112,7 +112,7 @@ def command(
     domain = _labelled_domain(builder, labelled, max_params) if within_benchmark else SpaceDomain(builder, labelled)
     strategy = "random" if objective == "random" else strategy
     batch = children or workers or 1
-    settings = SearchSettings(candidates, population, sample, max_params, seed, strategy, batch)
+    settings = NasSettings(candidates, population, sample, max_params, seed, strategy, batch)
     scoring: Scoring
     runner = runner_from_options(workers, ray_address, gpus_per_task) if scorer is not None else None
     if scorer is not None:

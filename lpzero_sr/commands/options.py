@@ -1,8 +1,8 @@
 """Options shared by several commands, defined once: the extraction settings of a zero-cost batch, where
 per-architecture work runs (``--workers``/``--ray``) and on which device (``--device``).
 
-Defaults come from :class:`lpzero_sr.baselines.ExtractSettings`, so ``baselines``, ``extract``, ``score`` and ``fit``
-build the same batch (and share the same cached tables) unless told otherwise.
+Defaults come from :class:`lpzero_sr.features.settings.ExtractSettings`, so ``baselines``, ``extract``, ``score``
+and ``fit`` build the same batch (and share the same cached tables) unless told otherwise.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from lpzero_sr.baselines import ExtractSettings
+from lpzero_sr.features.settings import ExtractSettings
 
 DEFAULTS = ExtractSettings()
 

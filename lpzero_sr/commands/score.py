@@ -29,8 +29,8 @@ from lpzero_sr.baselines import ExtractSettings
 from lpzero_sr.commands.options import device_option, extraction_options, runner_options
 from lpzero_sr.errors import ConfigError
 from lpzero_sr.parallel import map_archs, runner_from_options
-from lpzero_sr.proxy import load_proxy
 from lpzero_sr.ranking import kendall, spearman
+from lpzero_sr.rundir import load_proxy
 from lpzero_sr.scorer import Scorer
 from lpzero_sr.spaces import get_space, load_benchmark
 from lpzero_sr.spaces.base import check_seq_len

@@ -108,22 +108,19 @@ def test_cli_writes_the_report_and_reports_errors_in_one_line(tmp_path, fit_run)
     assert result.exit_code == 1 and result.output.startswith("Error: run directory not found")
 
 
-def test_a_bagged_fit_says_what_its_proxy_is_and_lists_its_formulas(tmp_path):
+def test_a_bagged_fit_says_what_its_proxy_is_and_lists_its_formulas(tmp_path, quick):
     import numpy as np
 
-    from lpzero_sr.rules.ruleset import RuleSet
-    from lpzero_sr.search.engine import Budget
-    from lpzero_sr.search.fitting import fit_proxy
+    from lpzero_sr.fit.pipeline import fit_table
+    from lpzero_sr.rundir import RunDir
     from lpzero_sr.table import StatTable
 
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"arch": [f"a{i}" for i in range(40)], "s": rng.normal(size=40), "t": rng.normal(size=40)})
     frame["y"] = frame["s"] - frame["t"] ** 2 + 0.1 * rng.normal(size=40)
     train, test = StatTable.from_frame(frame, "y").split(30, seed=0)
-    result = fit_proxy(
-        train, test, RuleSet.load("default"), budget=Budget(generations=3), population=20, bag=2, additive=0
-    )
-    result.write(tmp_path)
+    result = fit_table(train, test, quick(generations=3, population=20, bag=2, additive=0, peers=True))
+    RunDir(tmp_path).write_fit(result)
     text = write_report(tmp_path)[0].read_text()
     parts = "; ".join(f"f{i} = `{p['text']}`" for i, p in enumerate(result.parts, start=1))
     assert "The rank average of 2 searches' best members (`fit --bag 2`): each `q(f)` is formula" in text
@@ -131,21 +128,19 @@ def test_a_bagged_fit_says_what_its_proxy_is_and_lists_its_formulas(tmp_path):
     assert "Picked from" not in text and "older format" not in text
 
 
-def test_a_fit_with_the_additive_formula_names_it(tmp_path):
+def test_a_fit_with_the_additive_formula_names_it(tmp_path, quick):
     import numpy as np
 
-    from lpzero_sr.rules.ruleset import RuleSet
-    from lpzero_sr.search.engine import Budget
-    from lpzero_sr.search.fitting import fit_proxy
+    from lpzero_sr.fit.pipeline import fit_table
+    from lpzero_sr.rundir import RunDir
     from lpzero_sr.table import StatTable
 
     rng = np.random.default_rng(1)
     frame = pd.DataFrame({"arch": [f"a{i}" for i in range(40)], "s": rng.normal(size=40), "t": rng.normal(size=40)})
     frame["y"] = frame["s"] - frame["t"] ** 2 + 0.1 * rng.normal(size=40)
     train, test = StatTable.from_frame(frame, "y").split(30, seed=0)
-    budget = Budget(generations=3)
-    result = fit_proxy(train, test, RuleSet.load("default"), budget=budget, population=20, additive=0.4)
-    result.write(tmp_path)
+    result = fit_table(train, test, quick(generations=3, population=20, additive=0.4, peers=True))
+    RunDir(tmp_path).write_fit(result)
     text = write_report(tmp_path)[0].read_text()
     head = "The rank average of 1 search's best member and the additive formula (`fit --bag 1`, `--additive`): "
     assert head in text and f"f2 = `{result.parts[1]['text']}`" in text

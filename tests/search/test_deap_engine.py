@@ -10,11 +10,11 @@ import time
 
 import pytest
 
+from lpzero_sr.fit.selection import parsimony
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search.deap_engine import DeapEngine
 from lpzero_sr.search.engine import Budget, Front, SearchError
 from lpzero_sr.search.engines import get_engine
-from lpzero_sr.search.selection import parsimony
 
 
 def summary(front: Front) -> list[tuple[int, float, str]]:

@@ -11,14 +11,16 @@ from click.testing import CliRunner
 from scipy.stats import spearmanr
 
 from lpzero_sr.cli import main
+from lpzero_sr.fit.pipeline import fit_tables
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.ranking import WORST_LOSS
 from lpzero_sr.rules.ruleset import RuleSet
+from lpzero_sr.rundir import RunDir
 from lpzero_sr.search.deap_engine import DeapEngine
 from lpzero_sr.search.engine import Budget, SearchError
 from lpzero_sr.search.fitness import Fitness
-from lpzero_sr.search.fitting import fit_multi
 from lpzero_sr.search.multitask import MultiFitness, shared_features
+from lpzero_sr.settings import MultiFitSettings, SearchSettings, SettingsError
 from lpzero_sr.table import StatTable
 
 
@@ -95,10 +97,8 @@ def test_multi_table_search_finds_the_shared_law(tables) -> None:
 
 def test_fit_multi_reports_each_task(tables, tmp_path) -> None:
     splits = [t.split(20, 0) for t in tables]
-    result = fit_multi(
-        [tr for tr, _ in splits], [te for _, te in splits], RuleSet.load("default"), names=["t1", "t2"],
-        budget=Budget(generations=30), population=24, seed=1,
-    )  # fmt: skip
+    search = SearchSettings(generations=30, population=24, seed=0, jobs=1)
+    result = fit_tables(tables, MultiFitSettings(search=search, train_size=20), names=["t1", "t2"])
     assert result.front.candidates[result.chosen].loss == pytest.approx(0.0, abs=1e-12)  # log|a| + b or a*exp(b)
     assert result.proxy.metrics["train"]["spearman"] == pytest.approx(1.0)
     for (train, _), report in zip(splits, result.reports, strict=True):
@@ -107,15 +107,15 @@ def test_fit_multi_reports_each_task(tables, tmp_path) -> None:
         rho = {c: spearmanr(train.column(c), train.y).statistic for c in ("a", "b", "noise")}
         best = max(rho, key=lambda c: abs(rho[c]))  # chosen on this task's training rows only
         assert report["baseline"]["column"] == best and report["baseline"]["sign"] == np.sign(rho[best])
-    paths = result.write(tmp_path / "run")
+    paths = RunDir(tmp_path / "run").write_multi(result)
     front = json.loads(paths[1].read_text())
     assert front["tasks"] == ["t1", "t2"] and len(front["reports"]) == 2
     assert front["candidates"][front["chosen"]]["heldout"]["t2"]["spearman"] == pytest.approx(1.0)
 
 
 def test_pysr_refuses_several_tables(tables) -> None:
-    with pytest.raises(SearchError, match="pysr engine searches one table"):
-        fit_multi(tables, None, RuleSet.load("default"), engine="pysr", budget=Budget(generations=1))
+    with pytest.raises(SettingsError, match=r"^search.engine: a fit of several tables runs on the deap engine"):
+        MultiFitSettings(search=SearchSettings(engine="pysr", generations=1))
 
 
 def test_cli_fits_several_tables(tmp_path) -> None:

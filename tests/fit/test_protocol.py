@@ -5,10 +5,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from lpzero_sr.protocol import baseline_metrics, run_protocol, write_protocol
+from lpzero_sr.fit.protocol import baseline_metrics, run_protocol, write_protocol
 from lpzero_sr.report import ReportError, write_report
-from lpzero_sr.rules.ruleset import RuleSet
-from lpzero_sr.search.engine import Budget
+from lpzero_sr.settings import FitSettings, SearchSettings
 from lpzero_sr.table import StatTable
 
 
@@ -23,7 +22,8 @@ def table() -> StatTable:
 
 @pytest.fixture(scope="module")
 def results(table: StatTable):
-    return run_protocol(table, 20, [0, 1], rules=RuleSet.load("default"), budget=Budget(generations=3), population=30)
+    settings = FitSettings(search=SearchSettings(generations=3, population=30, jobs=1), peers=False)
+    return run_protocol(table, 20, [0, 1], settings=settings)
 
 
 def test_heldout_metrics_are_scipy_on_the_unseen_architectures(table, results):

@@ -1,11 +1,17 @@
-"""Learned peers of a found proxy: models fit on the same training rows, scored on the same held-out rows.
+"""Predictors: everything that ranks architectures from their statistics, behind one ``fit`` / ``query`` interface.
 
-NAS-Bench-Suite-Zero shows that a surrogate fit on all proxies beats any single proxy; a symbolic proxy should be
-compared with such peers, not only with the best single column. Each peer in :data:`PEERS` has
-``fit(train) -> self`` and ``scores(table) -> np.ndarray`` (one score per architecture, aligned with
-``table.archs``, higher is better). Per-layer tables are reduced to one row per architecture first (each column's
-mean over layers). Rank-based peers rank each column within the table they score (:func:`pct_ranks`): a peer
-orders a pool of candidates, as the held-out architectures are; no target of the scored table is ever read.
+NASLib's predictor shape: ``fit(train) -> self`` learns from the training rows (a :class:`StatTable`),
+``query(table) -> np.ndarray`` gives one score per architecture of ``table`` (aligned with ``table.archs``, higher is
+better). ``size`` is the node count of a formula, ``None`` for a model that is no formula. The found proxy
+(:class:`ProxyPredictor`: fitted by the search, so its ``fit`` keeps it as it is), the best single column
+(:class:`BestColumn`) and the learned peers of :data:`PEERS` all have it, so the held-out assessment
+(:mod:`lpzero_sr.fit.assess`) scores them the same way.
+
+NAS-Bench-Suite-Zero shows that a surrogate fit on all proxies beats any single proxy; a symbolic proxy is compared
+with such peers, fit on the same training rows and scored on the same held-out rows. Per-layer tables are reduced to
+one row per architecture first (each column's mean over layers). Rank-based peers rank each column within the table
+they score (:func:`pct_ranks`): a peer orders a pool of candidates, as the held-out architectures are; no target of
+the scored table is ever read.
 
 * ``ridge-ranks``: ridge regression of the target's ranks on the columns' ranks (``RidgeCV``, leave-one-out choice
   of alpha in :data:`RIDGE_ALPHAS`);
@@ -17,18 +23,19 @@ orders a pool of candidates, as the held-out architectures are; no target of the
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
-import lightgbm as lgb
 import numpy as np
 from scipy.stats import rankdata
-from sklearn.linear_model import RidgeCV
 
 from lpzero_sr.errors import TableError
-from lpzero_sr.evaluate import rank_metrics
 from lpzero_sr.ranking import spearman
 from lpzero_sr.registry import Registry
 from lpzero_sr.table import StatTable
+
+if TYPE_CHECKING:
+    from lpzero_sr.proxy import Proxy
 
 RIDGE_ALPHAS = tuple(float(a) for a in np.logspace(-3, 3, 13))
 # Small trees and many slow steps suit ~100 training rows; fixed before any held-out evaluation.
@@ -48,22 +55,24 @@ LGBM_PARAMS: dict[str, Any] = {
 }
 
 
-class Peer(Protocol):
-    """A model fit on training rows that scores architectures (higher is better)."""
+class Predictor(Protocol):
+    """Ranks architectures (higher is better) after learning from training rows."""
 
-    def fit(self, train: StatTable) -> Peer: ...
+    size: int | None
 
-    def scores(self, table: StatTable) -> np.ndarray: ...
+    def fit(self, train: StatTable) -> Predictor: ...
+
+    def query(self, table: StatTable) -> np.ndarray: ...
 
 
-PEERS: Registry[type[Peer]] = Registry("peer")
+PEERS: Registry[type[Predictor]] = Registry("peer")
 
 
 def arch_matrix(table: StatTable, columns: tuple[str, ...]) -> np.ndarray:
     """One row per architecture (aligned with ``table.archs``), one column per name: the mean over layers."""
     missing = [c for c in columns if c not in table.frame.columns]
     if missing:
-        raise TableError(f"table lacks the peer's training column(s): {', '.join(missing)}")
+        raise TableError(f"table lacks the predictor's training column(s): {', '.join(missing)}")
     return np.column_stack([table.aggregate(table.column(c), "mean") for c in columns])
 
 
@@ -77,16 +86,63 @@ def pct_ranks(values: np.ndarray) -> np.ndarray:
     return rankdata(values, axis=0) / len(values)
 
 
+# ------------------------------------------------------------------ the found proxy and the best column
+class ProxyPredictor:
+    """A found proxy: the search fitted it, so ``fit`` returns it unchanged; ``query`` is
+    :meth:`lpzero_sr.proxy.Proxy.evaluate`."""
+
+    def __init__(self, proxy: Proxy) -> None:
+        self.proxy = proxy
+        self.size: int | None = proxy.formula.size
+
+    def fit(self, train: StatTable) -> ProxyPredictor:
+        return self
+
+    def query(self, table: StatTable) -> np.ndarray:
+        return self.proxy.evaluate(table)
+
+
+@dataclass
+class BestColumn:
+    """The single column (negated when ``sign`` is -1) with the best training ``|Spearman|``, chosen by ``fit``;
+    a per-layer table's column is its mean over layers."""
+
+    column: str = ""
+    sign: float = 1.0
+    train_spearman: float = -np.inf
+    size: int | None = 1
+
+    def fit(self, train: StatTable) -> BestColumn:
+        for name in train.features:
+            rho = spearman(train.aggregate(train.column(name), "mean"), train.y)
+            if np.isfinite(rho) and abs(rho) > self.train_spearman:
+                self.column, self.sign, self.train_spearman = name, 1.0 if rho >= 0 else -1.0, abs(rho)
+        return self
+
+    def query(self, table: StatTable) -> np.ndarray:
+        return self.sign * table.aggregate(table.column(self.column), "mean")
+
+
+def best_single_column(train: StatTable) -> BestColumn:
+    """The best single column chosen on ``train`` only (a column anti-correlated with the target counts negated)."""
+    return BestColumn().fit(train)
+
+
+# ------------------------------------------------------------------ learned peers
 @PEERS.register("ridge-ranks")
 class RidgeRanks:
     """Ridge regression on rank-transformed columns, target ranks as response."""
 
+    size = None
+
     def fit(self, train: StatTable) -> RidgeRanks:
+        from sklearn.linear_model import RidgeCV
+
         self.columns = train.features
         self.model = RidgeCV(alphas=RIDGE_ALPHAS).fit(pct_ranks(arch_matrix(train, self.columns)), target_ranks(train))
         return self
 
-    def scores(self, table: StatTable) -> np.ndarray:
+    def query(self, table: StatTable) -> np.ndarray:
         return self.model.predict(pct_ranks(arch_matrix(table, self.columns)))
 
 
@@ -94,18 +150,24 @@ class RidgeRanks:
 class LightGBM:
     """Gradient boosting (LightGBM, :data:`LGBM_PARAMS`) on all raw columns, target ranks as response."""
 
+    size = None
+
     def fit(self, train: StatTable) -> LightGBM:
+        import lightgbm as lgb
+
         self.columns = train.features
         self.model = lgb.LGBMRegressor(**LGBM_PARAMS).fit(arch_matrix(train, self.columns), target_ranks(train))
         return self
 
-    def scores(self, table: StatTable) -> np.ndarray:
+    def query(self, table: StatTable) -> np.ndarray:
         return np.asarray(self.model.predict(arch_matrix(table, self.columns)), dtype=float)
 
 
 @PEERS.register("rank-avg")
 class RankAverage:
     """Mean rank of the ``k`` columns with the best training ``|Spearman|`` (sign from training)."""
+
+    size = None
 
     def __init__(self, k: int = 3) -> None:
         if k < 1:
@@ -125,10 +187,5 @@ class RankAverage:
         self.signs = np.array([1.0 if rhos[i] >= 0 else -1.0 for i in chosen])
         return self
 
-    def scores(self, table: StatTable) -> np.ndarray:
+    def query(self, table: StatTable) -> np.ndarray:
         return pct_ranks(arch_matrix(table, self.columns) * self.signs).mean(axis=1)
-
-
-def peer_report(train: StatTable, test: StatTable) -> dict[str, dict[str, float]]:
-    """Held-out rank metrics (Spearman, Kendall, top-10%) of every registered peer, fit on ``train``."""
-    return {name: rank_metrics(peer().fit(train).scores(test), test.y) for name, peer in PEERS.items()}

@@ -1,4 +1,4 @@
-"""fit_proxy: columns chosen on training rows only, column order does not matter, the run directory contract."""
+"""fit_table: columns chosen on training rows only, column order does not matter, the run directory contract."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lpzero_sr.protocol import DEV_SEEDS, REPORT_SEEDS, split_seeds
-from lpzero_sr.rules.ruleset import RuleSet
-from lpzero_sr.search.engine import Budget
-from lpzero_sr.search.fitting import fit_proxy
+from lpzero_sr.fit.pipeline import fit_table
+from lpzero_sr.fit.protocol import DEV_SEEDS, REPORT_SEEDS, split_seeds
+from lpzero_sr.rundir import RunDir
+from lpzero_sr.settings import FitSettings, SearchSettings
 from lpzero_sr.table import StatTable
 
 
@@ -29,11 +29,8 @@ def table(order: list[str], bad_arch: str | None = None) -> StatTable:
 
 def fit(t: StatTable, seed: int = 0):
     train, test = t.split(20, seed=seed)
-    budget = Budget(generations=4)
-    fit = fit_proxy(
-        train, test, RuleSet.load("default"), budget=budget, seed=seed, population=24, peers=False, additive=0
-    )
-    return fit, train
+    search = SearchSettings(generations=4, population=24, seed=seed, jobs=1)
+    return fit_table(train, test, FitSettings(search=search, peers=False, additive=0)), train
 
 
 def test_the_same_data_in_another_column_order_gives_the_same_proxy() -> None:
@@ -68,8 +65,8 @@ def test_dev_and_report_seeds_are_disjoint() -> None:
 
 def test_run_directory_contract(tmp_path) -> None:
     result, _ = fit(table(["a", "b", "c"]))
-    paths = result.write(tmp_path / "run")
-    assert [p.name for p in paths] == ["proxy.json", "front.json", "history.json", "predictions.csv"]
+    paths = RunDir(tmp_path / "run").write_fit(result)
+    assert [p.name for p in paths] == ["proxy.json", "front.json", "history.json", "predictions.csv", "settings.json"]
     front = json.loads((tmp_path / "run" / "front.json").read_text())
     assert front["chosen"] == result.chosen and front["selection"] == "best"
     assert all({"train", "heldout"} <= set(c) for c in front["candidates"])

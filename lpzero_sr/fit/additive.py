@@ -4,7 +4,7 @@
 (:mod:`lpzero_sr.quantile`) enters linearly and squared, so each column may rank architectures up, down, or best
 near a middling value (a peak anywhere in the training range: ``b < 0`` with ``a / (2|b|)`` its position). The
 coefficients are those of a ridge regression (scikit-learn's ``RidgeCV``, leave-one-out choice of alpha among
-:data:`lpzero_sr.peers.RIDGE_ALPHAS`) of the target's ranks on these ``2 x n`` terms, rounded to
+:data:`lpzero_sr.predictors.RIDGE_ALPHAS`) of the target's ranks on these ``2 x n`` terms, rounded to
 :data:`DIGITS` significant digits. On NAS-Bench-Suite-Zero most of what boosted trees learn is such a per-column
 shape: LightGBM with stumps (an additive model) nearly matches its deeper trees, while monotone ones lose most on
 the tasks whose target peaks inside a column's range (``docs/results.md``, "The additive formula").
@@ -12,7 +12,7 @@ the tasks whose target peaks inside a column's range (``docs/results.md``, "The 
 A search finds what the additive formula cannot (products, thresholds, a column's exp or log); the additive
 formula finds each column's weight and peak, which a search without free constants cannot. ``fit --additive SHARE``
 joins it to the rank average of the searches' formulas with that share of the weight (:func:`additive_weight`,
-:func:`lpzero_sr.search.bagging.rank_average`).
+:func:`lpzero_sr.fit.bagging.rank_average`).
 """
 
 from __future__ import annotations
@@ -24,14 +24,10 @@ import numpy as np
 from sklearn.linear_model import RidgeCV
 
 from lpzero_sr.formula import Node
-from lpzero_sr.peers import RIDGE_ALPHAS, target_ranks
+from lpzero_sr.predictors import RIDGE_ALPHAS, target_ranks
 from lpzero_sr.quantile import Quantile
 from lpzero_sr.table import StatTable
 
-# share of a rank average's weight given to the additive formula by default, on a table with one row per architecture
-# (none on a per-layer table); chosen on dev seeds: NB-Suite-Zero 0.838 -> 0.848, quickstart 0.870 -> 0.879,
-# FlexiBERT 0.888 -> 0.897, LTS GPT-2 0.979 -> 0.983 (docs/results.md, "The additive formula")
-DEFAULT_ADDITIVE = 0.4
 MAX_COLUMNS = 16  # a wider table keeps the columns with the largest coefficients (a formula is read by people)
 DIGITS = 3  # significant digits of each coefficient (ranks barely move)
 

@@ -12,15 +12,16 @@ import torch
 from scipy.stats import rankdata, spearmanr
 from sklearn.linear_model import RidgeCV
 
+from lpzero_sr.fit.additive import MAX_COLUMNS, additive_formula, additive_weight
+from lpzero_sr.fit.bagging import rank_average
+from lpzero_sr.fit.pipeline import fit_table
 from lpzero_sr.formula import Node
-from lpzero_sr.peers import RIDGE_ALPHAS
-from lpzero_sr.proxy import Proxy, load_proxy
+from lpzero_sr.predictors import RIDGE_ALPHAS
+from lpzero_sr.proxy import Proxy
 from lpzero_sr.quantile import fit_quantiles
-from lpzero_sr.rules.ruleset import RuleSet
-from lpzero_sr.search.additive import DEFAULT_ADDITIVE, MAX_COLUMNS, additive_formula, additive_weight
-from lpzero_sr.search.bagging import rank_average
-from lpzero_sr.search.engine import Budget, SearchError
-from lpzero_sr.search.fitting import fit_proxy
+from lpzero_sr.rundir import RunDir, load_proxy
+from lpzero_sr.search.engine import SearchError
+from lpzero_sr.settings import DEFAULT_ADDITIVE, SettingsError
 from lpzero_sr.table import StatTable
 
 
@@ -83,11 +84,11 @@ def test_the_weight_gives_the_additive_formula_its_share() -> None:
             rank_average(parts, train, quantiles, weights)
 
 
-def test_fit_with_additive_rank_averages_the_searches_and_the_additive_formula(tmp_path) -> None:
+def test_fit_with_additive_rank_averages_the_searches_and_the_additive_formula(tmp_path, quick) -> None:
     train, test = _table(120, seed=2).split(60, seed=0)
-    kwargs = dict(budget=Budget(generations=3), population=24, peers=False, bag=2, terminals=("quantile", "raw"))
-    result = fit_proxy(train, test, RuleSet.load("default"), additive=0.4, **kwargs)  # type: ignore[arg-type]
-    plain = fit_proxy(train, test, RuleSet.load("default"), additive=0, **kwargs)  # type: ignore[arg-type]
+    kwargs = dict(generations=3, bag=2, terminals=("quantile", "raw"))
+    result = fit_table(train, test, quick(additive=0.4, **kwargs))
+    plain = fit_table(train, test, quick(additive=0, **kwargs))
     assert [p["text"] for p in result.parts[:2]] == [p["text"] for p in plain.parts]
     quantiles = fit_quantiles(train, "quantile")
     shape = Proxy(additive_formula(train, quantiles), quantiles=quantiles)
@@ -97,7 +98,7 @@ def test_fit_with_additive_rank_averages_the_searches_and_the_additive_formula(t
     level = rank_average([shape.formula], train, quantiles)[1]["q[f1]"].numpy(shape.evaluate(test))
     expected = plain.proxy.evaluate(test) + additive_weight(0.4, 2) * level  # 1.333333
     np.testing.assert_allclose(result.proxy.evaluate(test), expected, atol=1e-12)
-    result.write(tmp_path)
+    RunDir(tmp_path).write_fit(result)
     saved = load_proxy(tmp_path)
     np.testing.assert_array_equal(saved.evaluate(test), result.proxy.evaluate(test))
     stats = {n: torch.tensor(test.column(n)) for n in saved.features}
@@ -110,19 +111,18 @@ def test_fit_with_additive_rank_averages_the_searches_and_the_additive_formula(t
     assert json.loads((tmp_path / "front.json").read_text())["parts"][2]["additive"] == 0.4
 
 
-def test_additive_must_be_a_share_of_a_per_architecture_rank_average(layer_table: StatTable) -> None:
-    train = _table()
-    with pytest.raises(SearchError, match=re.escape("--additive must be in [0, 1), got 1.0")):
-        fit_proxy(train, None, RuleSet.load("default"), budget=Budget(generations=1), additive=1.0)
-    with pytest.raises(SearchError, match="--additive needs a table with one row per architecture"):
-        fit_proxy(layer_table, None, RuleSet.load("default"), budget=Budget(generations=1), additive=0.5)
+def test_additive_must_be_a_share_of_a_per_architecture_rank_average(layer_table: StatTable, quick) -> None:
+    with pytest.raises(SettingsError, match=re.escape("additive: must be in [0, 1), got 1.0")):
+        quick(additive=1.0)
+    with pytest.raises(SearchError, match="^additive needs a table with one row per architecture"):
+        fit_table(layer_table, None, quick(generations=1, additive=0.5))
 
 
 def test_by_default_a_per_architecture_fit_joins_the_additive_formula_and_a_per_layer_one_does_not(
-    layer_table: StatTable,
+    layer_table: StatTable, quick
 ) -> None:
     train, test = _table(60, seed=4).split(40, seed=0)
-    fit = fit_proxy(train, test, RuleSet.load("default"), budget=Budget(generations=2), population=16, peers=False)
+    fit = fit_table(train, test, quick(generations=2, population=16))
     assert DEFAULT_ADDITIVE == 0.4 and fit.parts[-1]["additive"] == DEFAULT_ADDITIVE and fit.chosen is None
-    per_layer = fit_proxy(layer_table, None, RuleSet.load("default"), budget=Budget(generations=2), population=16)
+    per_layer = fit_table(layer_table, None, quick(generations=2, population=16))
     assert per_layer.parts == [] and per_layer.chosen is not None

@@ -6,9 +6,9 @@ import math
 
 import pytest
 
+from lpzero_sr.fit.selection import best, parsimony, score, select
 from lpzero_sr.formula import Node
 from lpzero_sr.search.engine import Candidate, Front, SearchError
-from lpzero_sr.search.selection import best, parsimony, score, select
 
 NAMES = ("a", "b", "c")
 FRONT = Front(

@@ -13,13 +13,14 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy.stats import rankdata, spearmanr
 
+from lpzero_sr.fit.bagging import part_name, rank_average, subspace
+from lpzero_sr.fit.pipeline import fit_table
 from lpzero_sr.formula import Node, quantile_column
-from lpzero_sr.proxy import Proxy, ProxyError, load_proxy
+from lpzero_sr.proxy import Proxy, ProxyError
 from lpzero_sr.quantile import Quantile, QuantileError, fit_quantiles
-from lpzero_sr.rules.ruleset import RuleSet
-from lpzero_sr.search.bagging import part_name, rank_average, subspace
-from lpzero_sr.search.engine import Budget, SearchError
-from lpzero_sr.search.fitting import fit_proxy
+from lpzero_sr.rundir import RunDir, load_proxy
+from lpzero_sr.search.engine import SearchError
+from lpzero_sr.settings import SettingsError
 from lpzero_sr.table import StatTable
 
 
@@ -81,18 +82,15 @@ def test_a_rank_average_reads_as_one_formula_in_every_backend() -> None:
     torch.testing.assert_close(namespace["proxy"](stats), out, rtol=0, atol=0)
 
 
-def test_fit_with_bag_ranks_by_the_average_of_each_searchs_choice(tmp_path) -> None:
+def test_fit_with_bag_ranks_by_the_average_of_each_searchs_choice(tmp_path, quick) -> None:
     train, test = _table(80, seed=1).split(50, seed=0)
-    budget, seen = Budget(generations=4), []
-    result = fit_proxy(
-        train, test, RuleSet.load("default"), budget=budget, population=30, peers=False, bag=3, additive=0,
+    seen = []
+    result = fit_table(
+        train, test, quick(population=30, bag=3, additive=0),
         progress=lambda generation, n_evals, best: seen.append(generation),
     )  # fmt: skip
     assert seen == sorted(seen) and seen[-1] == 3 * 4  # generations counted over the whole bag
-    singles = [
-        fit_proxy(train, None, RuleSet.load("default"), budget=budget, population=30, peers=False, seed=s, additive=0)
-        for s in range(3)
-    ]
+    singles = [fit_table(train, None, quick(population=30, seed=s, additive=0)) for s in range(3)]
     assert [p["text"] for p in result.parts] == [s.proxy.text() for s in singles]
     assert result.chosen is None and result.proxy.selection == "rank average of 3 searches' best members"
     assert result.front.candidates == singles[0].front.candidates
@@ -100,18 +98,17 @@ def test_fit_with_bag_ranks_by_the_average_of_each_searchs_choice(tmp_path) -> N
     np.testing.assert_allclose(result.proxy.evaluate(test), manual, atol=1e-12)
     assert result.report["proxy"]["spearman"] == pytest.approx(spearmanr(manual, test.y).statistic, abs=1e-9)
     assert result.proxy.metrics["heldout"]["spearman"] == pytest.approx(result.report["proxy"]["spearman"])
-    result.write(tmp_path)
+    RunDir(tmp_path).write_fit(result)
     front = json.loads((tmp_path / "front.json").read_text())
     assert front["chosen"] is None and [p["seed"] for p in front["parts"]] == [0, 1, 2]
     np.testing.assert_array_equal(load_proxy(tmp_path).evaluate(test), result.proxy.evaluate(test))
 
 
-def test_bag_must_be_positive_and_per_architecture(layer_table: StatTable) -> None:
-    train = _table()
-    with pytest.raises(SearchError, match=re.escape("--bag must be at least 1, got 0")):
-        fit_proxy(train, None, RuleSet.load("default"), budget=Budget(generations=1), bag=0)
-    with pytest.raises(SearchError, match="--bag needs a table with one row per architecture"):
-        fit_proxy(layer_table, None, RuleSet.load("default"), budget=Budget(generations=1), bag=2)
+def test_bag_must_be_positive_and_per_architecture(layer_table: StatTable, quick) -> None:
+    with pytest.raises(SettingsError, match=re.escape("bag: must be at least 1, got 0")):
+        quick(bag=0)
+    with pytest.raises(SearchError, match="^bag needs a table with one row per architecture"):
+        fit_table(layer_table, None, quick(generations=1, bag=2))
 
 
 @pytest.mark.parametrize(
@@ -132,22 +129,11 @@ def test_a_bad_formula_quantile_is_one_error_line(name: str, data: dict, message
         Proxy.from_json(data_file)
 
 
-def test_terminal_modes_take_turns_over_the_searches_of_a_bag() -> None:
+def test_terminal_modes_take_turns_over_the_searches_of_a_bag(quick) -> None:
     train, test = _table(80, seed=2).split(50, seed=0)
-    rules, budget = RuleSet.load("default"), Budget(generations=4)
-    result = fit_proxy(
-        train,
-        test,
-        rules,
-        budget=budget,
-        population=30,
-        peers=False,
-        bag=3,
-        terminals=("quantile", "raw"),
-        additive=0,
-    )
+    result = fit_table(train, test, quick(population=30, bag=3, terminals=("quantile", "raw"), additive=0))
     singles = [
-        fit_proxy(train, None, rules, budget=budget, population=30, peers=False, seed=k, terminals=mode, additive=0)
+        fit_table(train, None, quick(population=30, seed=k, terminals=mode, additive=0))
         for k, mode in enumerate(("quantile", "raw", "quantile"))
     ]
     assert [p["text"] for p in result.parts] == [s.proxy.text() for s in singles]
@@ -156,11 +142,11 @@ def test_terminal_modes_take_turns_over_the_searches_of_a_bag() -> None:
     manual = sum(Quantile.fit("", s.proxy.evaluate(train)).numpy(s.proxy.evaluate(test)) for s in singles)
     saved = Proxy.from_json(json.loads(json.dumps(result.proxy.to_json())))
     np.testing.assert_allclose(saved.evaluate(test), manual, atol=1e-12)
-    with pytest.raises(SearchError, match=re.escape("2 --terminals modes take turns over the searches of a bag")):
-        fit_proxy(train, None, rules, budget=budget, terminals=("quantile", "raw"))
+    with pytest.raises(SettingsError, match=re.escape("terminals: 2 modes take turns over the searches of a bag")):
+        quick(terminals=("quantile", "raw"))
 
 
-def test_each_search_of_a_bag_sees_its_own_random_subspace() -> None:
+def test_each_search_of_a_bag_sees_its_own_random_subspace(quick) -> None:
     names = [f"s{i}" for i in range(10)]
     assert subspace(names, 1.0, seed=3) == tuple(names)
     picked = subspace(names, 0.7, seed=3)
@@ -168,11 +154,10 @@ def test_each_search_of_a_bag_sees_its_own_random_subspace() -> None:
     assert list(picked) == [n for n in names if n in picked] and subspace(names, 0.7, seed=4) != picked
     assert len(subspace(names[:3], 0.1, seed=0)) == 2  # a formula needs something to combine
     train, test = _table(80, seed=3).split(50, seed=0)
-    rules, budget = RuleSet.load("default"), Budget(generations=4)
-    result = fit_proxy(train, test, rules, budget=budget, population=30, peers=False, bag=4, share=0.5, additive=0)
+    result = fit_table(train, test, quick(population=30, bag=4, subspace=0.5, additive=0))
     for k, part in enumerate(result.parts):
         read = {quantile_column(v) or v for v in Node.from_json(part["tree"]).variables}
         assert read <= set(part["columns"]) and part["columns"] == list(subspace(("a", "b", "c"), 0.5, seed=k))
     assert len({subspace(("a", "b", "c"), 0.5, seed=k) for k in range(4)}) > 1
-    with pytest.raises(SearchError, match=re.escape("--subspace must be in (0, 1], got 1.5")):
-        fit_proxy(train, None, rules, budget=budget, share=1.5)
+    with pytest.raises(SettingsError, match=re.escape("subspace: must be in (0, 1], got 1.5")):
+        quick(subspace=1.5)

@@ -8,7 +8,7 @@ Each rule is registered in :data:`SELECTIONS` under a name that ``lpzero-sr fit 
 * ``parsimony``: the lowest ``loss + penalty * complexity`` (a fixed price per node);
 * ``best``: the lowest training loss (PySR's ``"accuracy"``), whatever its size.
 
-:data:`DEFAULT_SELECTION` is the rule ``fit`` uses; it was chosen on development splits
+The default rule is :attr:`lpzero_sr.settings.FitSettings.selection`, chosen on development splits
 (``python benchmarks/selection.py``: mean held-out Spearman of each rule's choice over NB201's three datasets x
 seeds 1-3), never on report splits.
 """
@@ -23,7 +23,6 @@ from lpzero_sr.search.engine import Candidate, Front, SearchError
 
 PARSIMONY = 0.005  # loss units per node for the ``parsimony`` rule
 SCORE_TOLERANCE = 1.5  # PySR's: members up to 1.5x the lowest loss compete on score
-DEFAULT_SELECTION = "best"  # dev splits, NB201 x 3 x seeds 1-3: best 0.8965, parsimony 0.8923, score 0.8659
 LOSS_FLOOR = 1e-12  # log(0) guard: a perfect member has this loss for the score
 
 Rule = Callable[[Front], Candidate]
@@ -67,7 +66,7 @@ def score(front: Front, tolerance: float = SCORE_TOLERANCE) -> Candidate:
     return max(scores, key=lambda item: (item[0], -item[1].complexity))[1]
 
 
-def select(front: Front, rule: str = DEFAULT_SELECTION) -> Candidate:
+def select(front: Front, rule: str) -> Candidate:
     """The member of ``front`` chosen by the named rule."""
     try:
         return SELECTIONS.get(rule)(front)

@@ -20,8 +20,6 @@ from lpzero_sr.proxy import Proxy
 from lpzero_sr.quantile import Quantile
 from lpzero_sr.table import StatTable
 
-DEFAULT_SUBSPACE = 1.0  # share of the columns each search of a bag sees (1: all)
-
 
 def subspace(features: Sequence[str], share: float, seed: int) -> tuple[str, ...]:
     """The columns one search of a bag sees (the random subspace method): ``ceil(share * n)`` of the ``n``

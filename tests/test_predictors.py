@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lpzero_sr.errors import TableError
-from lpzero_sr.peers import PEERS, LightGBM, RankAverage, RidgeRanks, pct_ranks, peer_report
+from lpzero_sr.fit.assess import peer_report
+from lpzero_sr.predictors import PEERS, LightGBM, RankAverage, RidgeRanks, pct_ranks
 from lpzero_sr.table import StatTable
 
 SIX = pd.DataFrame(
@@ -31,8 +32,8 @@ def test_rank_average_by_hand():
     peer = RankAverage().fit(_table(SIX))
     assert peer.columns == ("b", "a", "c") and peer.signs.tolist() == [-1.0, 1.0, 1.0]
     # ranks of -b, a, c on the six rows: [1..6], [1,2,3,4,6,5], [3,1,2,4,5,6]; their mean divided by 6
-    np.testing.assert_allclose(peer.scores(_table(SIX)), np.array([5, 5, 8, 12, 16, 17]) / 18)
-    np.testing.assert_allclose(RankAverage(k=1).fit(_table(SIX)).scores(_table(SIX)), np.arange(1, 7) / 6)
+    np.testing.assert_allclose(peer.query(_table(SIX)), np.array([5, 5, 8, 12, 16, 17]) / 18)
+    np.testing.assert_allclose(RankAverage(k=1).fit(_table(SIX)).query(_table(SIX)), np.arange(1, 7) / 6)
     with pytest.raises(TableError, match="^rank-avg needs k >= 1, got 0$"):
         RankAverage(k=0)
 
@@ -62,7 +63,7 @@ def test_ridge_on_ranks_recovers_a_rank_linear_target():
 
 def test_lightgbm_is_deterministic_and_learns_the_order():
     train, test = _monotone(3, n=200, noise=2).split(100, seed=0)
-    first, second = LightGBM().fit(train).scores(test), LightGBM().fit(train).scores(test)
+    first, second = LightGBM().fit(train).query(test), LightGBM().fit(train).query(test)
     np.testing.assert_array_equal(first, second)
     assert peer_report(train, test)["lightgbm"]["spearman"] > 0.95
 
@@ -75,13 +76,13 @@ def test_per_layer_tables_are_averaged_over_layers():
     per_layer = StatTable.from_frame(layers, "y", arch_col="arch", layer_col="layer")
     flat = StatTable.from_frame(per_arch, "y", arch_col="arch")
     for name, peer in PEERS.items():
-        np.testing.assert_allclose(peer().fit(per_layer).scores(per_layer), peer().fit(flat).scores(flat), err_msg=name)
+        np.testing.assert_allclose(peer().fit(per_layer).query(per_layer), peer().fit(flat).query(flat), err_msg=name)
 
 
 def test_scoring_a_table_without_the_training_columns_fails_in_one_line():
     peer = RidgeRanks().fit(_table(SIX))
-    with pytest.raises(TableError, match="^table lacks the peer's training column\\(s\\): b, c, e$"):
-        peer.scores(_table(SIX[["a", "y"]]))
+    with pytest.raises(TableError, match="^table lacks the predictor's training column\\(s\\): b, c, e$"):
+        peer.query(_table(SIX[["a", "y"]]))
 
 
 @settings(max_examples=30, deadline=None)
