@@ -4,18 +4,23 @@ from typing import Any
 
 from lpzero_sr.errors import LpzeroError
 
-__all__ = ["LpzeroError", "Scorer", "StatTable"]
+__all__ = ["FitSettings", "LpzeroError", "ProxySearch", "Scorer", "SearchSettings", "StatTable"]
 __version__ = "0.1.0"
 
 
+_LAZY = {
+    "FitSettings": "lpzero_sr.settings",
+    "ProxySearch": "lpzero_sr.estimator",
+    "Scorer": "lpzero_sr.scorer",
+    "SearchSettings": "lpzero_sr.settings",
+    "StatTable": "lpzero_sr.table",
+}
+
+
 def __getattr__(name: str) -> Any:
-    """``Scorer`` and ``StatTable`` are imported on first use (they pull in torch, pandas and scipy)."""
-    if name == "Scorer":
-        from lpzero_sr.scorer import Scorer
+    """The public classes are imported on first use (they pull in torch, pandas, scipy or scikit-learn)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'lpzero_sr' has no attribute {name!r}")
+    import importlib
 
-        return Scorer
-    if name == "StatTable":
-        from lpzero_sr.table import StatTable
-
-        return StatTable
-    raise AttributeError(f"module 'lpzero_sr' has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name]), name)
