@@ -5,7 +5,8 @@ train/held-out metrics, the chosen index, the selection rule, the held-out repor
 quantiles the members read), ``history.json`` (convergence, rejections per rule, why the search stopped),
 ``predictions.csv`` (arch, split, score, target; the target oriented so that higher is better) and
 ``settings.json`` (the settings that produced it). A held-out protocol run holds ``summary.json`` and one such
-folder per seed (``seed_<k>/``). Every file is written atomically (:mod:`lpzero_sr.fsutil`).
+folder per seed (``seed_<k>/``), optionally ``ablation.json``. Every file is written atomically
+(:mod:`lpzero_sr.fsutil`).
 
 Reading is typed (:class:`FrontRecord`, :class:`HistoryRecord`) and lenient where older runs lack a part (per-member
 held-out values, the chosen index, peers, settings): the part reads as empty, so a report leaves its section out
@@ -33,8 +34,8 @@ if TYPE_CHECKING:
 
     from lpzero_sr.fit.pipeline import FitResult, MultiFitResult
 
-PROXY, FRONT, HISTORY, PREDICTIONS, SETTINGS, SUMMARY = (
-    "proxy.json", "front.json", "history.json", "predictions.csv", "settings.json", "summary.json",
+PROXY, FRONT, HISTORY, PREDICTIONS, SETTINGS, SUMMARY, ABLATION = (
+    "proxy.json", "front.json", "history.json", "predictions.csv", "settings.json", "summary.json", "ablation.json",
 )  # fmt: skip
 PREDICTION_COLUMNS = ("arch", "split", "score", "target")
 SEED_PREFIX = "seed_"
@@ -230,6 +231,12 @@ class RunDir:
     def summary(self) -> dict[str, Any]:
         """A protocol run's ``summary.json`` (empty when absent)."""
         return self._json(SUMMARY)
+
+    @cached_property
+    def ablation(self) -> dict[str, Any]:
+        """A protocol run's ``ablation.json`` (``benchmarks/headline.py``: convergence with and without the pruning
+        rules; empty when absent)."""
+        return self._json(ABLATION)
 
     def member(self, index: int) -> Proxy:
         """Front member ``index`` as a proxy with the run's aggregation, target and direction."""

@@ -9,26 +9,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lpzero_sr.fsutil import atomic_write_text
 from lpzero_sr.report.document import to_html, to_markdown
-from lpzero_sr.report.fit_report import FitRun, fit_blocks
-from lpzero_sr.report.protocol_report import protocol_blocks, seed_dirs
-from lpzero_sr.report.runfiles import ReportError
+from lpzero_sr.report.fit_report import fit_blocks
+from lpzero_sr.report.protocol_report import protocol_blocks
+from lpzero_sr.rundir import RunDir, RunDirError
 
-__all__ = ["ReportError", "write_report"]
+__all__ = ["write_report"]
 
 
 def write_report(run_dir: str | Path) -> tuple[Path, Path]:
     """Write ``report.md`` and ``report.html`` (and their PNG plots) into ``run_dir``; returns both paths."""
-    run = Path(run_dir)
-    if not run.is_dir():
-        raise ReportError(f"run directory not found: {run}")
-    if (run / "proxy.json").is_file():
-        blocks = fit_blocks(FitRun.load(run))
-    elif seeds := seed_dirs(run):
-        blocks = protocol_blocks(run, seeds)
+    run = RunDir(run_dir)
+    if not run.path.is_dir():
+        raise RunDirError(f"run directory not found: {run.path}")
+    if run.kind == "fit":
+        blocks = fit_blocks(run)
+    elif run.kind == "protocol":
+        blocks = protocol_blocks(run)
     else:
-        raise ReportError(f"{run} holds no proxy.json (neither a fit nor a protocol run directory)")
-    md, page = run / "report.md", run / "report.html"
-    md.write_text(to_markdown(blocks))
-    page.write_text(to_html(blocks, f"lpzero-sr report: {run.name}"))
+        raise RunDirError(f"{run.path} holds no proxy.json (neither a fit nor a protocol run directory)")
+    md = atomic_write_text(run.path / "report.md", to_markdown(blocks))
+    page = atomic_write_text(run.path / "report.html", to_html(blocks, f"lpzero-sr report: {run.path.name}"))
     return md, page

@@ -8,59 +8,33 @@ index, peers, held-out rows): the section is then left out with a note, never an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from lpzero_sr.proxy import Proxy
 from lpzero_sr.report.document import Block, Figure, Formula, Heading, Note, Paragraph, Table
 from lpzero_sr.report.plots import plot_convergence, plot_front, plot_scatter, stat_label
-from lpzero_sr.report.runfiles import fmt, read_json, read_predictions
+from lpzero_sr.report.runfiles import fmt
+from lpzero_sr.rundir import RunDir
 
 METRICS = ("spearman", "kendall", "topk")
 SPLITS = (("train", "train"), ("heldout", "held-out"))
 
 
-@dataclass(frozen=True)
-class FitRun:
-    """The parsed files of a fit run directory."""
+def stat(run: RunDir) -> str:
+    """The rank correlation the search optimised (``spearman`` or ``kendall``)."""
+    return run.proxy.loss
 
-    path: Path
-    proxy: Proxy
-    front: dict[str, Any]
-    history: dict[str, Any]
-    predictions: pd.DataFrame | None
 
-    @classmethod
-    def load(cls, path: Path) -> FitRun:
-        return cls(
-            path=path,
-            proxy=Proxy.load(path / "proxy.json"),
-            front=read_json(path / "front.json"),
-            history=read_json(path / "history.json"),
-            predictions=read_predictions(path / "predictions.csv"),
-        )
+def heldout_metrics(run: RunDir) -> dict[str, float]:
+    return run.front.report.get("proxy") or run.proxy.metrics.get("heldout") or {}
 
-    @property
-    def stat(self) -> str:
-        """The rank correlation the search optimised (``spearman`` or ``kendall``)."""
-        return self.proxy.loss
 
-    @property
-    def report(self) -> dict[str, Any]:
-        return self.front.get("report") or {}
-
-    def heldout_metrics(self) -> dict[str, float]:
-        return self.report.get("proxy") or self.proxy.metrics.get("heldout") or {}
-
-    def rows(self, split: str) -> pd.DataFrame:
-        if self.predictions is None:
-            return pd.DataFrame(columns=["arch", "split", "score", "target"])
-        return self.predictions[self.predictions["split"] == split]
+def rows(run: RunDir, split: str) -> pd.DataFrame:
+    """The predictions of one split (``train`` or ``test``); empty when the run has none."""
+    if run.predictions is None:
+        return pd.DataFrame(columns=["arch", "split", "score", "target"])
+    return run.predictions[run.predictions["split"] == split]
 
 
 def correlation(stat: str, score: np.ndarray, target: np.ndarray) -> float:
@@ -69,7 +43,7 @@ def correlation(stat: str, score: np.ndarray, target: np.ndarray) -> float:
     return float(method(score, target).statistic)
 
 
-def fit_blocks(run: FitRun) -> list[Block]:
+def fit_blocks(run: RunDir) -> list[Block]:
     """Every section of a fit report, in reading order; plots are written into the run directory."""
     proxy = run.proxy
     return [
@@ -89,7 +63,7 @@ def fit_blocks(run: FitRun) -> list[Block]:
     ]
 
 
-def overview(run: FitRun) -> list[Block]:
+def overview(run: RunDir) -> list[Block]:
     proxy = run.proxy
     if proxy.direction == "minimize":
         direction = (
@@ -98,22 +72,24 @@ def overview(run: FitRun) -> list[Block]:
         )
     else:
         direction = f"`{proxy.target}` is maximised (higher is better); correlations are taken against it as is."
-    n_train, n_test = len(run.rows("train")), len(run.rows("test")) or run.report.get("n_test", 0)
+    n_train, n_test = len(rows(run, "train")), len(rows(run, "test")) or run.front.report.get("n_test", 0)
     counts = f"{n_train} training and {n_test} held-out architectures. " if n_train else ""
-    search = ", ".join(
-        f"{key} {run.front[key]}" for key in ("evaluations", "generations") if run.front.get(key) is not None
-    ) + (f" (stopped by its `{run.front['stopped']}` budget)" if run.front.get("stopped") else "")
+    front = run.front
+    budget = {"evaluations": front.evaluations, "generations": front.generations}
+    search = ", ".join(f"{key} {value}" for key, value in budget.items() if value is not None) + (
+        f" (stopped by its `{front.stopped}` budget)" if front.stopped else ""
+    )
     return [
         Paragraph(f"Target: {direction}"),
         Paragraph(
-            f"{counts}The search maximised the training {stat_label(run.stat)} (loss = 1 − {stat_label(run.stat)}) "
+            f"{counts}The search maximised the training {stat_label(stat(run))} (loss = 1 − {stat_label(stat(run))}) "
             f"with engine `{proxy.engine or '?'}`, seed {proxy.seed}, rules `{proxy.rules or '?'}`"
             + (f"; {search}." if search else ".")
         ),
     ]
 
 
-def choice(run: FitRun) -> list[Block]:
+def choice(run: RunDir) -> list[Block]:
     blocks: list[Block] = [Paragraph("Statistics it reads: " + ", ".join(f"`{f}`" for f in run.proxy.features))]
     if run.proxy.quantiles:
         n_knots = max(len(q.knots) for q in run.proxy.quantiles.values())
@@ -124,12 +100,12 @@ def choice(run: FitRun) -> list[Block]:
                 f"`proxy.json` stores each training CDF (up to {n_knots} knots)."
             )
         )
-    selection, candidates, parts = run.front.get("selection"), run.front.get("candidates", []), run.front.get("parts")
-    if selection and isinstance(parts, list) and parts:
+    selection, candidates, parts = run.front.selection, run.front.candidates, run.front.parts
+    if selection and parts:
         blocks.append(
             Paragraph(
-                f"The {selection} (`fit --bag {sum('seed' in p for p in parts if isinstance(p, dict))}`"
-                + (", `--additive`" if any(isinstance(p, dict) and "additive" in p for p in parts) else "")
+                f"The {selection} (`fit --bag {sum('seed' in p for p in parts)}`"
+                + (", `--additive`" if any("additive" in p for p in parts) else "")
                 + "): each `q(f)` is formula `f`'s mid-rank among the training architectures, read through its "
                 "stored training CDF. The formulas are listed under the Pareto front, which is the first search's."
             )
@@ -139,10 +115,10 @@ def choice(run: FitRun) -> list[Block]:
     return blocks
 
 
-def metrics_table(run: FitRun) -> list[Block]:
+def metrics_table(run: RunDir) -> list[Block]:
     """Proxy beside the best single column (and any peers), train rows above held-out rows."""
-    train, held = run.proxy.metrics.get("train", {}), run.heldout_metrics()
-    baseline, peers = run.report.get("baseline"), run.report.get("peers") or {}
+    train, held = run.proxy.metrics.get("train", {}), heldout_metrics(run)
+    baseline, peers = run.front.report.get("baseline"), run.front.report.get("peers") or {}
     header, align = ["split", "metric", "found proxy"], "llr"
     if baseline:
         sign = "−" if baseline.get("sign", 1) < 0 else ""
@@ -157,7 +133,7 @@ def metrics_table(run: FitRun) -> list[Block]:
         if not proxy_values:
             continue
         for metric in METRICS:
-            label = stat_label(metric) + (" (fitted)" if metric == run.stat else "")
+            label = stat_label(metric) + (" (fitted)" if metric == stat(run) else "")
             digits = 3 if metric == "topk" else 4
             row = [split_label, label, fmt(proxy_values.get(metric), digits)]
             if baseline:
@@ -182,28 +158,28 @@ def metrics_table(run: FitRun) -> list[Block]:
     return blocks
 
 
-def scatter(run: FitRun) -> list[Block]:
-    test = run.rows("test")
+def scatter(run: RunDir) -> list[Block]:
+    test = rows(run, "test")
     if len(test) < 2:
         return [Note("no held-out rows in predictions.csv (missing file or `--train-size 1.0`): no scatter.")]
     score, target = test["score"].to_numpy(float), test["target"].to_numpy(float)
-    value = correlation(run.stat, score, target)
-    title = f"Held-out: {stat_label(run.stat)} = {value:.3f} (n = {len(test)})"
+    value = correlation(stat(run), score, target)
+    title = f"Held-out: {stat_label(stat(run))} = {value:.3f} (n = {len(test)})"
     plot_scatter(score, target, run.path / "scatter.png", title, "held-out")
     return [Figure("scatter.png", f"Proxy score against ground truth, one point per held-out architecture. {title}.")]
 
 
-def front(run: FitRun) -> list[Block]:
-    candidates = [dict(c) for c in run.front.get("candidates", [])]
+def front(run: RunDir) -> list[Block]:
+    label, metric = stat_label(stat(run)), stat(run)
+    candidates = [
+        {"complexity": m.complexity, "text": m.text, "train_value": m.train.get(metric, 1.0 - m.loss),
+         "heldout_value": m.heldout.get(metric)}
+        for m in run.front.candidates
+    ]  # fmt: skip
     if not candidates:
         return [Note("no front.json (or an empty front): no Pareto front.")]
-    for c in candidates:
-        c["train_value"] = (c.get("train") or {}).get(run.stat, 1.0 - c["loss"])
-        c["heldout_value"] = (c.get("heldout") or {}).get(run.stat)
-    chosen = run.front.get("chosen")
-    chosen = chosen if isinstance(chosen, int) and 0 <= chosen < len(candidates) else None
-    plot_front(candidates, run.path / "front.png", run.stat, chosen, run.front.get("selection", ""))
-    label = stat_label(run.stat)
+    chosen = run.front.chosen
+    plot_front(candidates, run.path / "front.png", metric, chosen, run.front.selection)
     rows = [
         [
             "→" if i == chosen else "",
@@ -223,10 +199,10 @@ def front(run: FitRun) -> list[Block]:
             highlight=chosen,
         ),
     ]
-    parts = run.front.get("parts")
-    if chosen is None and isinstance(parts, list) and parts:
-        texts = "; ".join(f"f{i} = `{p.get('text', '')}`" for i, p in enumerate(parts, start=1) if isinstance(p, dict))
-        blocks.append(Note(f"The proxy is no front member: it is the {run.front.get('selection', '')} ({texts})."))
+    parts = run.front.parts
+    if chosen is None and parts:
+        texts = "; ".join(f"f{i} = `{p.get('text', '')}`" for i, p in enumerate(parts, start=1))
+        blocks.append(Note(f"The proxy is no front member: it is the {run.front.selection} ({texts})."))
     elif chosen is None:
         blocks.append(Note("front.json does not say which member was chosen (older format): none is marked."))
     if all(c["heldout_value"] is None for c in candidates):
@@ -234,16 +210,16 @@ def front(run: FitRun) -> list[Block]:
     return blocks
 
 
-def convergence(run: FitRun) -> list[Block]:
-    points = [(float(e), 1.0 - float(loss)) for e, loss in run.history.get("history", [])]
+def convergence(run: RunDir) -> list[Block]:
+    points = [(float(e), 1.0 - loss) for e, loss in run.history.history]
     if not points:
         return [Note("no history.json (or an empty history): no convergence plot.")]
-    label = f"best train {stat_label(run.stat)}"
+    label = f"best train {stat_label(stat(run))}"
     plot_convergence({"this run": points}, run.path / "convergence.png", label)
     blocks: list[Block] = [
         Figure("convergence.png", f"{label[0].upper()}{label[1:]} found so far against formula evaluations.")
     ]
-    rejections = run.history.get("rejections") or run.front.get("rejections") or {}
+    rejections = run.history.rejections
     if rejections:
         rows = [[f"`{rule}`", str(n)] for rule, n in sorted(rejections.items(), key=lambda kv: -kv[1])]
         blocks += [

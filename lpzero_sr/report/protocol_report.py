@@ -8,22 +8,22 @@ from typing import Any
 
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.report.document import Block, Figure, Formula, Heading, Note, Paragraph, Table
-from lpzero_sr.report.fit_report import FitRun, correlation
+from lpzero_sr.report.fit_report import correlation, rows, stat
 from lpzero_sr.report.plots import plot_baselines, plot_convergence, plot_fronts, plot_scatter, stat_label
-from lpzero_sr.report.runfiles import fmt, read_json
+from lpzero_sr.report.runfiles import fmt
+from lpzero_sr.rundir import RunDir
 
 
-def protocol_blocks(path: Path, seeds: list[Path]) -> list[Block]:
-    """Summary over seeds, one formula per seed, and the plots (written into ``path``)."""
-    summary = read_json(path / "summary.json")
-    runs = [FitRun.load(d) for d in seeds]
-    stat = runs[0].stat
+def protocol_blocks(run: RunDir) -> list[Block]:
+    """Summary over seeds, one formula per seed, and the plots (written into the run directory)."""
+    path, summary, runs = run.path, run.summary, run.seed_dirs()
+    metric = stat(runs[0])
     blocks: list[Block] = [Heading(f"lpzero-sr report: {summary.get('benchmark', path.name)}", 1)]
     blocks += summary_blocks(summary, runs[0].proxy)
     blocks.append(Heading("Formulas"))
     for run in runs:
         held = run.proxy.metrics.get("heldout", {})
-        rho = f", held-out {stat_label(stat)} {held[stat]:.4f}" if stat in held else ""
+        rho = f", held-out {stat_label(metric)} {held[metric]:.4f}" if metric in held else ""
         blocks += [
             Paragraph(f"{run.path.name} (seed {run.proxy.seed}{rho}):"),
             Formula(run.proxy.latex(), run.proxy.text()),
@@ -71,21 +71,21 @@ def summary_blocks(summary: dict[str, Any], proxy: Proxy) -> list[Block]:
     return blocks
 
 
-def scatter_blocks(path: Path, run: FitRun) -> list[Block]:
-    test = run.rows("test")
+def scatter_blocks(path: Path, run: RunDir) -> list[Block]:
+    test = rows(run, "test")
     if len(test) < 2:
         return []
     score, target = test["score"].to_numpy(float), test["target"].to_numpy(float)
-    title = f"{run.path.name} held-out: {stat_label(run.stat)} = {correlation(run.stat, score, target):.3f}"
+    title = f"{run.path.name} held-out: {stat_label(stat(run))} = {correlation(stat(run), score, target):.3f}"
     plot_scatter(score, target, path / "scatter.png", title, "held-out")
     return [Heading("Held-out scatter"), Figure("scatter.png", f"Proxy score against ground truth ({title}).")]
 
 
-def front_blocks(path: Path, runs: list[FitRun]) -> list[Block]:
-    fronts = {r.path.name: [(c["complexity"], 1.0 - c["loss"]) for c in r.front.get("candidates", [])] for r in runs}
+def front_blocks(path: Path, runs: list[RunDir]) -> list[Block]:
+    fronts = {r.path.name: [(c.complexity, 1.0 - c.loss) for c in r.front.candidates] for r in runs}
     if not any(fronts.values()):
         return []
-    label = f"train {stat_label(runs[0].stat)}"
+    label = f"train {stat_label(stat(runs[0]))}"
     plot_fronts(fronts, path / "front.png", label)
     return [
         Heading("Pareto fronts"),
@@ -93,14 +93,14 @@ def front_blocks(path: Path, runs: list[FitRun]) -> list[Block]:
     ]
 
 
-def convergence_blocks(path: Path, runs: list[FitRun]) -> list[Block]:
-    ablation = read_json(path / "ablation.json")
+def convergence_blocks(path: Path, runs: list[RunDir]) -> list[Block]:
+    ablation = RunDir(path).ablation
     if ablation.get("curves"):
         curves = {k: [tuple(p) for p in v] for k, v in ablation["curves"].items()}
         label = "held-out Spearman rho of the chosen formula"
     else:
-        curves = {r.path.name: [(e, 1.0 - loss) for e, loss in r.history.get("history", [])] for r in runs}
-        label = f"best train {stat_label(runs[0].stat)}"
+        curves = {r.path.name: [(e, 1.0 - loss) for e, loss in r.history.history] for r in runs}
+        label = f"best train {stat_label(stat(runs[0]))}"
     if not any(curves.values()):
         return []
     plot_convergence(curves, path / "convergence.png", label)
@@ -108,8 +108,3 @@ def convergence_blocks(path: Path, runs: list[FitRun]) -> list[Block]:
         Heading("Convergence"),
         Figure("convergence.png", f"{label[0].upper() + label[1:]} against formula evaluations."),
     ]
-
-
-def seed_dirs(path: Path) -> list[Path]:
-    """``seed_*`` folders holding a proxy."""
-    return sorted(p for p in path.glob("seed_*") if (p / "proxy.json").is_file())

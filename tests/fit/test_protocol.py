@@ -6,7 +6,8 @@ import pytest
 from scipy import stats
 
 from lpzero_sr.fit.protocol import baseline_metrics, run_protocol, write_protocol
-from lpzero_sr.report import ReportError, write_report
+from lpzero_sr.report import write_report
+from lpzero_sr.rundir import RunDirError
 from lpzero_sr.settings import FitSettings, SearchSettings
 from lpzero_sr.table import StatTable
 
@@ -60,5 +61,5 @@ def test_summary_and_report(tmp_path, results):
 
 
 def test_report_on_a_directory_without_a_run(tmp_path):
-    with pytest.raises(ReportError, match="holds no proxy.json"):
+    with pytest.raises(RunDirError, match="holds no proxy.json"):
         write_report(tmp_path)

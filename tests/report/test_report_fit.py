@@ -11,8 +11,9 @@ from report_fixtures import CHOSEN, FRONT
 from scipy import stats
 
 from lpzero_sr.cli import main
-from lpzero_sr.report import ReportError, write_report
+from lpzero_sr.report import write_report
 from lpzero_sr.report.pagecheck import check_page, parse_page
+from lpzero_sr.rundir import RunDirError
 
 
 def test_full_fit_report_names_direction_statistic_and_aligns_proxy_with_best_column(fit_run):
@@ -84,19 +85,19 @@ def test_no_peers_is_a_note(fit_run):
 
 
 def test_broken_run_directories_raise_one_line_errors(tmp_path, fit_run):
-    with pytest.raises(ReportError, match="run directory not found"):
+    with pytest.raises(RunDirError, match="run directory not found"):
         write_report(tmp_path / "nope")
     run = fit_run()
     (run / "front.json").write_text("{oops")
-    with pytest.raises(ReportError, match="front.json is not JSON"):
+    with pytest.raises(RunDirError, match="front.json is not JSON"):
         write_report(run)
     run = fit_run()
     (run / "history.json").write_text(json.dumps([1, 2]))
-    with pytest.raises(ReportError, match="should hold a JSON object"):
+    with pytest.raises(RunDirError, match="should hold a JSON object"):
         write_report(run)
     run = fit_run()
     pd.DataFrame({"arch": ["a"], "score": [1.0]}).to_csv(run / "predictions.csv", index=False)
-    with pytest.raises(ReportError, match="lacks column"):
+    with pytest.raises(RunDirError, match="lacks column"):
         write_report(run)
 
 
