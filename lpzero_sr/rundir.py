@@ -98,6 +98,8 @@ class RunDir:
         extra: dict[str, Any] = {"chosen": result.chosen, "selection": result.proxy.selection, "report": result.report}
         if result.parts:
             extra["parts"] = result.parts
+        if result.validation is not None:
+            extra["validation"] = result.validation.to_json()
         extra["quantiles"] = {n: q.to_json() for n, q in result.quantiles.items() if n in used}
         front = self._front_json(result.front, result.members, extra)
         history = {

@@ -27,7 +27,7 @@ LOSSES = ("spearman", "kendall")
 AGGREGATIONS = ("sum", "mean")
 MULTI_LOSSES = ("mean", "min")  # several tables: mean rank loss, or the worst task's
 TERMINAL_MODES = ("raw", "quantile", "both")  # lpzero_sr.quantile
-SELECTION_RULES = ("best", "parsimony", "score")  # lpzero_sr.fit.selection (a test checks they agree)
+SELECTION_RULES = ("best", "cv", "parsimony", "score")  # lpzero_sr.fit.selection (a test checks they agree)
 
 DEFAULT_GENERATIONS = 100  # a search's budget when neither generations, evaluations nor a time limit is given
 # share of a rank average's weight given to the additive formula by default, on a table with one row per architecture
@@ -115,7 +115,7 @@ class FitSettings:
       held-out rho 0.870 with quantile against 0.849 raw).
     * ``selection``: the rule that chooses one formula from the Pareto front, on training rows only
       (:mod:`lpzero_sr.fit.selection`; dev splits, NB201 x 3 x seeds 1-3: best 0.8965, parsimony 0.8923,
-      score 0.8659).
+      score 0.8659). ``cv_folds``: the folds of the training rows that the ``cv`` rule validates sizes on.
     * ``bag``: searches (seeds ``seed``, ``seed + 1``, ...; each with the whole budget) whose chosen formulas are
       rank-averaged (:mod:`lpzero_sr.fit.bagging`); 1 is one search. ``subspace``: the share of the columns each
       search of a bag sees (1: all; dev, bag of 9: 0.833 against 0.838 for all columns).
@@ -129,6 +129,7 @@ class FitSettings:
     train_size: int | float | None = 0.8
     terminals: tuple[str, ...] = ("quantile",)
     selection: str = "best"
+    cv_folds: int = 5
     bag: int = 1
     subspace: float = 1.0
     additive: float | None = None
@@ -143,6 +144,7 @@ class FitSettings:
         for mode in terminals:
             _one_of("terminals", mode, TERMINAL_MODES)
         _one_of("selection", self.selection, SELECTION_RULES)
+        _at_least("cv_folds", self.cv_folds, 2)
         _at_least("bag", self.bag, 1)
         if not terminals or len(terminals) > self.bag:
             raise SettingsError(
@@ -176,6 +178,8 @@ class MultiFitSettings:
         _check_train_size(self.train_size)
         _one_of("selection", self.selection, SELECTION_RULES)
         _one_of("multi_loss", self.multi_loss, MULTI_LOSSES)
+        if self.selection == "cv":
+            raise SettingsError("selection", "cv validates sizes on one table's rows; several TABLES take another rule")
         if self.search.engine not in ("auto", "deap"):
             engine = self.search.engine
             raise SettingsError(

@@ -40,7 +40,7 @@ def test_the_light_name_lists_agree_with_the_registries() -> None:
         (lambda: SearchSettings(seed=1.5), "seed: must be an integer, got 1.5"),
         (lambda: FitSettings(bag=0), "bag: must be at least 1, got 0"),
         (lambda: FitSettings(train_size=1.5), "train_size: a fraction must lie in (0, 1), got 1.5"),
-        (lambda: FitSettings(selection="pareto"), "selection: must be one of best, parsimony, score, got 'pareto'"),
+        (lambda: FitSettings(selection="pareto"), "selection: must be one of best, cv, parsimony, score, got 'pareto'"),
         (lambda: FitSettings(terminals=("quantile", "raw")), "terminals: 2 modes take turns over the searches"),
         (lambda: MultiFitSettings(multi_loss="max"), "multi_loss: must be one of mean, min, got 'max'"),
     ],

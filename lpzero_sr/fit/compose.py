@@ -17,6 +17,7 @@ from lpzero_sr.fit.bagging import rank_average
 from lpzero_sr.fit.prepare import Prepared
 from lpzero_sr.fit.search import SearchRun
 from lpzero_sr.fit.selection import select
+from lpzero_sr.fit.validation import ValidationCurve
 from lpzero_sr.formula import Node
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.quantile import Quantile
@@ -61,11 +62,17 @@ class ProxyMaker:
         )
 
 
-def compose(prepared: Prepared, runs: list[SearchRun], settings: FitSettings, make: ProxyMaker) -> Composition:
-    """Choose each front's member by ``settings.selection``; combine them (and the additive formula) when more
-    than one formula is there."""
+def compose(
+    prepared: Prepared,
+    runs: list[SearchRun],
+    settings: FitSettings,
+    make: ProxyMaker,
+    curve: ValidationCurve | None = None,
+) -> Composition:
+    """Choose each front's member by ``settings.selection`` (``curve``: the validation curve of the ``cv`` rule);
+    combine them (and the additive formula) when more than one formula is there."""
     train, quantiles = prepared.train, prepared.quantiles
-    picks = [select(run.front, settings.selection) for run in runs]
+    picks = [select(run.front, settings.selection, curve) for run in runs]
     parts: list[dict[str, Any]] = [
         {"seed": run.seed, "loss": c.loss, "complexity": c.complexity, "text": c.text, "tree": c.formula.to_json()}
         | ({"columns": list(run.columns)} if settings.subspace < 1 else {})

@@ -20,6 +20,7 @@ from lpzero_sr.fit.compose import ProxyMaker, compose
 from lpzero_sr.fit.prepare import Prepared, prepare
 from lpzero_sr.fit.search import SearchRun, run_search, run_searches
 from lpzero_sr.fit.selection import select
+from lpzero_sr.fit.validation import ValidationCurve, validation_curve
 from lpzero_sr.predictors import ProxyPredictor
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.quantile import Quantile
@@ -37,7 +38,8 @@ class FitResult:
     and each member's metrics, the chosen member's index (``None`` for an ensemble, which is no front member),
     the held-out report (proxy, best single column, peers; empty without held-out rows), per-architecture
     predictions (arch, split, score, target; target oriented so that higher is better), the parts of an
-    ensemble, the quantiles the run's formulas read, every search run and the settings."""
+    ensemble, the quantiles the run's formulas read, every search run, the settings, the prepared rows and (for the
+    ``cv`` selection rule) the validation curve."""
 
     proxy: Proxy
     front: Front
@@ -50,6 +52,7 @@ class FitResult:
     runs: list[SearchRun] = field(default_factory=list)
     settings: FitSettings = field(default_factory=FitSettings)
     prepared: Prepared | None = None
+    validation: ValidationCurve | None = None
 
 
 def split(table: StatTable, train_size: int | float | None, seed: int) -> tuple[StatTable, StatTable | None]:
@@ -73,8 +76,12 @@ def fit_table(
     rules = RuleSet.load(settings.search.rules)
     prepared = prepare(train, test)
     engine, runs = run_searches(prepared, settings, rules, checkpoint=checkpoint, progress=progress)
+    curve = None
+    if settings.selection == "cv":
+        backend = get_engine(settings.search.engine)
+        curve = validation_curve(prepared.train, settings, rules, backend, settings.terminals[0], rules.maxsize or 1)
     make = ProxyMaker(prepared.train, settings, engine, rules.name)
-    composition = compose(prepared, runs, settings, make)
+    composition = compose(prepared, runs, settings, make, curve)
     front = runs[0].front
     members = member_metrics(front, prepared, lambda formula: make(formula, prepared.quantiles))
     proxy = composition.proxy
@@ -85,7 +92,7 @@ def fit_table(
         report = heldout_report(ProxyPredictor(proxy), prepared.train, prepared.test, settings.peers)
     return FitResult(
         proxy, front, report, members, chosen, predictions(proxy, prepared), composition.quantiles,
-        composition.parts, runs, settings, prepared,
+        composition.parts, runs, settings, prepared, curve,
     )  # fmt: skip
 
 

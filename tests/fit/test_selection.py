@@ -32,7 +32,7 @@ def test_rules_by_hand() -> None:
 
 
 def test_unknown_rule_and_empty_front() -> None:
-    with pytest.raises(SearchError, match=r"unknown selection rule 'pareto'; known: best, parsimony, score"):
+    with pytest.raises(SearchError, match=r"unknown selection rule 'pareto'; known: best, cv, parsimony, score"):
         select(FRONT, "pareto")
     with pytest.raises(SearchError, match="no valid formula"):
         select(Front([]), "best")
