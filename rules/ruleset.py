@@ -87,6 +87,18 @@ class MaxDepth(Rule):
         return tree.depth > self.params["limit"]
 
 
+@RULE_KINDS.register("max_variables")
+class MaxVariables(Rule):
+    """At most ``limit`` distinct terminals (statistics, or their quantiles): a proxy a person can check by hand
+    reads a few statistics. A statistic read both raw and as its quantile counts twice."""
+
+    stage = "structure"
+    keys = {"limit": int}
+
+    def rejects_tree(self, tree: Node) -> bool:
+        return len(tree.variables) > self.params["limit"]
+
+
 @RULE_KINDS.register("nesting")
 class Nesting(Rule):
     """``limits[outer][inner] = n``: at most ``n`` ``inner`` on a path below an ``outer`` (PySR ``nested_constraints``).

@@ -103,3 +103,14 @@ def test_value_rules() -> None:
     assert rules.values_violation(np.array([1.0, np.nan])) == "fin"
     assert rules.values_violation(np.array([3.0, 3.0, 3.0])) == "const"
     assert rules.rule_names() == ["max", "fin", "const"]
+
+
+def test_max_variables_counts_distinct_terminals() -> None:
+    from lpzero_sr.rules.ruleset import RuleSet
+
+    rules = RuleSet.from_dict(
+        {"operators": {"binary": ["add", "mul"]}, "rules": {"s": {"kind": "max_size", "limit": 20},
+                                                             "v": {"kind": "max_variables", "limit": 2}}}
+    )  # fmt: skip
+    assert rules.tree_violation(("add", 0, "mul", 1, 0)) is None  # two distinct variables, one of them twice
+    assert rules.tree_violation(("add", 0, "mul", 1, 2)) == "v"
