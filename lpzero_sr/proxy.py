@@ -87,6 +87,25 @@ class Proxy:
         return statistics(self.formula.variables, self.quantiles)
 
     @property
+    def size(self) -> int:
+        """Nodes as a person reads the formula: each operator, statistic and constant is one node, a quantile of one
+        statistic ``q(x)`` is one node, a quantile of a formula ``q(f)`` counts the nodes of ``f``."""
+
+        def count(node: Node) -> int:
+            q = self.quantiles.get(node.var) if node.var is not None else None
+            if q is not None and q.source is not None:
+                return count(q.source)
+            return 1 + sum(count(a) for a in node.args)
+
+        return count(self.formula)
+
+    @property
+    def constants(self) -> int:
+        """Numeric constants in the formula as read (those inside formula quantiles included)."""
+        sources = [q.source for q in self.quantiles.values() if q.source is not None]
+        return sum(n.const is not None for tree in (self.formula, *sources) for n in tree.walk())
+
+    @property
     def expr(self) -> sympy.Expr:
         """The unevaluated sympy form (guarded operators are opaque sympy functions; a formula quantile is
         ``q(<formula>)``)."""

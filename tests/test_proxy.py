@@ -125,3 +125,19 @@ def test_evaluate_aggregates_per_architecture() -> None:
         Proxy(product).evaluate(table)
     with pytest.raises(ProxyError, match=r"^table lacks statistic\(s\) the proxy needs: act.abs.mean$"):
         Proxy(Node(var="act.abs.mean"), aggregation="sum").evaluate(table)
+
+
+def test_size_counts_what_a_person_reads() -> None:
+    from lpzero_sr.fit.bagging import part_name
+    from lpzero_sr.formula import Node
+    from lpzero_sr.quantile import Quantile
+
+    column = Quantile("a", (0.0, 1.0), (-0.5, 0.5))
+    single = Proxy(Node(op="add", args=(Node(var="q(a)"), Node(var="b"))), quantiles={"q(a)": column})
+    assert single.size == 3 and single.constants == 0  # q(a) is one node
+    inner = Node(op="mul", args=(Node(const=2.0), Node(var="q(a)")))  # 3 nodes
+    bag = Quantile("", (0.0, 1.0), (-0.5, 0.5), source=inner)
+    bagged = Proxy(
+        Node(op="add", args=(Node(var=part_name(1)), Node(var="b"))), quantiles={"q(a)": column, part_name(1): bag}
+    )
+    assert bagged.size == 3 + 1 + 1 and bagged.constants == 1  # q(f1) counts f1's nodes
