@@ -164,38 +164,41 @@ class RidgeRanks:
         return self.model.predict(pct_ranks(arch_matrix(table, self.columns)))
 
 
-@PEERS.register("lightgbm")
-class LightGBM:
-    """Gradient boosting (LightGBM, :data:`LGBM_PARAMS`) on all raw columns, target ranks as response."""
+class _Boosted:
+    """Gradient-boosted trees on all raw columns, target ranks as response; subclasses name the model."""
 
     size = None
 
-    def fit(self, train: StatTable) -> LightGBM:
-        import lightgbm as lgb
+    def model(self) -> Any:
+        raise NotImplementedError
 
+    def fit(self, train: StatTable) -> _Boosted:
         self.columns = train.features
-        self.model = lgb.LGBMRegressor(**LGBM_PARAMS).fit(arch_matrix(train, self.columns), target_ranks(train))
+        self.fitted = self.model().fit(arch_matrix(train, self.columns), target_ranks(train))
         return self
 
     def query(self, table: StatTable) -> np.ndarray:
-        return np.asarray(self.model.predict(arch_matrix(table, self.columns)), dtype=float)
+        return np.asarray(self.fitted.predict(arch_matrix(table, self.columns)), dtype=float)
+
+
+@PEERS.register("lightgbm")
+class LightGBM(_Boosted):
+    """LightGBM with :data:`LGBM_PARAMS`."""
+
+    def model(self) -> Any:
+        import lightgbm as lgb
+
+        return lgb.LGBMRegressor(**LGBM_PARAMS)
 
 
 @PEERS.register("xgboost")
-class XGBoost:
-    """Gradient boosting (XGBoost, :data:`XGB_PARAMS`) on all raw columns, target ranks as response."""
+class XGBoost(_Boosted):
+    """XGBoost with :data:`XGB_PARAMS`."""
 
-    size = None
-
-    def fit(self, train: StatTable) -> XGBoost:
+    def model(self) -> Any:
         import xgboost as xgb
 
-        self.columns = train.features
-        self.model = xgb.XGBRegressor(**XGB_PARAMS).fit(arch_matrix(train, self.columns), target_ranks(train))
-        return self
-
-    def query(self, table: StatTable) -> np.ndarray:
-        return np.asarray(self.model.predict(arch_matrix(table, self.columns)), dtype=float)
+        return xgb.XGBRegressor(**XGB_PARAMS)
 
 
 @PEERS.register("rank-avg")
