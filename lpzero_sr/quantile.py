@@ -10,7 +10,8 @@ data stored in the proxy, so a new architecture is scored without the training t
 
 The interpolation has the same arithmetic in both backends (bracket by a right-sided binary search,
 ``t = (x - x0) / (x1 - x0)`` clamped to [0, 1], ``y0 + t * (y1 - y0)``), so numpy and torch agree to the last bit
-(``tests/test_quantile.py``); :func:`torch_quantile` is also the helper of standalone torch source. Terminal modes
+(``tests/export/test_torch.py``); ``lpzero_sr.export.torch.torch_quantile`` is the torch side, also the helper
+of standalone torch source. Terminal modes
 (``fit --terminals``): ``raw`` (the statistics), ``quantile`` (only their quantiles), ``both``.
 
 A quantile may also read a whole formula instead of one statistic (``source``): the terminal ``q[f1]`` is the
@@ -23,17 +24,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import pandas as pd
-import sympy
-import torch
 from scipy.stats import rankdata
 
 from lpzero_sr.errors import LpzeroError
-from lpzero_sr.formula import FormulaError, Node, evaluate, evaluate_numpy, quantile_column, quantile_name, symbol
-from lpzero_sr.operators import TorchPrimitives
+from lpzero_sr.formula import FormulaError, Node, evaluate_numpy, quantile_column, quantile_name
 from lpzero_sr.table import StatTable
 
 Terminals = Literal["raw", "quantile", "both"]
@@ -80,10 +78,6 @@ class Quantile:
             t = np.clip((x - x0) / (x1 - x0), 0.0, 1.0)
         return y0 + t * (y1 - y0)
 
-    def torch(self, x: torch.Tensor) -> torch.Tensor:
-        """``q(x)`` for a tensor (on its device and dtype); differentiable between knots."""
-        return torch_quantile(x, list(self.knots), list(self.levels))
-
     # ------------------------------------------------------------------ files
     def to_json(self) -> dict[str, Any]:
         head = {"column": self.column} if self.source is None else {"formula": self.source.to_json()}
@@ -115,18 +109,6 @@ class Quantile:
         if any(b < a for a, b in zip(levels, levels[1:], strict=False)) or not -0.5 <= levels[0] <= levels[-1] <= 0.5:
             raise QuantileError(f"quantile {name!r}: levels must be non-decreasing in [-0.5, 0.5]")
         return cls(column, tuple(map(float, knots)), tuple(map(float, levels)), source)
-
-
-def torch_quantile(x: torch.Tensor, knots: list[float], levels: list[float]) -> torch.Tensor:
-    """q(x): the training CDF of a statistic, linear between knots, clamped outside (lpzero_sr.quantile)."""
-    k = torch.tensor(knots, dtype=x.dtype, device=x.device)
-    v = torch.tensor(levels, dtype=x.dtype, device=x.device)
-    if k.numel() == 1:
-        return torch.where(torch.isnan(x), x, v[0].expand_as(x))
-    hi = torch.searchsorted(k, x.contiguous(), right=True).clamp(1, k.numel() - 1)
-    x0, x1, y0, y1 = k[hi - 1], k[hi], v[hi - 1], v[hi]
-    t = ((x - x0) / (x1 - x0)).clamp(0.0, 1.0)
-    return y0 + t * (y1 - y0)
 
 
 def fit_quantiles(train: StatTable, terminals: Terminals) -> dict[str, Quantile]:
@@ -173,23 +155,34 @@ def statistics(terminals: tuple[str, ...], quantiles: Mapping[str, Quantile]) ->
     return tuple(sorted(names))
 
 
-def sympy_terminals(terminals: tuple[str, ...], quantiles: Mapping[str, Quantile]) -> dict[str, sympy.Expr]:
-    """The sympy form of each terminal: a symbol, or for a formula quantile ``q(<its formula>)``."""
-    out: dict[str, sympy.Expr] = {}
-    for t in terminals:
-        q = quantiles.get(t)
-        if q is None or q.source is None:
-            out[t] = symbol(t)
-        else:
-            inner = q.source.to_sympy(sympy_terminals(q.source.variables, quantiles))
-            out[t] = sympy.Function("q", real=True)(inner)
-    return out
+class TerminalReader(Protocol):
+    """How a backend reads terminals: the values of a formula quantile's ``node`` (broadcast to the shape of ``ref``,
+    a raw statistic) and ``q(x)`` of quantile terminal ``name``."""
+
+    def formula(self, node: Node, leaves: Mapping[str, Any], ref: Any) -> Any: ...
+
+    def quantile(self, name: str, q: Quantile, x: Any) -> Any: ...
+
+
+class NumpyReader:
+    """Terminals of numpy columns: :func:`lpzero_sr.formula.evaluate_numpy` and :meth:`Quantile.numpy`."""
+
+    def formula(self, node: Node, leaves: Mapping[str, Any], ref: Any) -> Any:
+        return np.broadcast_to(evaluate_numpy(node, leaves), np.shape(ref))
+
+    def quantile(self, name: str, q: Quantile, x: Any) -> Any:
+        return q.numpy(x)
 
 
 def read_terminals(
-    names: tuple[str, ...], quantiles: Mapping[str, Quantile], columns: Mapping[str, Any], backend: str = "numpy"
+    names: tuple[str, ...],
+    quantiles: Mapping[str, Quantile],
+    columns: Mapping[str, Any],
+    reader: TerminalReader | None = None,
 ) -> dict[str, Any]:
-    """The value of every terminal in ``names`` from raw statistic ``columns`` (numpy arrays or tensors)."""
+    """The value of every terminal in ``names`` from raw statistic ``columns`` (numpy arrays, or what ``reader``
+    reads: ``lpzero_sr.export.torch`` passes tensors)."""
+    reader = reader or NumpyReader()
     out = {}
     for name in names:
         q = quantiles.get(name)
@@ -199,11 +192,7 @@ def read_terminals(
         if q.source is None:
             x = columns[q.column]
         else:
-            leaves = read_terminals(q.source.variables, quantiles, columns, backend)
-            ref = next(iter(columns.values()))
-            if backend == "numpy":
-                x = np.broadcast_to(evaluate_numpy(q.source, leaves), np.shape(ref))
-            else:
-                x = torch.broadcast_to(evaluate(q.source, leaves, TorchPrimitives(ref.dtype, ref.device)), ref.shape)
-        out[name] = q.numpy(x) if backend == "numpy" else q.torch(x)
+            leaves = read_terminals(q.source.variables, quantiles, columns, reader)
+            x = reader.formula(q.source, leaves, next(iter(columns.values())))
+        out[name] = reader.quantile(name, q, x)
     return out

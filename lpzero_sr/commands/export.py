@@ -19,7 +19,8 @@ from lpzero_sr.proxy import load_proxy
 def command(proxy_file: Path, member: int | None, fmt: str) -> None:
     """Print the proxy in PROXY (a proxy.json, a fit run dir or its front.json; --member N for another member).
 
-    sympy: the unevaluated expression (logabs, sqrtabs, expc, sigmoid, inv, div are the guarded operators of
+    sympy: text that sympy.parse_expr(text, evaluate=False) reads back to the unevaluated expression (statistics as
+    Symbol('name'); logabs, sqrtabs, expc, sigmoid, inv, divide, max2, min2 are the guarded operators of
     lpzero_sr.operators); torch: standalone source, including the reduction over layers of a per-layer proxy."""
     proxy = load_proxy(proxy_file, member)
     if fmt == "sympy":
