@@ -32,10 +32,13 @@ class TreeNumPyPrinter(NumPyPrinter):
         return "(" + "*".join(self._print(a) for a in args) + ")"
 
     def _print_Pow(self, expr: sympy.Expr, rational: bool = False) -> str:  # noqa: N802
-        return f"({self._print(expr.base)}**{self._print(expr.exp)})"
+        return f"(({self._print(expr.base)})**{self._print(expr.exp)})"  # a negative constant base: (-1.0)**2.0
 
     def _print_Integer(self, expr: sympy.Integer) -> str:  # noqa: N802
         return repr(float(expr))  # Python ints have no signed zero: -(2 - 2) must stay -0.0
+
+    def _print_Float(self, expr: sympy.Float) -> str:  # noqa: N802
+        return repr(float(expr))  # every bit of the constant (sympy prints 15 digits)
 
 
 def lambdify(expr: sympy.Expr, symbols: list[sympy.Symbol]) -> Callable[..., Any]:

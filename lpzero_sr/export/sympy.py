@@ -16,7 +16,9 @@ where it would not (the parser flattens ``(a + b) + c`` into one sum and evaluat
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import sympy
@@ -68,6 +70,8 @@ def to_sympy(node: Node, symbols: Mapping[str, sympy.Expr] | None = None) -> sym
         return symbols[node.var] if symbols is not None else symbol(node.var)
     if node.const is not None:
         c = node.const
+        if c == 0 and math.copysign(1.0, c) < 0:
+            return _neg(sympy.Integer(0))  # sympy has no -0.0; -(0) computes it (1/-0.0 is -inf)
         return sympy.Integer(int(c)) if c == int(c) and abs(c) < 1e15 else sympy.Float(c)
     return builder(node.op)(*(to_sympy(a, symbols) for a in node.args))  # type: ignore[arg-type]
 
@@ -97,11 +101,15 @@ _Piece = tuple[str, str]
 
 
 def _float_text(value: float) -> str:
-    """A float that parse_expr reads as the same 53-bit Float: its shortest repr, or with more than 15 significant
-    digits (parse_expr would keep them all, at a higher precision) an explicit ``Float('...', precision=53)``."""
+    """A float that parse_expr reads as the same 53-bit Float: its shortest repr where parse_expr's ``Float(repr)``
+    is that Float, else ``Float(repr, precision=53)`` (parse_expr would keep all of 16 or 17 digits, at a higher
+    precision), else (a subnormal number) its exact decimal expansion at 53 bits."""
     text = repr(value)
-    digits = text.lstrip("-").split("e")[0].replace(".", "").lstrip("0")
-    return text if len(digits) <= 15 else f"Float({text!r}, precision=53)"
+    if sympy.Float(repr(abs(value))) == sympy.Float(abs(value)):
+        return text
+    if sympy.Float(text, precision=53) != sympy.Float(value):
+        text = str(Decimal(value))
+    return f"Float({text!r}, precision=53)"
 
 
 def _paren(piece: _Piece, shapes: tuple[str, ...]) -> str:
@@ -116,6 +124,8 @@ def _emit(node: Node, quantiles: Mapping[str, Quantile]) -> _Piece:
         return "call", f"Symbol({node.var!r})"
     if node.const is not None:
         c = node.const
+        if c == 0 and math.copysign(1.0, c) < 0:
+            return "mul", "Mul(-1, 0, evaluate=False)"
         text = str(int(c)) if c == int(c) and abs(c) < 1e15 else _float_text(c)
         return ("neg" if text.startswith("-") else "num"), text
     args = [_emit(a, quantiles) for a in node.args]

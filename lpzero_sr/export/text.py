@@ -12,6 +12,7 @@ products of names with ``\\cdot``, and each guarded operator by its ``Op.latex``
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -87,7 +88,7 @@ def latex_symbol(name: str) -> str:
 def latex_number(value: float) -> str:
     """A constant with up to 15 significant digits; ``1 \\cdot 10^{-8}`` for an exponent."""
     if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
+        return ("-" if math.copysign(1.0, value) < 0 and value == 0 else "") + str(int(value))  # -0.0 is -0
     mantissa, _, exponent = f"{value:.15g}".partition("e")
     return mantissa if not exponent else rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
 
