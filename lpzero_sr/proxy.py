@@ -22,14 +22,14 @@ import numpy as np
 from lpzero_sr.errors import LpzeroError
 from lpzero_sr.formula import FormulaError, Node, evaluate_numpy
 from lpzero_sr.quantile import Quantile, QuantileError, read_terminals, statistics, used
-from lpzero_sr.ranking import Aggregation
-from lpzero_sr.table import StatTable
 
 if TYPE_CHECKING:
     import sympy
     import torch
 
     from lpzero_sr.export.torch import ProxyModule
+    from lpzero_sr.ranking import Aggregation
+    from lpzero_sr.table import StatTable
 
 FORMAT = "lpzero-sr-proxy/2"
 SEMANTICS = (

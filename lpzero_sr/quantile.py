@@ -24,15 +24,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
-import pandas as pd
-from scipy.stats import rankdata
 
 from lpzero_sr.errors import LpzeroError
 from lpzero_sr.formula import FormulaError, Node, evaluate_numpy, quantile_column, quantile_name
-from lpzero_sr.table import StatTable
+
+if TYPE_CHECKING:
+    from lpzero_sr.table import StatTable
 
 Terminals = Literal["raw", "quantile", "both"]
 TERMINALS: tuple[str, ...] = ("raw", "quantile", "both")
@@ -63,6 +63,8 @@ class Quantile:
             raise QuantileError(f"column {column or source!r} has no finite training value")
         ordered = np.sort(values)
         knots, first = np.unique(ordered, return_index=True)
+        from scipy.stats import rankdata  # scipy.stats: only when knots are fitted (a proxy file loads without it)
+
         levels = (rankdata(ordered, method="average")[first] - 1) / max(values.size - 1, 1) - 0.5
         return cls(column, tuple(float(k) for k in knots), tuple(float(v) for v in levels), source)
 
@@ -125,6 +127,8 @@ def search_table(table: StatTable, quantiles: Mapping[str, Quantile], terminals:
     or the raw statistics followed by their quantiles (``both``)."""
     if not quantiles:
         return table
+    import pandas as pd
+
     added = pd.DataFrame({n: q.numpy(table.column(q.column)) for n, q in quantiles.items()}, index=table.frame.index)
     frame = pd.concat([table.frame.drop(columns=[n for n in added if n in table.frame]), added], axis=1)
     features = [*(table.features if terminals == "both" else ()), *quantiles]

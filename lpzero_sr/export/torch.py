@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -25,7 +25,9 @@ from lpzero_sr.export.source import SourcePrimitives, generated_name
 from lpzero_sr.formula import Node, evaluate
 from lpzero_sr.operators import OPS
 from lpzero_sr.quantile import Quantile, read_terminals, statistics, used
-from lpzero_sr.ranking import Aggregation
+
+if TYPE_CHECKING:
+    from lpzero_sr.ranking import Aggregation
 
 AGGREGATIONS = (None, "sum", "mean")
 
