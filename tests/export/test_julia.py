@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -83,5 +85,5 @@ def test_julia_text_reads_back_to_the_same_values(seed: int, constant: float) ->
     back = parse_equation(julia_text(tree, FEATURES), FEATURES)
     columns = {f: np.random.default_rng(seed).normal(size=5) * 10 for f in FEATURES}
     np.testing.assert_array_equal(evaluate_numpy(back, columns, 5), evaluate_numpy(tree, columns, 5))
-    if constant >= 0 and not any(isinstance(t, float) and t < 0 for t in tokens):
+    if math.copysign(1.0, constant) > 0 and not any(isinstance(t, float) and math.copysign(1.0, t) < 0 for t in tokens):
         assert back == tree
