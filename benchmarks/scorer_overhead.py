@@ -19,19 +19,20 @@ import statistics
 import time
 from collections.abc import Callable
 
-import sympy
 import torch
 from torch import nn
 
 from lpzero_sr.features.extract import resolve_device
 from lpzero_sr.features.inputs import make_batch
 from lpzero_sr.features.loss import logits_of, zero_cost_loss
+from lpzero_sr.formula import Node
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.scorer import Scorer
 from lpzero_sr.spaces.tiny_gpt2 import VOCAB_SIZE, build_model
 
-S = sympy.Symbol
-DEFAULT_FORMULA = sympy.log(S("grad.sqr.mean")) * S("act.abs.std") + S("weight.abs.mean")
+DEFAULT_FORMULA = Node.from_tokens(  # log|grad.sqr.mean|*act.abs.std + weight.abs.mean
+    ("add", "mul", "log", 0, 1, 2), ["grad.sqr.mean", "act.abs.std", "weight.abs.mean"]
+)
 
 
 def small_gpt2() -> nn.Module:
@@ -80,7 +81,7 @@ def main() -> None:
     device = resolve_device(args.device)
     proxy = Proxy.load(args.proxy) if args.proxy else Proxy(DEFAULT_FORMULA)
     scorer = Scorer(proxy, device=device)
-    print(f"proxy: {proxy.expr}  (features: {', '.join(proxy.features)})")
+    print(f"proxy: {proxy.text()}  (features: {', '.join(proxy.features)})")
     print(
         f"device {device}, batch {args.batch_size}x{args.seq_len}, {args.threads} thread(s), "
         f"load average {os.getloadavg()[0]:.2f}"

@@ -3,30 +3,33 @@
 The tree is the formula the search scored (:class:`lpzero_sr.formula.Node`, over the operators of
 :mod:`lpzero_sr.operators`): ``{"op": "log", "args": [...]}``, ``{"var": "grad.sqr.mean"}``, ``{"const": 2.0}``.
 Nothing simplifies it on the way to disk, so the saved proxy ranks architectures exactly as the search did; its
-sympy form, LaTeX, torch callable and torch source are all derived from the same tree.
+text, LaTeX, sympy form, torch module and torch source are all derived from the same tree by :mod:`lpzero_sr.export`,
+imported only when asked for (importing this module imports neither sympy nor torch).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sympy
-import torch
 
-from lpzero_sr.compile import to_torch as compile_to_torch
-from lpzero_sr.compile import torch_source
 from lpzero_sr.errors import LpzeroError
-from lpzero_sr.formula import FormulaError, Node, evaluate_numpy, formula_latex, formula_sympy_text, formula_text
+from lpzero_sr.formula import FormulaError, Node, evaluate_numpy
 from lpzero_sr.fsutil import atomic_write_text
-from lpzero_sr.quantile import Quantile, QuantileError, read_terminals, statistics, sympy_terminals, used
-from lpzero_sr.ranking import Aggregation
-from lpzero_sr.table import StatTable
+from lpzero_sr.quantile import Quantile, QuantileError, read_terminals, statistics, used
+
+if TYPE_CHECKING:
+    import sympy
+    import torch
+
+    from lpzero_sr.export.torch import ProxyModule
+    from lpzero_sr.ranking import Aggregation
+    from lpzero_sr.table import StatTable
 
 FORMAT = "lpzero-sr-proxy/2"
 SEMANTICS = (
@@ -86,6 +89,7 @@ class Proxy:
         compute."""
         return statistics(self.formula.variables, self.quantiles)
 
+    # ------------------------------------------------------------------ exports (lpzero_sr.export)
     @property
     def size(self) -> int:
         """Nodes as a person reads the formula: each operator, statistic and constant is one node, a quantile of one
@@ -109,30 +113,46 @@ class Proxy:
     def expr(self) -> sympy.Expr:
         """The unevaluated sympy form (guarded operators are opaque sympy functions; a formula quantile is
         ``q(<formula>)``)."""
-        return self.formula.to_sympy(self._symbols())
+        from lpzero_sr.export.sympy import proxy_expr
+
+        return proxy_expr(self.formula, self.quantiles)
 
     def text(self) -> str:
-        """One-line readable formula (:func:`lpzero_sr.formula.formula_text`)."""
-        return formula_text(self.formula, self._symbols())
+        """One-line readable formula (:func:`lpzero_sr.export.text.formula_text`)."""
+        from lpzero_sr.export.text import formula_text
+
+        return formula_text(self.formula, self.quantiles)
 
     def latex(self) -> str:
-        return formula_latex(self.formula, self._symbols())
+        """LaTeX of the formula (:func:`lpzero_sr.export.text.formula_latex`)."""
+        from lpzero_sr.export.text import formula_latex
+
+        return formula_latex(self.formula, self.quantiles)
 
     def sympy_text(self) -> str:
-        """sympy's own string of :attr:`expr` (:func:`lpzero_sr.formula.formula_sympy_text`)."""
-        return formula_sympy_text(self.formula, self._symbols())
+        """Text that ``sympy.parse_expr(text, evaluate=False)`` reads back to :attr:`expr`
+        (:func:`lpzero_sr.export.sympy.sympy_text`)."""
+        from lpzero_sr.export.sympy import sympy_text
 
-    def _symbols(self) -> dict[str, sympy.Expr]:
-        return sympy_terminals(self.formula.variables, self.quantiles)
+        return sympy_text(self.formula, self.quantiles)
 
-    def to_torch(self, dtype: torch.dtype = torch.float64) -> Callable[[Mapping[str, torch.Tensor]], torch.Tensor]:
-        """Differentiable callable over statistic tensors (one value per layer for per-layer proxies, reduced by
-        :attr:`aggregation`); runs on their device."""
-        return compile_to_torch(self.formula, dtype, self.aggregation, self.quantiles)
+    def to_torch(self, dtype: torch.dtype | None = None) -> ProxyModule:
+        """A differentiable ``nn.Module`` over statistic tensors (one value per layer for per-layer proxies, reduced
+        by :attr:`aggregation`), with its knots and constants as buffers; statistics are cast to ``dtype``
+        (float64 by default)."""
+        import torch
+
+        from lpzero_sr.export.torch import ProxyModule
+
+        return ProxyModule(self.formula, self.aggregation, self.quantiles, dtype or torch.float64)
 
     def torch_source(self) -> str:
+        """Standalone torch source of the proxy (:func:`lpzero_sr.export.torch.torch_source`)."""
+        from lpzero_sr.export.torch import torch_source
+
         return torch_source(self.formula, self.aggregation, quantiles=self.quantiles)
 
+    # ------------------------------------------------------------------ values
     def row_values(self, columns: Mapping[str, np.ndarray], n_rows: int | None = None) -> np.ndarray:
         """Per-row values over ``columns`` (``n_rows`` sizes the result of a formula without statistics)."""
         missing = [f for f in self.features if f not in columns]

@@ -10,7 +10,8 @@ data stored in the proxy, so a new architecture is scored without the training t
 
 The interpolation has the same arithmetic in both backends (bracket by a right-sided binary search,
 ``t = (x - x0) / (x1 - x0)`` clamped to [0, 1], ``y0 + t * (y1 - y0)``), so numpy and torch agree to the last bit
-(``tests/test_quantile.py``); :func:`torch_quantile` is also the helper of standalone torch source. Terminal modes
+(``tests/export/test_torch.py``); ``lpzero_sr.export.torch.torch_quantile`` is the torch side, also the helper
+of standalone torch source. Terminal modes
 (``fit --terminals``): ``raw`` (the statistics), ``quantile`` (only their quantiles), ``both``.
 
 A quantile may also read a whole formula instead of one statistic (``source``): the terminal ``q[f1]`` is the
@@ -23,19 +24,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
-import pandas as pd
-import sympy
-import torch
-from scipy.stats import rankdata
 
 from lpzero_sr.errors import LpzeroError
-from lpzero_sr.formula import FormulaError, Node, evaluate, evaluate_numpy, quantile_column, quantile_name, symbol
-from lpzero_sr.operators import TorchPrimitives
+from lpzero_sr.formula import FormulaError, Node, evaluate_numpy, quantile_column, quantile_name
 from lpzero_sr.settings import TERMINAL_MODES
-from lpzero_sr.table import StatTable
+
+if TYPE_CHECKING:
+    from lpzero_sr.table import StatTable
 
 Terminals = Literal["raw", "quantile", "both"]
 
@@ -64,6 +62,8 @@ class Quantile:
             raise QuantileError(f"column {column or source!r} has no finite training value")
         ordered = np.sort(values)
         knots, first = np.unique(ordered, return_index=True)
+        from scipy.stats import rankdata  # scipy.stats: only when knots are fitted (a proxy file loads without it)
+
         levels = (rankdata(ordered, method="average")[first] - 1) / max(values.size - 1, 1) - 0.5
         return cls(column, tuple(float(k) for k in knots), tuple(float(v) for v in levels), source)
 
@@ -78,10 +78,6 @@ class Quantile:
         with np.errstate(invalid="ignore", over="ignore"):  # inf - x0 and huge slopes clip to 1
             t = np.clip((x - x0) / (x1 - x0), 0.0, 1.0)
         return y0 + t * (y1 - y0)
-
-    def torch(self, x: torch.Tensor) -> torch.Tensor:
-        """``q(x)`` for a tensor (on its device and dtype); differentiable between knots."""
-        return torch_quantile(x, list(self.knots), list(self.levels))
 
     # ------------------------------------------------------------------ files
     def to_json(self) -> dict[str, Any]:
@@ -116,18 +112,6 @@ class Quantile:
         return cls(column, tuple(map(float, knots)), tuple(map(float, levels)), source)
 
 
-def torch_quantile(x: torch.Tensor, knots: list[float], levels: list[float]) -> torch.Tensor:
-    """q(x): the training CDF of a statistic, linear between knots, clamped outside (lpzero_sr.quantile)."""
-    k = torch.tensor(knots, dtype=x.dtype, device=x.device)
-    v = torch.tensor(levels, dtype=x.dtype, device=x.device)
-    if k.numel() == 1:
-        return torch.where(torch.isnan(x), x, v[0].expand_as(x))
-    hi = torch.searchsorted(k, x.contiguous(), right=True).clamp(1, k.numel() - 1)
-    x0, x1, y0, y1 = k[hi - 1], k[hi], v[hi - 1], v[hi]
-    t = ((x - x0) / (x1 - x0)).clamp(0.0, 1.0)
-    return y0 + t * (y1 - y0)
-
-
 def fit_quantiles(train: StatTable, terminals: Terminals) -> dict[str, Quantile]:
     """The quantile of every feature of ``train`` by terminal name (empty for ``raw``); fitted on these rows only."""
     if terminals not in TERMINAL_MODES:
@@ -142,6 +126,8 @@ def search_table(table: StatTable, quantiles: Mapping[str, Quantile], terminals:
     or the raw statistics followed by their quantiles (``both``)."""
     if not quantiles:
         return table
+    import pandas as pd
+
     added = pd.DataFrame({n: q.numpy(table.column(q.column)) for n, q in quantiles.items()}, index=table.frame.index)
     frame = pd.concat([table.frame.drop(columns=[n for n in added if n in table.frame]), added], axis=1)
     features = [*(table.features if terminals == "both" else ()), *quantiles]
@@ -172,23 +158,34 @@ def statistics(terminals: tuple[str, ...], quantiles: Mapping[str, Quantile]) ->
     return tuple(sorted(names))
 
 
-def sympy_terminals(terminals: tuple[str, ...], quantiles: Mapping[str, Quantile]) -> dict[str, sympy.Expr]:
-    """The sympy form of each terminal: a symbol, or for a formula quantile ``q(<its formula>)``."""
-    out: dict[str, sympy.Expr] = {}
-    for t in terminals:
-        q = quantiles.get(t)
-        if q is None or q.source is None:
-            out[t] = symbol(t)
-        else:
-            inner = q.source.to_sympy(sympy_terminals(q.source.variables, quantiles))
-            out[t] = sympy.Function("q", real=True)(inner)
-    return out
+class TerminalReader(Protocol):
+    """How a backend reads terminals: the values of a formula quantile's ``node`` (broadcast to the shape of ``ref``,
+    a raw statistic) and ``q(x)`` of quantile terminal ``name``."""
+
+    def formula(self, node: Node, leaves: Mapping[str, Any], ref: Any) -> Any: ...
+
+    def quantile(self, name: str, q: Quantile, x: Any) -> Any: ...
+
+
+class NumpyReader:
+    """Terminals of numpy columns: :func:`lpzero_sr.formula.evaluate_numpy` and :meth:`Quantile.numpy`."""
+
+    def formula(self, node: Node, leaves: Mapping[str, Any], ref: Any) -> Any:
+        return np.broadcast_to(evaluate_numpy(node, leaves), np.shape(ref))
+
+    def quantile(self, name: str, q: Quantile, x: Any) -> Any:
+        return q.numpy(x)
 
 
 def read_terminals(
-    names: tuple[str, ...], quantiles: Mapping[str, Quantile], columns: Mapping[str, Any], backend: str = "numpy"
+    names: tuple[str, ...],
+    quantiles: Mapping[str, Quantile],
+    columns: Mapping[str, Any],
+    reader: TerminalReader | None = None,
 ) -> dict[str, Any]:
-    """The value of every terminal in ``names`` from raw statistic ``columns`` (numpy arrays or tensors)."""
+    """The value of every terminal in ``names`` from raw statistic ``columns`` (numpy arrays, or what ``reader``
+    reads: ``lpzero_sr.export.torch`` passes tensors)."""
+    reader = reader or NumpyReader()
     out = {}
     for name in names:
         q = quantiles.get(name)
@@ -198,11 +195,7 @@ def read_terminals(
         if q.source is None:
             x = columns[q.column]
         else:
-            leaves = read_terminals(q.source.variables, quantiles, columns, backend)
-            ref = next(iter(columns.values()))
-            if backend == "numpy":
-                x = np.broadcast_to(evaluate_numpy(q.source, leaves), np.shape(ref))
-            else:
-                x = torch.broadcast_to(evaluate(q.source, leaves, TorchPrimitives(ref.dtype, ref.device)), ref.shape)
-        out[name] = q.numpy(x) if backend == "numpy" else q.torch(x)
+            leaves = read_terminals(q.source.variables, quantiles, columns, reader)
+            x = reader.formula(q.source, leaves, next(iter(columns.values())))
+        out[name] = reader.quantile(name, q, x)
     return out

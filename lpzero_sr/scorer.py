@@ -2,10 +2,10 @@
 
 The scorer reads the statistics and classic proxies its formula names (:attr:`Proxy.features`), asks
 :func:`lpzero_sr.features.extract.extract_model` for exactly those (so only the hook kinds they need are installed,
-and the backward pass runs only when one of them needs gradients), and evaluates the formula with the compiled torch
-callable (:meth:`Proxy.to_torch`). Values equal those of a full extraction followed by :meth:`Proxy.evaluate`: a
-per-architecture formula reads each statistic averaged over layers; a per-layer formula (``proxy.aggregation`` set)
-is evaluated on every layer and summed or averaged.
+and the backward pass runs only when one of them needs gradients), and evaluates the formula with the proxy's torch
+module (:meth:`Proxy.to_torch`, its knots and constants moved to the scorer's device once). Values equal those of a
+full extraction followed by :meth:`Proxy.evaluate`: a per-architecture formula reads each statistic averaged over
+layers; a per-layer formula (``proxy.aggregation`` set) is evaluated on every layer and summed or averaged.
 
 :meth:`Scorer.score_configs` scores many architectures of a space the way a benchmark extraction does (each model
 initialised from ``torch.manual_seed(seed)``, one shared token batch per vocabulary size).
@@ -66,7 +66,7 @@ class Scorer:
             raise ScorerError(
                 f"per-layer proxy reads per-architecture value(s) {', '.join(self.proxies)}; cannot score it per layer"
             )
-        self._formula = self.proxy.to_torch()
+        self._formula = self.proxy.to_torch().to(self.device)
 
     def features(self, model: nn.Module, batch: torch.Tensor, causal: bool | None = None) -> dict[str, torch.Tensor]:
         """The formula's inputs for ``model`` on ``batch``: 0-d tensors, or one value per layer for per-layer

@@ -1,15 +1,20 @@
 """Backend agreement: one formula, the same numbers in the search, a saved proxy, sympy and torch.
 
 Used by the property tests (``tests/test_semantics.py``) and by ``benchmarks/semantics_agreement.py``, which
-draws 20,000 random rule-allowed formulas. :func:`backend_values` evaluates one formula four ways:
+draws 20,000 random rule-allowed formulas. :func:`backend_values` evaluates one formula six ways:
 
 * ``search``: the search's token evaluation (:class:`lpzero_sr.search.fitness.Fitness`'s path);
 * ``proxy``: :meth:`lpzero_sr.proxy.Proxy.evaluate` after a JSON round trip of the proxy file;
-* ``sympy``: ``sympy.lambdify`` of the proxy's sympy form (:func:`lpzero_sr.formula.sympy_numpy_function`);
-* ``torch``: the compiled torch callable, CPU, float64.
+* ``sympy``: ``sympy.lambdify`` of the proxy's sympy form (:func:`lpzero_sr.export.numpy.sympy_numpy_function`);
+* ``julia``: the formula's PySR text (:func:`lpzero_sr.export.julia.julia_text`) read back by the PySR equation
+  reader and evaluated in numpy (Julia itself is not needed; its operator definitions are checked in
+  ``tests/export/test_julia.py``);
+* ``torch``: the proxy's torch module (:meth:`lpzero_sr.proxy.Proxy.to_torch`), CPU, float64;
+* ``torch source``: the standalone source of ``lpzero-sr export --format torch``, run on the same tensors.
 
-The first three run the same numpy primitives in the same order and must agree bit for bit. torch's exp, log and
-sqrt differ from numpy's in the last bit for a few percent of inputs, so :func:`disagreement` asks torch for the
+The numpy ones run the same primitives in the same order and must agree bit for bit, and so must the torch module
+and the torch source. torch's exp, log and sqrt differ from numpy's in the last bit for a few percent of inputs, so
+:func:`disagreement` asks torch for the
 same NaN and infinity positions and for finite values within :data:`TORCH_ULPS` units of the largest intermediate
 value of the formula on that row (a rounding difference can grow no further than that), or within the square root
 of that bound for a formula with ``sqrt``, which grows a difference near 0 to its square root (``sqrt(x**2 + exp(x)
@@ -26,7 +31,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lpzero_sr.formula import Node, Token, evaluate, evaluate_tokens, sympy_numpy_function
+from lpzero_sr.export.julia import julia_text, parse_equation
+from lpzero_sr.export.numpy import sympy_numpy_function
+from lpzero_sr.formula import Node, Token, evaluate, evaluate_numpy, evaluate_tokens
 from lpzero_sr.operators import NUMPY, OPS
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.rules.ruleset import RuleSet
@@ -92,12 +99,19 @@ def backend_values(tokens: tuple[Token, ...], columns: dict[str, np.ndarray]) ->
     with np.errstate(all="ignore"):
         out = lambdified(*(columns[n] for n in saved.formula.variables))
         via_sympy = np.broadcast_to(np.asarray(out, dtype=float), (len(frame),))
-    via_torch = saved.to_torch()({n: torch.tensor(v) for n, v in columns.items()})
+    via_julia = evaluate_numpy(parse_equation(julia_text(node, names), names), columns, len(frame))
+    tensors = {n: torch.tensor(v) for n, v in columns.items()}
+    via_torch = saved.to_torch()(tensors)
+    namespace: dict[str, Any] = {}
+    exec(compile(saved.torch_source(), "<proxy>", "exec"), namespace)  # our own generated source, checked here
+    via_source = namespace["proxy"](tensors)
     return {
         "search": evaluate_tokens(tokens, [table.column(n) for n in names]),
         "proxy": saved.evaluate(table),
         "sympy": np.array(via_sympy),
+        "julia": via_julia,
         "torch": np.broadcast_to(via_torch.detach().numpy(), (len(frame),)),
+        "torch source": np.broadcast_to(via_source.detach().numpy(), (len(frame),)),
     }
 
 
@@ -132,12 +146,12 @@ def disagreement(
     values: dict[str, np.ndarray], tokens: tuple[Token, ...], columns: dict[str, np.ndarray]
 ) -> str | None:
     """``None`` when the backends agree (see the module docstring), else a one-line description."""
-    reference = values["search"]
-    for name in ("proxy", "sympy"):
-        if not np.array_equal(values[name], reference, equal_nan=True):
-            row = int(np.argmax(~((values[name] == reference) | (np.isnan(values[name]) & np.isnan(reference)))))
-            return f"{name} differs from search at row {row}: {values[name][row]!r} vs {reference[row]!r}"
-    other = values["torch"]
+    for name, base in (("proxy", "search"), ("sympy", "search"), ("julia", "search"), ("torch source", "torch")):
+        value, reference = values[name], values[base]
+        if not np.array_equal(value, reference, equal_nan=True):
+            row = int(np.argmax(~((value == reference) | (np.isnan(value) & np.isnan(reference)))))
+            return f"{name} differs from {base} at row {row}: {value[row]!r} vs {reference[row]!r}"
+    reference, other = values["search"], values["torch"]
     for what, mask in (("NaN", np.isnan), ("+inf", np.isposinf), ("-inf", np.isneginf)):
         if not np.array_equal(mask(other), mask(reference)):
             row = int(np.argmax(mask(other) != mask(reference)))

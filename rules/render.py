@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import sympy
-
+from lpzero_sr.export.julia import julia_definition, julia_name
 from lpzero_sr.operators import OPS
 from lpzero_sr.rules.ruleset import RuleSet
 
@@ -26,32 +24,30 @@ def deap_limits(rules: RuleSet, fallback_depth: int = 17) -> DeapLimits:
     return DeapLimits(max_size=int(rules.maxsize or 0), max_height=depth - 1)
 
 
-def _julia(name: str) -> str:
-    return OPS.get(name).julia_name
-
-
 def pysr_operator_kwargs(rules: RuleSet) -> dict[str, Any]:
     """Operators, constraints and limits for ``PySRRegressor``.
 
     Every operator but ``+ - *`` is passed as its Julia definition, generated from the one definition in
     :mod:`lpzero_sr.operators` (``lpz_log(x) = log(max(abs(x), oftype(x, 1.0e-30)))``). Operator names in
     ``constraints``/``nested_constraints`` are those Julia names; ``extra_sympy_mappings`` maps them to the same
-    opaque sympy functions the proxy uses.
+    opaque sympy functions the proxy uses (imported here: rendering for PySR needs sympy, PySR does too).
     """
-    custom = [n for n in (*rules.unary, *rules.binary) if OPS.get(n).julia_builtin is None]
-    mappings: dict[str, Callable[..., sympy.Expr]] = {_julia(n): OPS.get(n).sympy for n in custom}
+    from lpzero_sr.export.sympy import builder
+
+    custom = [n for n in (*rules.unary, *rules.binary) if OPS.get(n).infix is None]
+    mappings = {julia_name(n): builder(n) for n in custom}
     constraints: dict[str, int | tuple[int, int]] = {}
     for op, lim in rules.arg_limits().items():
         if op in (*rules.unary, *rules.binary):
-            constraints[_julia(op)] = tuple(lim) if isinstance(lim, list) else lim  # type: ignore[assignment]
+            constraints[julia_name(op)] = tuple(lim) if isinstance(lim, list) else lim  # type: ignore[assignment]
     nested = {
-        _julia(outer): {_julia(i): n for i, n in inner.items() if i in (*rules.unary, *rules.binary)}
+        julia_name(outer): {julia_name(i): n for i, n in inner.items() if i in (*rules.unary, *rules.binary)}
         for outer, inner in rules.nesting_limits().items()
         if outer in (*rules.unary, *rules.binary)
     }
     kwargs: dict[str, Any] = {
-        "binary_operators": [OPS.get(n).julia_definition for n in rules.binary],
-        "unary_operators": [OPS.get(n).julia_definition for n in rules.unary],
+        "binary_operators": [julia_definition(n) for n in rules.binary],
+        "unary_operators": [julia_definition(n) for n in rules.unary],
         "extra_sympy_mappings": mappings,
         "maxsize": rules.maxsize,
         "constraints": constraints or None,

@@ -14,8 +14,7 @@ from click.testing import CliRunner
 from lpzero_sr.cli import main
 from lpzero_sr.commands.fit import parse_train_size
 from lpzero_sr.errors import DataError
-from lpzero_sr.formula import formula_sympy_text, symbol
-from lpzero_sr.operators import SYMPY_FUNCTIONS
+from lpzero_sr.export.sympy import SYMPY_FUNCTIONS, symbol
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.quantile import read_terminals
 from lpzero_sr.settings import SettingsError
@@ -69,7 +68,7 @@ def test_fit_then_export(csv, tmp_path) -> None:
     assert latex.exit_code == 0 and latex.output.strip() == proxy.latex()
     assert r"\mathrm{" in latex.output
     text = CliRunner().invoke(main, ["export", str(out / "proxy.json"), "--format", "sympy"]).output.strip()
-    assert text == formula_sympy_text(proxy.formula)
+    assert text == proxy.sympy_text() and sympy.parse_expr(text, evaluate=False) == proxy.expr  # statistics as symbols
     src = CliRunner().invoke(main, ["export", str(out / "proxy.json"), "--format", "torch"]).output
     assert src.startswith("import torch")
     as_json = json.loads(CliRunner().invoke(main, ["export", str(out / "proxy.json"), "--format", "json"]).output)
@@ -225,6 +224,7 @@ def test_fit_bag_prints_its_parts_resumes_and_exports_one_formula(csv, tmp_path)
     assert Proxy.load(out / "proxy.json").formula == proxy.formula
     text = CliRunner().invoke(main, ["export", str(out), "--format", "sympy"]).output.strip()
     assert text == proxy.sympy_text() and text.startswith("q(") and "q[f1]" not in text
+    assert sympy.parse_expr(text, evaluate=False) == proxy.expr
     two = CliRunner().invoke(main, ["fit", str(csv), str(csv), "--target", "ppl", "--bag", "2"])
     assert two.output == "Error: --bag applies to a fit of one table only: several TABLES run one search\n"
     sub = CliRunner().invoke(main, ["fit", str(csv), str(csv), "--target", "ppl", "--subspace", "0.5"])

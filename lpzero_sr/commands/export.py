@@ -7,8 +7,6 @@ from pathlib import Path
 
 import click
 
-from lpzero_sr.rundir import load_proxy
-
 
 @click.command("export")
 @click.argument("proxy_file", metavar="PROXY", type=click.Path(path_type=Path))
@@ -19,8 +17,11 @@ from lpzero_sr.rundir import load_proxy
 def command(proxy_file: Path, member: int | None, fmt: str) -> None:
     """Print the proxy in PROXY (a proxy.json, a fit run dir or its front.json; --member N for another member).
 
-    sympy: the unevaluated expression (logabs, sqrtabs, expc, sigmoid, inv, div are the guarded operators of
+    sympy: text that sympy.parse_expr(text, evaluate=False) reads back to the unevaluated expression (statistics as
+    Symbol('name'); logabs, sqrtabs, expc, sigmoid, inv, divide, max2, min2 are the guarded operators of
     lpzero_sr.operators); torch: standalone source, including the reduction over layers of a per-layer proxy."""
+    from lpzero_sr.rundir import load_proxy  # numpy, pandas, scipy: after the arguments are read
+
     proxy = load_proxy(proxy_file, member)
     if fmt == "sympy":
         click.echo(proxy.sympy_text())

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lpzero_sr.errors import LpzeroError
-from lpzero_sr.formula import Node, formula_text
+from lpzero_sr.formula import Node
 from lpzero_sr.ranking import Aggregation, Method
 from lpzero_sr.registry import Registry
 from lpzero_sr.rules.ruleset import RuleSet
@@ -44,6 +44,8 @@ class Candidate:
 
     @property
     def text(self) -> str:
+        from lpzero_sr.export.text import formula_text  # sympy, imported when a front is printed
+
         return formula_text(self.formula)
 
 

@@ -9,7 +9,8 @@ architectures, so ``batching`` is off; the entry point accepts PySR's ``idx`` ar
 
 One meaning per formula: the operators reach Julia as definitions generated from :mod:`lpzero_sr.operators`,
 PySR's own algebraic simplification is off (``should_simplify=False``), and each equation PySR returns is read
-back from its text into the project's formula tree (:func:`parse_equation`; never ``sympify``-ed) and re-scored
+back from its text into the project's formula tree (:func:`lpzero_sr.export.julia.parse_equation`, an ``ast``
+reader; never evaluated or ``sympify``-ed) and re-scored
 with the same :class:`~lpzero_sr.search.fitness.Fitness` the embedded engine uses, so the front's losses are
 those of the proxy that will be saved.
 
@@ -24,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import sys
 from importlib import resources
 from pathlib import Path
@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from lpzero_sr.formula import Node, Token
-from lpzero_sr.operators import OPS
+from lpzero_sr.export.julia import julia_text, parse_equation
+from lpzero_sr.formula import FormulaError, Node, Token
 from lpzero_sr.ranking import Aggregation, Method
 from lpzero_sr.rules.render import pysr_operator_kwargs
 from lpzero_sr.rules.ruleset import RuleSet
@@ -127,99 +127,15 @@ def pysr_kwargs(
     return kwargs
 
 
-def julia_text(node: Node, features: tuple[str, ...]) -> str:
-    """PySR's infix text of a formula over ``features`` (Julia operator names, variable ``x<i>`` for feature ``i``):
-    ``(lpz_log(x0) + x1)``."""
-    if node.var is not None:
-        return f"x{features.index(node.var)}"
-    if node.const is not None:
-        return repr(float(node.const))
-    op = OPS.get(node.op)  # type: ignore[arg-type]
-    args = [julia_text(a, features) for a in node.args]
-    if op.julia_builtin:
-        return f"({args[0]} {op.julia_builtin} {args[1]})"
-    return f"{op.julia_name}({', '.join(args)})"
-
-
-_TOKEN = re.compile(
-    r"\s*(?:(?P<num>[0-9]+\.?[0-9]*(?:[eE][-+]?[0-9]+)?)|(?P<name>[A-Za-z_][A-Za-z_0-9]*)|(?P<sym>[-+*/(),]))"
-)
-
-
-def parse_equation(text: str, features: tuple[str, ...]) -> Node:
-    """The formula tree of one PySR equation string (``+ - *``, unary minus, calls of the ``lpz_*`` operators,
-    variables ``x<i>`` and numbers), by a small recursive-descent parser: the text is never evaluated."""
-    tokens: list[tuple[str, str]] = []
-    pos = 0
-    while pos < len(text.rstrip()):
-        match = _TOKEN.match(text, pos)
-        if match is None:
-            raise SearchError(f"cannot read PySR equation {text!r} at {text[pos : pos + 10]!r}")
-        kind = match.lastgroup or ""
-        tokens.append((kind, match.group(kind)))
-        pos = match.end()
-    by_julia = {OPS.get(n).julia_name: n for n in OPS.names()}
-    at = 0
-
-    def peek() -> str:
-        return tokens[at][1] if at < len(tokens) else ""
-
-    def take(expected: str | None = None) -> tuple[str, str]:
-        nonlocal at
-        if at >= len(tokens) or (expected is not None and tokens[at][1] != expected):
-            raise SearchError(f"cannot read PySR equation {text!r}: expected {expected or 'more'}")
-        at += 1
-        return tokens[at - 1]
-
-    def expression() -> Node:
-        node = term()
-        while peek() in ("+", "-"):
-            node = Node(op=by_julia[take()[1]], args=(node, term()))
-        return node
-
-    def term() -> Node:
-        node = factor()
-        while peek() == "*":
-            take()
-            node = Node(op="mul", args=(node, factor()))
-        return node
-
-    def factor() -> Node:
-        kind, value = take()
-        if value == "-":
-            return Node(op="neg", args=(factor(),))
-        if value == "(":
-            node = expression()
-            take(")")
-            return node
-        if kind == "num":
-            return Node(const=float(value))
-        if kind == "name" and peek() == "(":
-            if value not in by_julia:
-                raise SearchError(f"PySR equation {text!r} uses unknown operator {value!r}")
-            take("(")
-            args = [expression()]
-            while peek() == ",":
-                take()
-                args.append(expression())
-            take(")")
-            return Node(op=by_julia[value], args=tuple(args))
-        if kind == "name" and re.fullmatch(r"x[0-9]+", value) and int(value[1:]) < len(features):
-            return Node(var=features[int(value[1:])])
-        raise SearchError(f"cannot read PySR equation {text!r} at {value!r}")
-
-    node = expression()
-    if at != len(tokens):
-        raise SearchError(f"cannot read PySR equation {text!r}: trailing {peek()!r}")
-    return node
-
-
 def front_from_equations(equations: Any, fitness: Fitness) -> Front:
     """PySR's ``equations_`` frame (columns ``equation``, ...) -> Front over feature names, every member re-scored
     by ``fitness`` (the embedded engine's exact loss) and kept when no simpler member scores as well."""
     scored: list[Candidate] = []
     for text in equations["equation"]:
-        node = parse_equation(str(text), fitness.features)
+        try:
+            node = parse_equation(str(text), fitness.features)
+        except FormulaError as exc:
+            raise SearchError(str(exc)) from None
         tokens: tuple[Token, ...] = node.to_tokens(fitness.features)
         outcome = fitness(tokens)
         if outcome.rejected_by is None:

@@ -63,7 +63,7 @@ def test_a_rank_average_reads_as_one_formula_in_every_backend() -> None:
     proxy = Proxy(root, quantiles=bagged)
     assert root == Node(op="add", args=(Node(var=part_name(1)), Node(var=part_name(2))))
     assert proxy.text() == "q(q(a) + q(b)) + q(q(a) - q(c)**2)"
-    assert proxy.latex().startswith(r"q{\left(q(\mathrm{a}) + q(\mathrm{b}) \right)}")
+    assert proxy.latex().startswith(r"q\left(q(\mathrm{a}) + q(\mathrm{b})\right) + q\left(")
     assert proxy.features == ("a", "b", "c")
     f1 = quantiles["q(a)"].numpy(test.column("a")) + quantiles["q(b)"].numpy(test.column("b"))
     f2 = quantiles["q(a)"].numpy(test.column("a")) - quantiles["q(c)"].numpy(test.column("c")) ** 2

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lpzero_sr.formula import Node, formula_text
+from lpzero_sr.export.text import formula_text
+from lpzero_sr.formula import Node
 from lpzero_sr.proxy import Proxy
 
 NAMES = ("act.abs_std", "grad.sqr.mean", "weight*grad.abs.l1")

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import xml.etree.ElementTree as ET
 
+import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lpzero_sr.formula import Node
+from lpzero_sr.operators import OPS
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.report.document import Formula
 from lpzero_sr.report.mathtext import display_latex, mathtext_latex, render_formula
 from lpzero_sr.report.pagecheck import check_page, decode_data_uri, parse_page
+from lpzero_sr.rules.ruleset import RuleSet
+from lpzero_sr.semantics import all_operators, sample_formula
 
 NAMES = ("act.abs_std", "grad.sqr.mean", "weight*grad.abs.l1")
 EXPRS = [
@@ -113,3 +118,21 @@ def test_display_latex_only_inserts_cdots(tokens):
     latex = "".join(tokens)
     shown = display_latex(latex)
     assert shown.replace(r"\cdot", "").replace(" ", "") == latex.replace(" ", "")
+
+
+ALL_OPERATORS = all_operators(RuleSet.load("default"))
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_mathtext_draws_the_latex_of_any_formula(seed):
+    rules = dataclasses.replace(ALL_OPERATORS, constants=(-0.5, 2.0, 1e-8))
+    tokens = sample_formula(np.random.default_rng(seed), rules, n_features=3)
+    width, height = svg_size(Proxy(Node.from_tokens(tokens, NAMES)).latex())
+    assert width > 5 and height > 5
+
+
+@pytest.mark.parametrize("op", sorted(OPS.names()))
+def test_mathtext_draws_every_operator(op):
+    args = [Node(var=n) for n in NAMES[: OPS.get(op).arity]]
+    assert svg_size(Proxy(Node(op=op, args=tuple(args))).latex())[0] > 20

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sympy
 
-from lpzero_sr.operators import div, logabs
+from lpzero_sr.export.sympy import FUNCTIONS
 from lpzero_sr.rules.render import deap_limits, pysr_operator_kwargs
 from lpzero_sr.rules.ruleset import RuleSet
 
@@ -27,7 +27,7 @@ def test_pysr_kwargs_of_default_rules() -> None:
     assert kw["nested_constraints"]["lpz_square"] == {"lpz_square": 1, "lpz_sqrt": 0}
     assert kw["complexity_of_constants"] == 16  # no constants allowed: priced beyond maxsize
     x = sympy.Symbol("x")
-    assert kw["extra_sympy_mappings"]["lpz_log"](x) == logabs(x)
+    assert kw["extra_sympy_mappings"]["lpz_log"](x) == FUNCTIONS["logabs"](x)
     assert set(kw["extra_sympy_mappings"]) == {f"lpz_{n}" for n in RuleSet.load("default").unary}
 
 
@@ -47,6 +47,6 @@ def test_pysr_kwargs_drop_limits_on_operators_not_in_use() -> None:
     assert kw["nested_constraints"] == {"lpz_log": {"lpz_log": 0}}
     assert kw["binary_operators"][2] == "lpz_div(x, y) = (x * inv(copysign(max(abs(y), oftype(x, 1e-30)), y)))"
     assert kw["unary_operators"][1] == "lpz_inv(x) = inv(copysign(max(abs(x), oftype(x, 1e-30)), x))"
-    assert kw["extra_sympy_mappings"]["lpz_div"](x, 2) == div(x, 2)
+    assert kw["extra_sympy_mappings"]["lpz_div"](x, 2) == FUNCTIONS["divide"](x, 2)
     assert kw["constraints"] == {"*": (-1, 3)}
     assert "maxdepth" not in kw and "complexity_of_constants" not in kw
