@@ -32,8 +32,6 @@ from lpzero_sr.quantile import Quantile, QuantileError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from lpzero_sr.fit.pipeline import FitResult, MultiFitResult
-
 PROXY, FRONT, HISTORY, PREDICTIONS, SETTINGS, SUMMARY, ABLATION = (
     "proxy.json", "front.json", "history.json", "predictions.csv", "settings.json", "summary.json", "ablation.json",
 )  # fmt: skip
@@ -43,6 +41,18 @@ SEED_PREFIX = "seed_"
 
 class RunDirError(LpzeroError):
     """A run directory without the files a command needs, or with a file that is not what it should be."""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What a fit writes: the proxy, the contents of ``front.json`` and ``settings.json``, and where the fit has them,
+    ``history.json`` and the predictions (:meth:`lpzero_sr.fit.pipeline.FitResult.record` builds it)."""
+
+    proxy: Proxy
+    front: dict[str, Any]
+    settings: dict[str, Any]
+    history: dict[str, Any] | None = None
+    predictions: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -90,50 +100,17 @@ class RunDir:
         self.path = Path(path)
 
     # ------------------------------------------------------------------ writing
-    def write_fit(self, result: FitResult) -> list[Path]:
-        """The five files of a one-table fit; returns their paths (proxy first)."""
-        from lpzero_sr.settings import to_dict
-
-        used = {v for c in result.front.candidates for v in c.formula.variables}
-        extra: dict[str, Any] = {"chosen": result.chosen, "selection": result.proxy.selection, "report": result.report}
-        if result.parts:
-            extra["parts"] = result.parts
-        if result.validation is not None:
-            extra["validation"] = result.validation.to_json()
-        extra["quantiles"] = {n: q.to_json() for n, q in result.quantiles.items() if n in used}
-        front = self._front_json(result.front, result.members, extra)
-        history = {
-            "history": result.front.history,
-            "rejections": result.front.rejections,
-            "stopped": result.front.stopped,
-            "evaluations": result.front.evaluations,
-        }
-        predictions = io.StringIO()
-        result.predictions.to_csv(predictions, index=False)
-        return [
-            self._write(PROXY, _dumps(result.proxy.to_json())),
-            self._write(FRONT, _dumps(front)),
-            self._write(HISTORY, _dumps(history)),
-            self._write(PREDICTIONS, predictions.getvalue()),
-            self._write(SETTINGS, _dumps(to_dict(result.settings))),
-        ]
-
-    def write_multi(self, result: MultiFitResult) -> list[Path]:
-        """``proxy.json``, ``front.json`` (with the per-table reports) and ``settings.json`` of a multi-table fit."""
-        from lpzero_sr.settings import to_dict
-
-        extra = {
-            "chosen": result.chosen,
-            "selection": result.proxy.selection,
-            "tasks": result.names,
-            "reports": result.reports,
-        }
-        front = self._front_json(result.front, result.members, extra)
-        return [
-            self._write(PROXY, _dumps(result.proxy.to_json())),
-            self._write(FRONT, _dumps(front)),
-            self._write(SETTINGS, _dumps(to_dict(result.settings))),
-        ]
+    def write(self, record: RunRecord) -> list[Path]:
+        """The files of ``record`` (those it holds); returns their paths, the proxy first."""
+        paths = [self._write(PROXY, _dumps(record.proxy.to_json())), self._write(FRONT, _dumps(record.front))]
+        if record.history is not None:
+            paths.append(self._write(HISTORY, _dumps(record.history)))
+        if record.predictions is not None:
+            text = io.StringIO()
+            record.predictions.to_csv(text, index=False)
+            paths.append(self._write(PREDICTIONS, text.getvalue()))
+        paths.append(self._write(SETTINGS, _dumps(record.settings)))
+        return paths
 
     def write_summary(self, summary: dict[str, Any]) -> Path:
         """``summary.json`` of a held-out protocol run."""
@@ -142,13 +119,6 @@ class RunDir:
     def seed(self, seed: int) -> RunDir:
         """The folder of one seed of a protocol run."""
         return RunDir(self.path / f"{SEED_PREFIX}{seed}")
-
-    @staticmethod
-    def _front_json(front: Any, members: list[dict[str, Any]], extra: dict[str, Any]) -> dict[str, Any]:
-        data = front.to_json(extra)
-        for row, member in zip(data["candidates"], members, strict=True):
-            row.update(member)
-        return data
 
     def _write(self, name: str, text: str) -> Path:
         return atomic_write_text(self.path / name, text)

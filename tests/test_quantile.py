@@ -113,7 +113,7 @@ def test_fit_with_quantile_terminals_saves_a_run_whose_members_reload(tmp_path) 
     search = SearchSettings(generations=5, population=30, jobs=1)
     result = fit_table(train, test, FitSettings(search=search, peers=False, terminals=("quantile",)))
     assert all(v.startswith("q(") for c in result.front.candidates for v in c.formula.variables)
-    RunDir(tmp_path).write_fit(result)
+    RunDir(tmp_path).write(result.record())
     chosen = load_proxy(tmp_path)
     np.testing.assert_array_equal(chosen.evaluate(test), result.proxy.evaluate(test))
     assert result.report["proxy"]["spearman"] == pytest.approx(

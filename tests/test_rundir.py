@@ -22,7 +22,7 @@ def test_what_a_fit_writes_reads_back_typed(arch_table: StatTable, quick, tmp_pa
     settings = quick(additive=0)
     result = fit_table(train, test, settings)
     run = RunDir(tmp_path / "run")
-    run.write_fit(result)
+    run.write(result.record())
     back = RunDir(tmp_path / "run")
     assert back.kind == "fit" and back.proxy.formula == result.proxy.formula
     assert [m.formula for m in back.front.candidates] == [c.formula for c in result.front.candidates]

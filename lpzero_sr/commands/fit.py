@@ -291,10 +291,9 @@ def run(tables: tuple[str, ...], settings: FitSettings | MultiFitSettings, out: 
             result = fit_tables(stat_tables, settings, names=list(tables), checkpoint=checkpoint, progress=progress)
     if isinstance(settings, FitSettings):
         print_result(result)
-        paths = RunDir(out).write_fit(result)
     else:
         print_multi(result)
-        paths = RunDir(out).write_multi(result)
+    paths = RunDir(out).write(result.record())
     click.echo("wrote " + ", ".join(str(p) for p in paths))
     if result.front.stopped == "interrupted":
         click.echo(f"interrupted: kept the front found so far in {out}", err=True)

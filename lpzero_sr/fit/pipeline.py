@@ -25,10 +25,11 @@ from lpzero_sr.predictors import ProxyPredictor
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.quantile import Quantile
 from lpzero_sr.rules.ruleset import RuleSet
+from lpzero_sr.rundir import RunRecord
 from lpzero_sr.search.engine import Front, Progress, SearchError
 from lpzero_sr.search.engines import get_engine
 from lpzero_sr.search.multitask import shared_features
-from lpzero_sr.settings import FitSettings, MultiFitSettings
+from lpzero_sr.settings import FitSettings, MultiFitSettings, to_dict
 from lpzero_sr.table import StatTable
 
 
@@ -53,6 +54,24 @@ class FitResult:
     settings: FitSettings = field(default_factory=FitSettings)
     prepared: Prepared | None = None
     validation: ValidationCurve | None = None
+
+    def record(self) -> RunRecord:
+        """What its run directory holds (:meth:`lpzero_sr.rundir.RunDir.write`)."""
+        used = {v for c in self.front.candidates for v in c.formula.variables}
+        extra: dict[str, Any] = {"chosen": self.chosen, "selection": self.proxy.selection, "report": self.report}
+        if self.parts:
+            extra["parts"] = self.parts
+        if self.validation is not None:
+            extra["validation"] = self.validation.to_json()
+        extra["quantiles"] = {n: q.to_json() for n, q in self.quantiles.items() if n in used}
+        history = {
+            "history": self.front.history,
+            "rejections": self.front.rejections,
+            "stopped": self.front.stopped,
+            "evaluations": self.front.evaluations,
+        }
+        front = front_json(self.front, self.members, extra)
+        return RunRecord(self.proxy, front, to_dict(self.settings), history, self.predictions)
 
 
 def split(table: StatTable, train_size: int | float | None, seed: int) -> tuple[StatTable, StatTable | None]:
@@ -109,6 +128,19 @@ class MultiFitResult:
     members: list[dict[str, Any]] = field(default_factory=list)
     chosen: int = 0
     settings: MultiFitSettings = field(default_factory=MultiFitSettings)
+
+    def record(self) -> RunRecord:
+        """What its run directory holds: the proxy, the front with the per-table reports, the settings."""
+        extra = {"chosen": self.chosen, "selection": self.proxy.selection, "tasks": self.names, "reports": self.reports}
+        return RunRecord(self.proxy, front_json(self.front, self.members, extra), to_dict(self.settings))
+
+
+def front_json(front: Front, members: list[dict[str, Any]], extra: dict[str, Any]) -> dict[str, Any]:
+    """``front.json``: the front with each member's metrics and ``extra``."""
+    data = front.to_json(extra)
+    for row, member in zip(data["candidates"], members, strict=True):
+        row.update(member)
+    return data
 
 
 def fit_tables(

@@ -150,7 +150,7 @@ def write_protocol(out_dir: str | Path, results: list[SeedResult], meta: dict[st
     """``out_dir/summary.json`` plus one fit run folder per seed (:class:`lpzero_sr.rundir.RunDir`)."""
     run = RunDir(out_dir)
     for r in results:
-        run.seed(r.seed).write_fit(r.fit)
+        run.seed(r.seed).write(r.fit.record())
     summary = {**meta, **summarize(results)}
     run.write_summary(summary)
     return summary

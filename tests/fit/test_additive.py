@@ -98,7 +98,7 @@ def test_fit_with_additive_rank_averages_the_searches_and_the_additive_formula(t
     level = rank_average([shape.formula], train, quantiles)[1]["q[f1]"].numpy(shape.evaluate(test))
     expected = plain.proxy.evaluate(test) + additive_weight(0.4, 2) * level  # 1.333333
     np.testing.assert_allclose(result.proxy.evaluate(test), expected, atol=1e-12)
-    RunDir(tmp_path).write_fit(result)
+    RunDir(tmp_path).write(result.record())
     saved = load_proxy(tmp_path)
     np.testing.assert_array_equal(saved.evaluate(test), result.proxy.evaluate(test))
     stats = {n: torch.tensor(test.column(n)) for n in saved.features}

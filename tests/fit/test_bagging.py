@@ -98,7 +98,7 @@ def test_fit_with_bag_ranks_by_the_average_of_each_searchs_choice(tmp_path, quic
     np.testing.assert_allclose(result.proxy.evaluate(test), manual, atol=1e-12)
     assert result.report["proxy"]["spearman"] == pytest.approx(spearmanr(manual, test.y).statistic, abs=1e-9)
     assert result.proxy.metrics["heldout"]["spearman"] == pytest.approx(result.report["proxy"]["spearman"])
-    RunDir(tmp_path).write_fit(result)
+    RunDir(tmp_path).write(result.record())
     front = json.loads((tmp_path / "front.json").read_text())
     assert front["chosen"] is None and [p["seed"] for p in front["parts"]] == [0, 1, 2]
     np.testing.assert_array_equal(load_proxy(tmp_path).evaluate(test), result.proxy.evaluate(test))

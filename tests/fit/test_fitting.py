@@ -65,7 +65,7 @@ def test_dev_and_report_seeds_are_disjoint() -> None:
 
 def test_run_directory_contract(tmp_path) -> None:
     result, _ = fit(table(["a", "b", "c"]))
-    paths = RunDir(tmp_path / "run").write_fit(result)
+    paths = RunDir(tmp_path / "run").write(result.record())
     assert [p.name for p in paths] == ["proxy.json", "front.json", "history.json", "predictions.csv", "settings.json"]
     front = json.loads((tmp_path / "run" / "front.json").read_text())
     assert front["chosen"] == result.chosen and front["selection"] == "best"

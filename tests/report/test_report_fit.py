@@ -121,7 +121,7 @@ def test_a_bagged_fit_says_what_its_proxy_is_and_lists_its_formulas(tmp_path, qu
     frame["y"] = frame["s"] - frame["t"] ** 2 + 0.1 * rng.normal(size=40)
     train, test = StatTable.from_frame(frame, "y").split(30, seed=0)
     result = fit_table(train, test, quick(generations=3, population=20, bag=2, additive=0, peers=True))
-    RunDir(tmp_path).write_fit(result)
+    RunDir(tmp_path).write(result.record())
     text = write_report(tmp_path)[0].read_text()
     parts = "; ".join(f"f{i} = `{p['text']}`" for i, p in enumerate(result.parts, start=1))
     assert "The rank average of 2 searches' best members (`fit --bag 2`): each `q(f)` is formula" in text
@@ -141,7 +141,7 @@ def test_a_fit_with_the_additive_formula_names_it(tmp_path, quick):
     frame["y"] = frame["s"] - frame["t"] ** 2 + 0.1 * rng.normal(size=40)
     train, test = StatTable.from_frame(frame, "y").split(30, seed=0)
     result = fit_table(train, test, quick(generations=3, population=20, additive=0.4, peers=True))
-    RunDir(tmp_path).write_fit(result)
+    RunDir(tmp_path).write(result.record())
     text = write_report(tmp_path)[0].read_text()
     head = "The rank average of 1 search's best member and the additive formula (`fit --bag 1`, `--additive`): "
     assert head in text and f"f2 = `{result.parts[1]['text']}`" in text

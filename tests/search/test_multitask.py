@@ -107,7 +107,7 @@ def test_fit_multi_reports_each_task(tables, tmp_path) -> None:
         rho = {c: spearmanr(train.column(c), train.y).statistic for c in ("a", "b", "noise")}
         best = max(rho, key=lambda c: abs(rho[c]))  # chosen on this task's training rows only
         assert report["baseline"]["column"] == best and report["baseline"]["sign"] == np.sign(rho[best])
-    paths = RunDir(tmp_path / "run").write_multi(result)
+    paths = RunDir(tmp_path / "run").write(result.record())
     front = json.loads(paths[1].read_text())
     assert front["tasks"] == ["t1", "t2"] and len(front["reports"]) == 2
     assert front["candidates"][front["chosen"]]["heldout"]["t2"]["spearman"] == pytest.approx(1.0)
