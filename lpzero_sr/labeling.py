@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from lpzero_sr.errors import DataError, LpzeroError
 from lpzero_sr.features.inputs import corpus_text, train_tokenizer
+from lpzero_sr.fsutil import atomic_write_text
 
 if TYPE_CHECKING:  # spaces/shipped.py reads labels through this module: no import of lpzero_sr.spaces at load
     from lpzero_sr.spaces.base import Benchmark, Space
@@ -297,7 +298,7 @@ def _update_meta(path: Path, meta: dict[str, Any], seeds: list[int]) -> int:
             raise LpzeroError(f"{path.parent} was labelled with other settings ({', '.join(diff)}); use another --out")
     else:
         old_seeds = seeds
-    path.write_text(json.dumps({**meta, "train_seeds": sorted({*old_seeds, *seeds})}, indent=1) + "\n", "utf-8")
+    atomic_write_text(path, json.dumps({**meta, "train_seeds": sorted({*old_seeds, *seeds})}, indent=1) + "\n")
     return old_seeds[0]
 
 

@@ -47,6 +47,7 @@ class StatTable:
         features: list[str] | None = None,
         drop_invalid: bool = False,
         nonfinite_features: bool = False,
+        screen: bool = True,
     ) -> StatTable:
         """Validate ``frame``; every defect raises one :class:`TableError` line.
 
@@ -57,7 +58,8 @@ class StatTable:
         overflow for some architectures): which columns a search may use is then decided on the training rows only
         (:meth:`finite_features`). Columns named in ``features`` are used as given: NaN/inf in them is an error, or
         with ``drop_invalid`` costs those rows. Feature columns that are constant over all rows carry no ranking
-        signal and are dropped (logged at info level).
+        signal and are dropped (logged at info level). ``screen=False`` keeps every numeric column as it is (no
+        column left out: a table scored with a proxy, not searched, may hold anything the proxy reads).
         """
         if direction not in ("maximize", "minimize"):
             raise TableError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
@@ -90,16 +92,20 @@ class StatTable:
                 )
         # only a non-finite target costs rows (or an explicitly chosen feature's, with drop_invalid)
         frame = _drop_or_reject_invalid(frame, [target, *(features if explicit else ())], arch_col, drop_invalid)
+        _reject_duplicates(frame, arch_col, layer_col)
+        if layer_col is not None and (frame.groupby(arch_col)[target].nunique() > 1).any():
+            raise TableError(f"target {target!r} differs between layers of the same architecture")
+        if not screen:
+            return cls(frame.reset_index(drop=True), tuple(features), target, direction, arch_col, layer_col)
         if not explicit and not nonfinite_features and features:
             features = _drop_nonfinite(frame, list(features))
             if not features:
                 raise TableError("every feature column has NaN/inf values")
-        features = _drop_leaks(frame, list(features), target, explicit)
         if not features:
             raise TableError("table has no numeric feature columns")
-        _reject_duplicates(frame, arch_col, layer_col)
-        if layer_col is not None and (frame.groupby(arch_col)[target].nunique() > 1).any():
-            raise TableError(f"target {target!r} differs between layers of the same architecture")
+        features = _drop_leaks(frame, list(features), target, explicit)
+        if not features:
+            raise TableError("every feature column leaks the target (see the warnings)")
         n_archs = frame[arch_col].nunique()
         if n_archs < MIN_ARCHS:
             raise TableError(f"only {n_archs} architectures; rank correlation needs at least {MIN_ARCHS}")
