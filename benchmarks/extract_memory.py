@@ -13,6 +13,7 @@ import resource
 import tempfile
 
 import numpy as np
+import smoke
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -32,7 +33,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archs", type=int, default=20)
     parser.add_argument("--device", default="auto")
-    args = parser.parse_args()
+    args = smoke.parse(parser, archs=6)
     rss: list[float] = []
 
     def build(arch: str) -> torch.nn.Module:

@@ -13,6 +13,7 @@ import argparse
 import statistics
 import time
 
+import smoke
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -52,7 +53,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (1: stable timings on a shared machine)")
-    args = parser.parse_args()
+    args = smoke.parse(parser, batch_size=1, seq_len=8, repeats=1)
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     torch.manual_seed(0)

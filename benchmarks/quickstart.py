@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import smoke
+
 from lpzero_sr.protocol import SPLITS, split_seeds
 
 
@@ -30,8 +32,12 @@ def main() -> None:
     parser.add_argument("--split", choices=sorted(SPLITS), default="report")
     parser.add_argument("--out", type=Path, default=Path("runs/quickstart-seeds"))
     parser.add_argument("extra", nargs="*", help="Further fit options (after --).")
-    args = parser.parse_args()
-    seeds = split_seeds(args.split)
+    args = smoke.parse(
+        parser,
+        out=smoke.scratch(),
+        extra=["--generations", "1", "--population", "16", "--jobs", "1", "--batch-size", "1", "--seq-len", "8"],
+    )
+    seeds = smoke.first(args, split_seeds(args.split))
     cache = tempfile.mkdtemp(prefix="lpzero-quickstart-cache-")
     env = {**os.environ, "LPZERO_SR_CACHE": cache}
     wins = 0

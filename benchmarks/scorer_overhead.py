@@ -1,7 +1,7 @@
 """Scorer overhead: time of ``scorer(model, batch)`` / time of a plain forward+backward on the same model and batch.
 
     .venv/bin/python benchmarks/scorer_overhead.py [--proxy runs/quickstart/proxy.json] [--device auto]
-        [--batch-size 16] [--seq-len 128] [--repeats 10] [--threads 1]
+        [--batch-size 16] [--seq-len 128] [--repeats 10] [--threads 1] [--smoke]
 
 Goal: ratio <= 1.2. The plain pass is what any gradient-based proxy needs at least: forward, the zero-cost loss,
 backward, zero the gradients. Without ``--proxy`` a formula of the shape the search returns is timed (gradient,
@@ -19,19 +19,20 @@ import statistics
 import time
 from collections.abc import Callable
 
-import sympy
+import smoke
 import torch
 from torch import nn
 
 from lpzero_sr.features.extract import resolve_device
 from lpzero_sr.features.inputs import make_batch
 from lpzero_sr.features.loss import logits_of, zero_cost_loss
+from lpzero_sr.formula import Node
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.scorer import Scorer
 from lpzero_sr.spaces.tiny_gpt2 import VOCAB_SIZE, build_model
 
-S = sympy.Symbol
-DEFAULT_FORMULA = sympy.log(S("grad.sqr.mean")) * S("act.abs.std") + S("weight.abs.mean")
+# log(grad.sqr.mean) * act.abs.std + weight.abs.mean, as the search's tokens
+DEFAULT_FORMULA = Node.from_tokens(("add", "mul", "log", 0, 1, 2), ["grad.sqr.mean", "act.abs.std", "weight.abs.mean"])
 
 
 def small_gpt2() -> nn.Module:
@@ -75,12 +76,12 @@ def main() -> None:
     parser.add_argument("--seq-len", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
+    args = smoke.parse(parser, batch_size=1, seq_len=8, repeats=1)
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     proxy = Proxy.load(args.proxy) if args.proxy else Proxy(DEFAULT_FORMULA)
     scorer = Scorer(proxy, device=device)
-    print(f"proxy: {proxy.expr}  (features: {', '.join(proxy.features)})")
+    print(f"proxy: {proxy.text()}  (features: {', '.join(proxy.features)})")
     print(
         f"device {device}, batch {args.batch_size}x{args.seq_len}, {args.threads} thread(s), "
         f"load average {os.getloadavg()[0]:.2f}"
@@ -89,6 +90,10 @@ def main() -> None:
         "tiny-gpt2 L4-E128-H8-I512": lambda: build_model({"n_layer": 4, "n_embd": 128, "n_head": 8, "n_inner": 512}),
         "gpt2 6x384": small_gpt2,
     }
+    if args.smoke:
+        models = {
+            "tiny-gpt2 L1-E32-H1-I32": lambda: build_model({"n_layer": 1, "n_embd": 32, "n_head": 1, "n_inner": 32})
+        }
     batch = make_batch(VOCAB_SIZE, args.batch_size, args.seq_len, seed=0).to(device)
     for name, build in models.items():
         torch.manual_seed(0)

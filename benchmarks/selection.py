@@ -15,6 +15,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+import smoke
 
 from lpzero_sr.evaluate import rank_metrics
 from lpzero_sr.protocol import DEV_SEEDS
@@ -36,14 +37,14 @@ def main() -> None:
     parser.add_argument("--generations", type=int, default=60)
     parser.add_argument("--loss", choices=["spearman", "kendall"], default="kendall")
     parser.add_argument("--jobs", type=int, default=1)
-    args = parser.parse_args()
+    args = smoke.parse(parser, tasks="nb201-cifar10", generations=1)
     rules, names = RuleSet.load("default"), SELECTIONS.names()
     scores: dict[str, list[float]] = {n: [] for n in names}
     print(f"{'task':<24}{'seed':>5} " + " ".join(f"{n:>10}" for n in names) + f" {'single col':>10}")
     singles: list[float] = []
     for task in args.tasks.split(","):
         table = resolve_table(task, args.data_dir)
-        for seed in DEV_SEEDS:
+        for seed in smoke.first(args, DEV_SEEDS):
             train, test = table.split(args.train_size, seed)
             result = fit_proxy(
                 train, test, rules, loss=args.loss, budget=Budget(generations=args.generations), seed=seed,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import smoke
 import torch
 
 from lpzero_sr.labeling import TrainSettings, load_corpus, train_and_evaluate
@@ -35,7 +36,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
+    args = smoke.parse(parser, steps=2, out=smoke.scratch())
     torch.set_num_threads(args.threads)
     settings = TrainSettings(steps=args.steps, warmup=max(1, args.steps // 10), train_seed=0)
     torch.manual_seed(settings.train_seed)

@@ -16,6 +16,7 @@ import click
 from lpzero_sr.baselines import ExtractSettings
 from lpzero_sr.commands.interrupt import INTERRUPTED
 from lpzero_sr.commands.options import device_option, extraction_options, runner_options
+from lpzero_sr.commands.score import warn_if_fitted_elsewhere
 from lpzero_sr.errors import ConfigError, DataError
 from lpzero_sr.fsutil import atomic_write_text, run_lock
 from lpzero_sr.nas import (
@@ -120,6 +121,8 @@ def command(
     if objective == "proxy" and proxy is None:
         raise NasError("--objective proxy needs --proxy PATH (or use --objective params / random)")
     scorer = Scorer(proxy, device=device) if objective == "proxy" and proxy is not None else None
+    if scorer is not None:
+        warn_if_fitted_elsewhere(scorer.proxy, space)
     bench = _benchmark(space, data_dir, within_benchmark)
     builder = bench.space if bench is not None else get_space(space)
     if builder is None:

@@ -16,6 +16,7 @@ The ranking is printed best first. ``--workers N`` / ``--ray [auto|ADDRESS]`` sc
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +33,14 @@ from lpzero_sr.commands.options import device_option, extraction_options, runner
 from lpzero_sr.errors import ConfigError
 from lpzero_sr.fsutil import atomic_write_text
 from lpzero_sr.parallel import map_archs, runner_from_options
-from lpzero_sr.proxy import load_proxy
+from lpzero_sr.proxy import Proxy, load_proxy
 from lpzero_sr.ranking import kendall, spearman
 from lpzero_sr.scorer import Scorer
 from lpzero_sr.spaces import get_space, load_benchmark
 from lpzero_sr.spaces.base import check_seq_len
 from lpzero_sr.tables import resolve_table
+
+log = logging.getLogger(__name__)
 
 
 def read_config(path: Path) -> dict[str, Any]:
@@ -99,6 +102,7 @@ def command(
     chosen_proxy = load_proxy(proxy, member)
     if sum(map(bool, (table_spec, config_files, benchmark and not config_files))) != 1:
         raise ConfigError("give exactly one of --table, --config FILE... or --benchmark NAME")
+    warn_if_fitted_elsewhere(chosen_proxy, table_spec or benchmark)
     truth, direction, unusable = None, "maximize", {}
     if table_spec:
         direction = "maximize" if maximize else "minimize"
@@ -170,6 +174,22 @@ def _architectures(
         raise ConfigError(f"architecture(s) not in {benchmark}: {', '.join(unknown[:5])}")
     truth = bench.targets.loc[chosen, bench.target]
     return bench.space, {a: bench.configs[a] for a in chosen}, truth, bench.direction, {}
+
+
+def warn_if_fitted_elsewhere(proxy: Proxy, source: str | None) -> None:
+    """One warning when ``proxy`` was fitted on another table than the registered benchmark or space ``source``
+    it now scores: its training CDFs (``q(x)`` terminals) and metrics describe the architectures of that table."""
+    from lpzero_sr.spaces import SPACES
+
+    if not proxy.fitted_on or source is None or source not in SPACES or proxy.fitted_on == source:
+        return
+    cdfs = (
+        f"; its q(x) terminals read the training CDFs of {proxy.fitted_on}'s architectures (clamped outside their "
+        f"range), not quantiles among {source}'s: refit on {source} for a proxy calibrated there"
+        if proxy.quantiles
+        else ""
+    )
+    log.warning("the proxy was fitted on %s, not on %s%s", proxy.fitted_on, source, cdfs)
 
 
 def _echo_correlation(frame: pd.DataFrame, target: str, direction: str) -> None:
