@@ -58,6 +58,8 @@ def main() -> None:
     device = resolve_device(args.device)
     torch.manual_seed(0)
     config = GPT2Config(n_layer=6, n_embd=512, n_head=8, vocab_size=50257)
+    if args.smoke:
+        config = GPT2Config(n_layer=1, n_embd=64, n_head=2, vocab_size=512)
     config._attn_implementation = "eager"
     model = GPT2LMHeadModel(config).to(device).eval()
     batch = make_batch(config.vocab_size, args.batch_size, args.seq_len, seed=0).to(device)

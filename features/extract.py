@@ -313,22 +313,31 @@ def _median_seconds(records: Sequence[Mapping[str, Any]]) -> float | None:
 
 
 class _Estimate:
-    """The warning that an extraction is starting: how many models, about how long each and in all."""
+    """The warning that an extraction is starting: how many models, about how long each and in all (from earlier
+    records, else from the median of the first :data:`TIMED` of this run: the very first model also pays one-off
+    costs such as imports)."""
+
+    TIMED = 3
 
     def __init__(self, n: int, runner: Runner | None, note: str, seconds: float | None) -> None:
         self.n, self.note = n, f"; {note}" if note else ""
         self.workers = (runner.workers or os.cpu_count() or 1) if runner is not None and runner.uses_ray else 1
-        self.pending = seconds is None
+        self.timed: list[float] | None = [] if seconds is None and n > self.TIMED else None
         if seconds is None:
-            log.warning("extracting %d model(s) not in the cache%s; timing the first one", n, self.note)
+            what = f"timing the first {self.TIMED}" if self.timed is not None else "about to start"
+            log.warning("extracting %d model(s) not in the cache%s; %s", n, self.note, what)
         else:
             log.warning("extracting %s%s", self._total(seconds, "from earlier models"), self.note)
 
     def first(self, record: Mapping[str, Any]) -> None:
-        """After the first record (when there was no earlier timing): the estimate from its seconds."""
-        if self.pending and self.n > 1 and not record.get("error") and record.get("seconds") is not None:
-            log.warning("extracting %s", self._total(float(record["seconds"]), "from the first"))
-        self.pending = False
+        """Count one record; after the first :data:`TIMED` (when there was no earlier timing), the estimate."""
+        if self.timed is None or record.get("error") or record.get("seconds") is None:
+            return
+        self.timed.append(float(record["seconds"]))
+        if len(self.timed) == self.TIMED:
+            median = sorted(self.timed)[self.TIMED // 2]
+            log.warning("extracting %s", self._total(median, f"the median of the first {self.TIMED}"))
+            self.timed = None
 
     def _total(self, seconds: float, basis: str) -> str:
         total = seconds * self.n / self.workers
