@@ -17,6 +17,7 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from lpzero_sr.errors import TableError
+from lpzero_sr.fsutil import atomic_write_bytes, atomic_write_text
 from lpzero_sr.ranking import Aggregation, aggregate
 
 Direction = Literal["maximize", "minimize"]
@@ -235,18 +236,16 @@ def read_frame(path: str | Path) -> pd.DataFrame:
 
 
 def write_frame(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``frame`` (format from the suffix) atomically (:func:`lpzero_sr.fsutil.atomic_write_bytes`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        frame.to_csv(path, index=False)
-    elif suffix in (".parquet", ".pq"):
-        frame.to_parquet(path, index=False)
-    elif suffix == ".json":
-        frame.to_json(path, orient="records", indent=1)
-    else:
-        raise TableError(f"unsupported table format {suffix!r} for {path}; use .csv, .parquet or .json")
-    return path
+        return atomic_write_text(path, frame.to_csv(index=False))
+    if suffix in (".parquet", ".pq"):
+        return atomic_write_bytes(path, frame.to_parquet(index=False))
+    if suffix == ".json":
+        return atomic_write_text(path, frame.to_json(orient="records", indent=1))
+    raise TableError(f"unsupported table format {suffix!r} for {path}; use .csv, .parquet or .json")
 
 
 def _drop_or_reject_invalid(frame: pd.DataFrame, cols: list[str], arch_col: str, drop: bool) -> pd.DataFrame:
