@@ -381,3 +381,66 @@ def test_a_proxy_constant_of_more_than_4300_digits_is_one_error_line(tmp_path: P
         f"Error: {path} holds a number that cannot be read: Exceeds the limit (4300 digits) for integer string "
         "conversion: value has 5001 digits"
     )
+
+
+# ---------------------------------------------------------------------------------------------- 2. Ctrl-C everywhere
+def _ctrl_c(*args: Any, **kwargs: Any) -> Any:
+    raise KeyboardInterrupt
+
+
+def test_ctrl_c_in_extract_exits_130_and_says_which_records_were_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lpzero_sr.spaces.generic import GenericSpace
+
+    configs = _configs(tmp_path / "configs", a=GPT2, b={**GPT2, "n_embd": 32})
+    build, calls = GenericSpace.build, []
+
+    def second_is_interrupted(self: GenericSpace, config: dict[str, Any]) -> Any:
+        calls.append(config)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return build(self, config)
+
+    monkeypatch.setattr(GenericSpace, "build", second_is_interrupted)
+    out = tmp_path / "out"
+    result = invoke(["extract", configs, "--out", out, *SMALL, "--no-progress"])
+    assert result.exit_code == 130
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"interrupted: 1 architecture record(s) kept in {out / 'records.jsonl'} (of 2 asked); rerun the same command "
+        "to extract the rest"
+    )
+    monkeypatch.undo()
+    assert invoke(["extract", configs, "--out", out, *SMALL, "--no-progress"]).exit_code == 0
+    assert len((out / "records.jsonl").read_text().splitlines()) == 2  # the rerun extracted only the second
+
+
+@pytest.mark.parametrize(
+    ("args", "patch", "kept"),
+    [
+        (["label", "tiny-llama", "--n", "2", "--out", "{tmp}/labels"], "lpzero_sr.commands.label.label_space",
+         "0 finished (architecture, training seed) run(s) kept in {tmp}/labels/labels.jsonl; rerun the same command "
+         "to resume"),
+        (["baselines", "tiny-gpt2", "--tables", "{tmp}/tables"], "lpzero_sr.baselines.extract_benchmark",
+         "0 architecture record(s) kept in {tmp}/tables/records.jsonl; rerun the same command to go on from there"),
+        (["score", "{tmp}/proxy.json", "--table", "tiny-gpt2"], "lpzero_sr.commands.score.resolve_table",
+         "nothing was written (the ranking is printed, and written with --out, at the end)"),
+        (["analyze", "tiny-gpt2", "--out", "{tmp}/analysis"], "lpzero_sr.commands.analyze.resolve_table",
+         "nothing was written (figures and summary.md are written at the end)"),
+        (["data", "download", "flexibert", "--data-dir", "{tmp}/data"], "lpzero_sr.commands.data.ensure_dataset",
+         "files fetched and verified so far are kept in {tmp}/data; rerun to fetch the rest"),
+        (["export", "{tmp}/proxy.json"], "lpzero_sr.proxy.Proxy.load", ""),
+    ],
+)  # fmt: skip
+def test_ctrl_c_in_every_command_exits_130_with_a_line_saying_what_was_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], patch: str, kept: str
+) -> None:
+    from lpzero_sr.formula import Node
+    from lpzero_sr.proxy import Proxy
+
+    Proxy(Node(var="params")).save(tmp_path / "proxy.json")
+    monkeypatch.setattr(patch, _ctrl_c)
+    result = invoke([a.format(tmp=tmp_path) for a in args])
+    assert result.exit_code == 130
+    line = result.stderr.strip().splitlines()[-1]
+    assert line == (f"interrupted: {kept.format(tmp=tmp_path)}" if kept else "interrupted")
