@@ -20,6 +20,7 @@ import smoke
 from lpzero_sr.evaluate import rank_metrics
 from lpzero_sr.protocol import DEV_SEEDS
 from lpzero_sr.proxy import Proxy
+from lpzero_sr.quantile import fit_quantiles
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search.engine import Budget
 from lpzero_sr.search.fitting import fit_proxy
@@ -50,11 +51,13 @@ def main() -> None:
                 train, test, rules, loss=args.loss, budget=Budget(generations=args.generations), seed=seed,
                 jobs=args.jobs, additive=0.0,  # one search's front members, as measured
             )  # fmt: skip
+            finite = train.finite_features()  # the training CDFs the members' q(x) terminals read
+            quantiles = fit_quantiles(finite.with_features(sorted(finite.features)), "quantile")
             row = []
             for name in names:
                 chosen = select(result.front, name)
-                proxy = Proxy(chosen.formula)
-                rho = rank_metrics(proxy.evaluate(test.with_features(list(proxy.features))), test.y)["spearman"]
+                proxy = Proxy(chosen.formula, quantiles=quantiles)
+                rho = rank_metrics(proxy.evaluate(test), test.y)["spearman"]
                 scores[name].append(rho)
                 row.append(f"{rho:>10.4f}")
             singles.append(result.report["baseline"]["spearman"])

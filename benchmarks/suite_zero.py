@@ -115,7 +115,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--json", type=Path, help="Also write the per-seed numbers here.")
     parser.add_argument("--merge", type=Path, nargs="+", help="Only print the tables of these --json files together.")
-    args = smoke.parse(parser, tasks=["nb201-cifar10"], generations=1, bag=2, time_limit=60.0)
+    args = smoke.parse(parser, tasks=["nb201-cifar10"], generations=1, bag=3, time_limit=60.0)
     found = ["searches", "additive", "proxy"] if args.additive > 0 else ["proxy"]
     methods = ["best-single", *PEERS.names(), *(found if args.proxy else [])]
     if args.merge:
