@@ -444,3 +444,16 @@ def test_ctrl_c_in_every_command_exits_130_with_a_line_saying_what_was_kept(
     assert result.exit_code == 130
     line = result.stderr.strip().splitlines()[-1]
     assert line == (f"interrupted: {kept.format(tmp=tmp_path)}" if kept else "interrupted")
+
+
+# ---------------------------------------------------------------------------------------------- 12. benchmarks
+@pytest.mark.slow
+def test_scorer_overhead_runs_where_it_crashed_on_its_default_formula() -> None:
+    import subprocess
+    import sys
+
+    script = README.parent / "benchmarks" / "scorer_overhead.py"
+    done = subprocess.run([sys.executable, str(script), "--smoke"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("proxy: log|grad.sqr.mean|*act.abs.std + weight.abs.mean")
+    assert re.search(r"ratio \d+\.\d{3}  \(goal <= 1\.2\)", done.stdout)
