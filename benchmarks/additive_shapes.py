@@ -21,6 +21,7 @@ import argparse
 
 import lightgbm as lgb
 import numpy as np
+import smoke
 from scipy.stats import spearmanr
 from sklearn.linear_model import RidgeCV
 from suite_zero import DEFAULT_DATA, N_TRAIN, TASKS
@@ -61,14 +62,14 @@ def scores(train: StatTable, test: StatTable) -> dict[str, np.ndarray]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", choices=sorted(SPLITS), default="dev")
-    args = parser.parse_args()
-    print(f"split {args.split}: held-out spearman, mean over seeds {list(split_seeds(args.split))}")
+    args = smoke.parse(parser)
+    print(f"split {args.split}: held-out spearman, mean over seeds {smoke.first(args, split_seeds(args.split))}")
     print(f"{'task':<30}" + "".join(f"{m:>11}" for m in METHODS))
     rows = []
-    for task in TASKS:
+    for task in smoke.first(args, TASKS):
         table = resolve_table(task, DEFAULT_DATA)
         per_seed = []
-        for seed in split_seeds(args.split):
+        for seed in smoke.first(args, split_seeds(args.split)):
             train, test = table.split(N_TRAIN, seed)
             found = scores(train, test)
             per_seed.append([rank_metrics(found[m], test.y)["spearman"] for m in METHODS])

@@ -25,6 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import smoke
 from suite_zero import DEFAULT_DATA, N_TRAIN, TASKS
 
 from lpzero_sr.commands.fit import parse_terminals
@@ -51,7 +52,7 @@ def main() -> None:
     parser.add_argument("--additive", type=shares, default=(), help="Shares of the additive formula (fit --additive).")
     parser.add_argument("--json", type=Path, help="Also write the per-task rows here.")
     parser.add_argument("--merge", type=Path, nargs="+", help="Only print the table of these --json files together.")
-    args = parser.parse_args()
+    args = smoke.parse(parser, tasks=["nb201-cifar10"], generations=1, max_bag=2, additive=(0.4,))
     if args.merge:
         runs = [json.loads(path.read_text()) for path in args.merge]
         print(f"split {runs[0]['split']}: held-out spearman; merged from {len(runs)} runs")
@@ -71,7 +72,7 @@ def main() -> None:
     for task in args.tasks:
         table = resolve_table(task, DEFAULT_DATA)
         per_seed = []
-        for seed in split_seeds(args.split):
+        for seed in smoke.first(args, split_seeds(args.split)):
             train, test = table.split(N_TRAIN, seed)
             fits = [
                 fit_table(

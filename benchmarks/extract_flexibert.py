@@ -16,6 +16,7 @@ import os
 import statistics
 import time
 
+import smoke
 import torch
 
 from lpzero_sr.features.extract import extract_model
@@ -35,7 +36,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--data-dir", default=None)
-    args = parser.parse_args()
+    args = smoke.parse(parser, n=2, batch_size=1, seq_len=8)
     torch.set_num_threads(args.threads)
     bench = load_benchmark("flexibert", args.data_dir)
     batch = make_batch(VOCAB_SIZE, args.batch_size, args.seq_len, seed=0)

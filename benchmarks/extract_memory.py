@@ -3,7 +3,7 @@ by :func:`extract_space` (every statistic and every proxy, extra passes included
 the number extracted: the script prints the RSS before each architecture is built, the peak RSS, and the slope of
 a least-squares line through the RSS of architectures 5-20 (the first ones warm up allocator and caches).
 
-    .venv/bin/python benchmarks/extract_memory.py [--archs 20] [--device auto]
+    .venv/bin/python benchmarks/extract_memory.py [--archs 20] [--device auto] [--batch-size 4] [--seq-len 64]
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import resource
 import tempfile
 
 import numpy as np
+import smoke
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -32,7 +33,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archs", type=int, default=20)
     parser.add_argument("--device", default="auto")
-    args = parser.parse_args()
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--seq-len", type=int, default=64)
+    args = smoke.parse(parser, archs=6, batch_size=1, seq_len=8)
     rss: list[float] = []
 
     def build(arch: str) -> torch.nn.Module:
@@ -45,7 +48,7 @@ def main() -> None:
         return GPT2LMHeadModel(config)
 
     def batch(arch: str, model: torch.nn.Module) -> torch.Tensor:
-        return make_batch(VOCAB, 4, 64, seed=0)
+        return make_batch(VOCAB, args.batch_size, args.seq_len, seed=0)
 
     with tempfile.TemporaryDirectory() as out:
         extract_space([str(i) for i in range(args.archs)], build, batch, out, device=args.device, progress=False)

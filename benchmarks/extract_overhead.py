@@ -13,6 +13,7 @@ import argparse
 import statistics
 import time
 
+import smoke
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -52,11 +53,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (1: stable timings on a shared machine)")
-    args = parser.parse_args()
+    args = smoke.parse(parser, batch_size=1, seq_len=8, repeats=1)
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     torch.manual_seed(0)
     config = GPT2Config(n_layer=6, n_embd=512, n_head=8, vocab_size=50257)
+    if args.smoke:
+        config = GPT2Config(n_layer=1, n_embd=64, n_head=2, vocab_size=512)
     config._attn_implementation = "eager"
     model = GPT2LMHeadModel(config).to(device).eval()
     batch = make_batch(config.vocab_size, args.batch_size, args.seq_len, seed=0).to(device)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import smoke
+
 from lpzero_sr.baselines import ExtractSettings, table_dir
 from lpzero_sr.features.cache import read_records
 
@@ -37,7 +39,7 @@ def summary(folder: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", type=Path, action="append", help="A cache folder (repeatable).")
-    args = parser.parse_args()
+    args = smoke.parse(parser)
     folders = args.dir or [table_dir(name, settings) for name, settings in DEFAULTS]
     for folder in folders:
         print(summary(folder))

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import smoke
 
 from lpzero_sr.baselines import ExtractSettings
 from lpzero_sr.evaluate import rank_metrics
@@ -155,13 +156,22 @@ def main() -> None:
     parser.add_argument("--extra-proxies", action="store_true", help="Join LTS's extra-pass proxies to its table.")
     parser.add_argument("--results", type=Path, help="Markdown file whose headline section is (re)written.")
     parser.add_argument("--from-summary", type=Path, help="Only render --results from a finished run's summary.json.")
-    args = parser.parse_args()
+    args = smoke.parse(
+        parser,
+        only=["nb201-cifar10"],
+        ablation="",
+        generations=1,
+        population=16,
+        jobs=1,
+        out=smoke.scratch(),
+        results=None,
+    )
     if args.from_summary:
         result = json.loads(args.from_summary.read_text())
         update_results(args.results, render(result, args.from_summary.parent.name), args.from_summary.parent.name)
         print(f"updated {args.results}")
         return
-    args.seeds = list(split_seeds(args.split))
+    args.seeds = smoke.first(args, split_seeds(args.split))
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; seeds {args.seeds}", flush=True)
     summaries, arch_tables = {}, {}

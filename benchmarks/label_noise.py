@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+import smoke
 from scipy.stats import spearmanr
 
 from lpzero_sr.labeling import read_labels
@@ -69,7 +70,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", type=Path)
     parser.add_argument("--against", type=Path, help="Compare each file's val_loss with this labels file.")
-    args = parser.parse_args()
+    args = smoke.parse(parser)
     paths = args.paths or [Path(str(resources.files("lpzero_sr") / "data" / n / "labels.jsonl")) for n in DEFAULTS]
     for path in paths:
         print(compare(path, args.against) if args.against else report(path))

@@ -25,8 +25,10 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from dataclasses import replace
 
 import numpy as np
+import smoke
 import torch
 
 from lpzero_sr.baselines import ExtractSettings
@@ -44,7 +46,7 @@ from lpzero_sr.ranking import spearman
 from lpzero_sr.scorer import Scorer
 from lpzero_sr.settings import FitSettings, SearchSettings
 from lpzero_sr.spaces import load_benchmark
-from lpzero_sr.tables import benchmark_table
+from lpzero_sr.tables import extracted_table
 
 STRATEGIES = ("proxy-evo", "params-evo", "random", "proxy-rs")
 
@@ -64,7 +66,9 @@ def main() -> None:
     parser.add_argument("--budget-quantile", type=float, default=0.5)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
+    args = smoke.parse(
+        parser, benchmark="tiny-gpt2", generations=1, fit_population=16, seeds=2, candidates=4, population=2, sample=1
+    )
     torch.set_num_threads(args.threads)
     pooled: dict[str, list[float]] = {s: [] for s in STRATEGIES}
     splits = [int(s) for s in args.split_seeds.split(",")]
@@ -93,7 +97,10 @@ def compare(args: argparse.Namespace, split_seed: int) -> dict[str, list[float]]
     bench = load_benchmark(args.benchmark, args.data_dir)
     if bench.space is None:
         raise SystemExit(f"{bench.name} has no model builder: its candidates cannot be scored")
-    table = benchmark_table(bench.name, args.data_dir, device=args.device)
+    settings = ExtractSettings(batch_size=1, seq_len=8) if args.smoke else ExtractSettings()
+    if args.smoke:  # 24 architectures: the code path, not the numbers
+        bench = replace(bench, targets=bench.targets.iloc[:24])
+    table = extracted_table(bench, settings, device=args.device)
     train, test = table.split(args.train_size, seed=split_seed)
     start = time.perf_counter()
     search = SearchSettings(
@@ -118,9 +125,7 @@ def compare(args: argparse.Namespace, split_seed: int) -> dict[str, list[float]]
         f"best true {bench.target} under it {oracle:.4f}); {args.candidates} candidates, population "
         f"{args.population}, sample {args.sample}, {args.seeds} seeds"
     )
-    proxy_memo = Memo(
-        ProxyScoring(Scorer(fit.proxy, device=args.device), bench.space, ExtractSettings()), domain.arch_id
-    )
+    proxy_memo = Memo(ProxyScoring(Scorer(fit.proxy, device=args.device), bench.space, settings), domain.arch_id)
     params_memo = Memo(ParamsScoring(domain), domain.arch_id)
     picks: dict[str, list[float]] = {s: [] for s in STRATEGIES}
     wall = dict.fromkeys(STRATEGIES, 0.0)

@@ -18,6 +18,8 @@ import argparse
 import os
 import time
 
+import smoke
+
 from lpzero_sr.baselines import ExtractSettings
 from lpzero_sr.formula import Node
 from lpzero_sr.nas import NasSettings, ProxyScoring, SpaceDomain, search
@@ -39,7 +41,7 @@ def main() -> None:
     parser.add_argument("--proxy", default="synaptic_saliency", help="The column the proxy reads.")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--seq-len", type=int, default=64)
-    args = parser.parse_args()
+    args = smoke.parse(parser, space="tiny-gpt2", candidates=3, proxy="weight.abs.mean", batch_size=1, seq_len=8)
     space = get_space(args.space)
     scorer = Scorer(Proxy(Node(var=args.proxy)), device="cpu")
     run = f"{args.space}, proxy {args.proxy}, {args.candidates} candidates, batch {args.batch_size} x {args.seq_len}"

@@ -20,6 +20,7 @@ import os
 import time
 from pathlib import Path
 
+import smoke
 from scipy.stats import rankdata
 
 from lpzero_sr.fit.pipeline import fit_table
@@ -45,10 +46,11 @@ def main() -> None:
     )
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--loss", choices=["spearman", "kendall"], default="kendall")
-    args = parser.parse_args()
+    args = smoke.parse(parser, generations=1, population=16, jobs=1)
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; jobs={args.jobs}")
     print(f"{'dataset':<16} {'held-out rho':>12} {'best column':>22} {'ranksum':>8} {'wall s':>7} {'gens':>5}  proxy")
-    for dataset, seed in ((d, s) for d in FILES["nb201"].tasks for s in split_seeds(args.split)):
+    pairs = [(d, s) for d in FILES["nb201"].tasks for s in split_seeds(args.split)]
+    for dataset, seed in smoke.first(args, pairs):
         table = resolve_table(f"nb201-{dataset}", args.data_dir)
         train, test = table.split(args.train_size, seed=seed)
         search = SearchSettings(

@@ -22,7 +22,22 @@ import tempfile
 import time
 from pathlib import Path
 
+import smoke
+
 from lpzero_sr.fit.protocol import SPLITS, split_seeds
+
+
+def labels_subset(folder: Path, n: int) -> Path:
+    """A ``labels.jsonl`` (with its ``meta.json``) of the first ``n`` shipped tiny-gpt2 architectures."""
+    from lpzero_sr.spaces.tiny_gpt2 import labels_path
+
+    rows = [json.loads(line) for line in labels_path().read_text().splitlines()]
+    keep = list(dict.fromkeys(row["arch"] for row in rows))[:n]
+    (folder / "labels").mkdir(parents=True, exist_ok=True)
+    (folder / "labels" / "meta.json").write_text(labels_path().with_name("meta.json").read_text())
+    path = folder / "labels" / "labels.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows if row["arch"] in keep))
+    return path
 
 
 def main() -> None:
@@ -30,8 +45,12 @@ def main() -> None:
     parser.add_argument("--split", choices=sorted(SPLITS), default="report")
     parser.add_argument("--out", type=Path, default=Path("runs/quickstart-seeds"))
     parser.add_argument("extra", nargs="*", help="Further fit options (after --).")
-    args = parser.parse_args()
-    seeds = split_seeds(args.split)
+    args = smoke.parse(
+        parser,
+        out=smoke.scratch(),
+        extra=["--generations", "1", "--population", "16", "--jobs", "1", "--batch-size", "1", "--seq-len", "8"],
+    )
+    seeds = smoke.first(args, split_seeds(args.split))
     cache = tempfile.mkdtemp(prefix="lpzero-quickstart-cache-")
     env = {**os.environ, "LPZERO_SR_CACHE": cache}
     wins = 0
@@ -40,6 +59,8 @@ def main() -> None:
         out = args.out / f"seed_{seed}"
         cli = str(Path(sys.executable).with_name("lpzero-sr"))
         command = [cli, "fit", "tiny-gpt2", "--out", str(out), "--seed", str(seed), *args.extra]
+        if args.smoke:  # 12 of the 160 architectures (fit SPACE --labels): the code path in seconds
+            command += ["--labels", str(labels_subset(args.out, 12)), "--train-size", "6"]
         start = time.perf_counter()
         subprocess.run(command, env=env, check=True, capture_output=True)
         wall = time.perf_counter() - start

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import smoke
 
 from lpzero_sr.baselines import ExtractSettings, extract_benchmark
 from lpzero_sr.parallel import Runner
@@ -35,7 +36,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--seq-len", type=int, default=64)
     parser.add_argument("--proxies", default="all", choices=["all", "single"])
-    args = parser.parse_args()
+    args = smoke.parse(parser, n=2, batch_size=1, seq_len=8, proxies="single")
     bench = load_benchmark("tiny-gpt2")
     archs = bench.archs[: args.n]
     settings = ExtractSettings(batch_size=args.batch_size, seq_len=args.seq_len, seed=0, proxies=args.proxies)

@@ -1,7 +1,7 @@
 """Scorer overhead: time of ``scorer(model, batch)`` / time of a plain forward+backward on the same model and batch.
 
     .venv/bin/python benchmarks/scorer_overhead.py [--proxy runs/quickstart/proxy.json] [--device auto]
-        [--batch-size 16] [--seq-len 128] [--repeats 10] [--threads 1]
+        [--batch-size 16] [--seq-len 128] [--repeats 10] [--threads 1] [--smoke]
 
 Goal: ratio <= 1.2. The plain pass is what any gradient-based proxy needs at least: forward, the zero-cost loss,
 backward, zero the gradients. Without ``--proxy`` a formula of the shape the search returns is timed (gradient,
@@ -19,6 +19,7 @@ import statistics
 import time
 from collections.abc import Callable
 
+import smoke
 import torch
 from torch import nn
 
@@ -76,7 +77,7 @@ def main() -> None:
     parser.add_argument("--seq-len", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
+    args = smoke.parse(parser, batch_size=1, seq_len=8, repeats=1)
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     proxy = Proxy.load(args.proxy) if args.proxy else Proxy(DEFAULT_FORMULA)
@@ -90,6 +91,10 @@ def main() -> None:
         "tiny-gpt2 L4-E128-H8-I512": lambda: build_model({"n_layer": 4, "n_embd": 128, "n_head": 8, "n_inner": 512}),
         "gpt2 6x384": small_gpt2,
     }
+    if args.smoke:
+        models = {
+            "tiny-gpt2 L1-E32-H1-I32": lambda: build_model({"n_layer": 1, "n_embd": 32, "n_head": 1, "n_inner": 32})
+        }
     batch = make_batch(VOCAB_SIZE, args.batch_size, args.seq_len, seed=0).to(device)
     for name, build in models.items():
         torch.manual_seed(0)

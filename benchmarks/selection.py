@@ -15,6 +15,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+import smoke
 
 from lpzero_sr.evaluate import rank_metrics
 from lpzero_sr.fit.pipeline import fit_table
@@ -35,14 +36,14 @@ def main() -> None:
     parser.add_argument("--generations", type=int, default=60)
     parser.add_argument("--loss", choices=["spearman", "kendall"], default="kendall")
     parser.add_argument("--jobs", type=int, default=1)
-    args = parser.parse_args()
+    args = smoke.parse(parser, tasks="nb201-cifar10", generations=1)
     names = SELECTIONS.names()
     scores: dict[str, list[float]] = {n: [] for n in names}
     print(f"{'task':<24}{'seed':>5} " + " ".join(f"{n:>10}" for n in names) + f" {'single col':>10}")
     singles: list[float] = []
     for task in args.tasks.split(","):
         table = resolve_table(task, args.data_dir)
-        for seed in DEV_SEEDS:
+        for seed in smoke.first(args, DEV_SEEDS):
             train, test = table.split(args.train_size, seed)
             search = SearchSettings(loss=args.loss, generations=args.generations, seed=seed, jobs=args.jobs)
             result = fit_table(train, test, FitSettings(search=search, additive=0.0))  # one search's front members

@@ -15,6 +15,7 @@ import time
 import traceback
 
 import numpy as np
+import smoke
 
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.semantics import all_operators, backend_values, disagreement, sample_columns, sample_formula
@@ -26,7 +27,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--features", type=int, default=3)
     parser.add_argument("--rows", type=int, default=16)
-    args = parser.parse_args()
+    args = smoke.parse(parser, n=40)
     rulesets = [RuleSet.load("default"), all_operators(RuleSet.load("default"))]
     rng = np.random.default_rng(args.seed)
     mismatches, crashes, start = [], [], time.perf_counter()

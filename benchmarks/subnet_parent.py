@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import smoke
 import torch
 
 from lpzero_sr.labeling import TrainSettings, load_corpus, train_and_evaluate
@@ -32,10 +33,12 @@ PARENT = {
 def main() -> None:
     """Train the parent for ``--steps`` steps and save it to ``--out``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path, help="Folder for the saved parent (required, except with --smoke).")
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
+    args = smoke.parse(parser, steps=2, out=smoke.scratch())
+    if args.out is None:
+        parser.error("--out is required")
     torch.set_num_threads(args.threads)
     settings = TrainSettings(steps=args.steps, warmup=max(1, args.steps // 10), train_seed=0)
     torch.manual_seed(settings.train_seed)

@@ -45,6 +45,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import smoke
 
 from lpzero_sr.commands.fit import parse_terminals
 from lpzero_sr.evaluate import rank_metrics
@@ -113,7 +114,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--json", type=Path, help="Also write the per-seed numbers here.")
     parser.add_argument("--merge", type=Path, nargs="+", help="Only print the tables of these --json files together.")
-    args = parser.parse_args()
+    args = smoke.parse(parser, tasks=["nb201-cifar10"], generations=1, bag=3, time_limit=60.0)
     found = ["searches", "additive", "proxy"] if args.additive > 0 else ["proxy"]
     methods = ["best-single", *PEERS.names(), *(found if args.proxy else [])]
     if args.merge:
@@ -123,7 +124,7 @@ def main() -> None:
         for metric in METRICS:
             print_table(merged, list(next(iter(merged.values()))[0]), metric)
         return
-    seeds = split_seeds(args.split)
+    seeds = smoke.first(args, split_seeds(args.split))
     print(f"split {args.split}: seeds {list(seeds)}, {N_TRAIN} training architectures, held-out = the rest")
     results: dict[str, list[dict[str, dict[str, float]]]] = {}
     start = time.perf_counter()

@@ -30,6 +30,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+import smoke
 from suite_zero import DEFAULT_DATA, METRICS, N_TRAIN, TASKS
 from suite_zero import print_table as print_task_table
 
@@ -122,8 +123,8 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=1, help="Seeds run in parallel.")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--json", type=Path, help="Also write the per-seed numbers and proxies here.")
-    args = parser.parse_args()
-    seeds = list(split_seeds(args.split))
+    args = smoke.parse(parser, tasks=["nb201-cifar10", "nb201-cifar100"], generations=1, population=16, time_limit=30.0)
+    seeds = smoke.first(args, split_seeds(args.split))
     if args.seeds:
         unknown = sorted(set(args.seeds) - set(seeds))
         if unknown:

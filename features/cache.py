@@ -27,9 +27,11 @@ import pandas as pd
 import lpzero_sr
 from lpzero_sr.errors import LpzeroError
 from lpzero_sr.features.bank import BANK_VERSION
+from lpzero_sr.fsutil import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 RECORDS = "records.jsonl"
+FAMILY = "model_type"  # the text column naming each architecture's model family, where a table records it
 Record = dict[str, Any]
 
 
@@ -112,28 +114,39 @@ def append(handle: IO[str], record: Record) -> None:
     handle.flush()
 
 
-def frames(records: Mapping[str, Record]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(per-architecture, per-layer, errors) frames of ``records`` (by architecture, in that order)."""
+def frames(
+    records: Mapping[str, Record], families: Mapping[str, str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(per-architecture, per-layer, errors) frames of ``records`` (by architecture, in that order); with
+    ``families`` (by architecture) the first two get a ``model_type`` text column after ``arch``."""
     arch_rows, layer_frames, errors = [], [], []
     for arch, record in records.items():
         if record.get("error"):
             errors.append({"arch": arch, "error": record["error"]})
             continue
-        arch_rows.append({"arch": arch, **record["per_arch"]})
+        family = {FAMILY: families.get(arch, "")} if families is not None else {}
+        arch_rows.append({"arch": arch, **family, **record["per_arch"]})
         frame = pd.DataFrame(record["per_layer"])
-        frame.insert(0, "arch", arch)
+        for position, (column, value) in enumerate({"arch": arch, **family}.items()):
+            frame.insert(position, column, value)
         layer_frames.append(frame)
     per_arch = pd.DataFrame(arch_rows, columns=["arch"] if not arch_rows else None)
     per_layer = pd.concat(layer_frames, ignore_index=True) if layer_frames else pd.DataFrame(columns=["arch", "layer"])
     return per_arch, per_layer, pd.DataFrame(errors, columns=["arch", "error"])
 
 
-def materialise(out_dir: str | Path, keys: Mapping[str, str], records: Iterable[Record] | None = None) -> pd.DataFrame:
+def materialise(
+    out_dir: str | Path,
+    keys: Mapping[str, str],
+    records: Iterable[Record] | None = None,
+    families: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
     """The per-architecture frame of the current records of ``keys``; writes ``per_arch.parquet``,
-    ``per_layer.parquet`` and ``errors.csv`` where their content changed and the folder is writable."""
+    ``per_layer.parquet`` and ``errors.csv`` where their content changed and the folder is writable (``families``:
+    see :func:`frames`)."""
     out = Path(out_dir)
     chosen = current(read_records(out) if records is None else records, keys)
-    per_arch, per_layer, errors = frames({arch: chosen[arch] for arch in keys if arch in chosen})
+    per_arch, per_layer, errors = frames({arch: chosen[arch] for arch in keys if arch in chosen}, families)
     if out.is_dir() and os.access(out, os.W_OK):
         _write_if_changed(out / "per_arch.parquet", per_arch.to_parquet(index=False))
         _write_if_changed(out / "per_layer.parquet", per_layer.to_parquet(index=False))
@@ -144,9 +157,8 @@ def materialise(out_dir: str | Path, keys: Mapping[str, str], records: Iterable[
 
 
 def _write_if_changed(path: Path, content: bytes) -> None:
-    """Writes ``content`` to ``path`` through a temporary file and a rename, unless ``path`` holds it already."""
+    """Writes ``content`` to ``path`` atomically (:func:`lpzero_sr.fsutil.atomic_write_bytes`), unless ``path``
+    holds it already."""
     if path.exists() and path.read_bytes() == content:
         return
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(content)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, content)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import logging
 import math
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -267,9 +268,16 @@ def extract_space(
     configs: Mapping[str, Mapping[str, Any]] | None = None,
     inputs: Mapping[str, Any] | None = None,
     runner: Runner | None = None,
+    families: Mapping[str, str] | None = None,
+    note: str = "",
 ) -> pd.DataFrame:
     """Extract every architecture without a current record in ``out_dir``; returns the per-architecture frame
     of ``arch_ids`` (error rows left out; they are in ``errors.csv``).
+
+    Before the first model is built, one warning says how many architectures are to be extracted and, from the
+    seconds of earlier records in ``out_dir`` (else, after the first of them, from that one), about how long each
+    and all of them take; ``note`` is added to it (e.g. what a caller's time limit covers). ``families`` (model
+    family by architecture, e.g. Hugging Face ``model_type``) adds that text column to the tables.
 
     ``build_fn(arch)`` returns a fresh model, ``batch_fn(arch, model)`` its token batch (B, T). ``configs`` (by
     architecture id) and ``inputs`` (the settings ``build_fn`` and ``batch_fn`` use) enter each record's key
@@ -288,12 +296,54 @@ def extract_space(
     todo = cache.to_do(records, keys)
     if todo:
         task = _Task(build_fn, batch_fn, settings["stats"], settings["proxies"], dev, recipe, cpu_threads, keys)
+        estimate = _Estimate(len(todo), runner, note, _median_seconds(records))
         with cache.open_for_append(out) as handle:
             results = map_archs(task, todo, runner, on_error=task.failed)
             for _, record in tqdm(results, total=len(todo), desc="extract", unit="arch", disable=not progress):
                 cache.append(handle, record)
                 records.append(record)
-    return cache.materialise(out, keys, records)
+                estimate.first(record)
+    return cache.materialise(out, keys, records, families)
+
+
+def _median_seconds(records: Sequence[Mapping[str, Any]]) -> float | None:
+    """The median seconds of the error-free records that carry them (None without any)."""
+    seconds = sorted(float(r["seconds"]) for r in records if not r.get("error") and r.get("seconds") is not None)
+    return seconds[len(seconds) // 2] if seconds else None
+
+
+class _Estimate:
+    """The warning that an extraction is starting: how many models, about how long each and in all (from earlier
+    records, else from the median of the first :data:`TIMED` of this run: the very first model also pays one-off
+    costs such as imports)."""
+
+    TIMED = 3
+
+    def __init__(self, n: int, runner: Runner | None, note: str, seconds: float | None) -> None:
+        self.n, self.note = n, f"; {note}" if note else ""
+        self.workers = (runner.workers or os.cpu_count() or 1) if runner is not None and runner.uses_ray else 1
+        self.timed: list[float] | None = [] if seconds is None and n > self.TIMED else None
+        if seconds is None:
+            what = f"timing the first {self.TIMED}" if self.timed is not None else "about to start"
+            log.warning("extracting %d model(s) not in the cache%s; %s", n, self.note, what)
+        else:
+            log.warning("extracting %s%s", self._total(seconds, "from earlier models"), self.note)
+
+    def first(self, record: Mapping[str, Any]) -> None:
+        """Count one record; after the first :data:`TIMED` (when there was no earlier timing), the estimate."""
+        if self.timed is None or record.get("error") or record.get("seconds") is None:
+            return
+        self.timed.append(float(record["seconds"]))
+        if len(self.timed) == self.TIMED:
+            median = sorted(self.timed)[self.TIMED // 2]
+            log.warning("extracting %s", self._total(median, f"the median of the first {self.TIMED}"))
+            self.timed = None
+
+    def _total(self, seconds: float, basis: str) -> str:
+        total = seconds * self.n / self.workers
+        span = f"{total / 60:.0f} min" if total >= 90 else f"{total:.0f} s"
+        on = f" on {self.workers} workers" if self.workers > 1 else ""
+        return f"{self.n} model(s) at about {seconds:.2g} s each ({basis}): about {span} in all{on}"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ Per-layer tables are reduced to one row per architecture (each column's mean ove
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
@@ -28,6 +29,7 @@ import pandas as pd  # noqa: E402
 from sklearn.metrics import mutual_info_score  # noqa: E402
 
 from lpzero_sr.errors import TableError  # noqa: E402
+from lpzero_sr.fsutil import atomic_write_bytes, atomic_write_text  # noqa: E402
 from lpzero_sr.predictors import arch_matrix  # noqa: E402
 from lpzero_sr.ranking import spearman  # noqa: E402
 from lpzero_sr.table import StatTable  # noqa: E402
@@ -239,11 +241,11 @@ def plot_tasks(results: list[Analysis], path: Path) -> Path:
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    image = io.BytesIO()
+    fig.savefig(image, dpi=110, format=path.suffix.lstrip(".") or "png")
     plt.close(fig)
-    return path
+    return atomic_write_bytes(path, image.getvalue())
 
 
 # ---------------------------------------------------------------------------------------------------- summary
@@ -305,5 +307,5 @@ def write_analysis(results: list[Analysis], out: str | Path) -> tuple[list[Path]
         written.append(plot_tasks(results, out / "tables-target-correlation.png"))
         sections.append(f"![across tables]({written[-1].relative_to(out)})\n")
     summary = out / "summary.md"
-    summary.write_text("\n".join(sections))
+    atomic_write_text(summary, "\n".join(sections))
     return written, summary

@@ -39,8 +39,10 @@ def extract_benchmark(
     archs: list[str] | None = None,
     progress: bool = True,
     runner: Runner | None = None,
+    note: str = "",
 ) -> pd.DataFrame:
-    """Per-architecture statistics and proxies of ``bench`` (resumable; see the module docstring).
+    """Per-architecture statistics and proxies of ``bench`` (resumable; see the module docstring); ``note`` is
+    added to the warning that announces an extraction (:func:`lpzero_sr.features.extract.extract_space`).
 
     Every model is initialised from ``torch.manual_seed(settings.seed)`` and sees the same token batch
     (:func:`lpzero_sr.features.inputs.make_batch` with ``settings.seed``), mapped into its vocabulary. Each
@@ -81,6 +83,7 @@ def extract_benchmark(
         configs=bench.configs,
         inputs=extract_inputs(space, settings),
         runner=runner,
+        note=note,
     )
 
 

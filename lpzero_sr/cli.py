@@ -8,12 +8,13 @@ from typing import Any
 import click
 
 from lpzero_sr.commands import COMMANDS, load_command
+from lpzero_sr.commands.interrupt import INTERRUPTED
 from lpzero_sr.errors import LpzeroError
 
 
 class _Group(click.Group):
     """Loads each command on first use; turns :class:`LpzeroError` (bad input, missing data) into one
-    ``Error: ...`` line, exit code 1."""
+    ``Error: ...`` line, exit code 1, and Ctrl-C into exit code 130."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
@@ -30,6 +31,9 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except LpzeroError as exc:
             raise click.ClickException(str(exc)) from exc
+        except KeyboardInterrupt:  # commands that keep work say what (lpzero_sr.commands.interrupt); same status
+            click.echo("interrupted", err=True)
+            raise SystemExit(INTERRUPTED) from None
 
 
 @click.group(cls=_Group)

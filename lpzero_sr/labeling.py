@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -30,7 +30,10 @@ from tqdm import tqdm
 
 from lpzero_sr.errors import DataError, LpzeroError
 from lpzero_sr.features.inputs import corpus_text, train_tokenizer
-from lpzero_sr.spaces.base import Benchmark, Space
+from lpzero_sr.fsutil import atomic_write_text
+
+if TYPE_CHECKING:  # spaces/shipped.py reads labels through this module: no import of lpzero_sr.spaces at load
+    from lpzero_sr.spaces.base import Benchmark, Space
 
 LABELS_FILE = "labels.jsonl"
 META_FILE = "meta.json"
@@ -249,6 +252,8 @@ def labelled_benchmark(
 ) -> Benchmark:
     """A :class:`Benchmark` of ``space`` from a ``labels.jsonl``: target ``val_loss`` (the mean over training seeds,
     minimised); ``validate`` checks each stored config."""
+    from lpzero_sr.spaces.base import Benchmark
+
     rows = read_labels(path)
     configs = {row.arch: validate(row.config) for row in rows.itertuples()}
     targets = pd.DataFrame({"val_loss": rows["val_loss"].to_numpy()}, index=pd.Index(rows["arch"], name="arch"))
@@ -293,7 +298,7 @@ def _update_meta(path: Path, meta: dict[str, Any], seeds: list[int]) -> int:
             raise LpzeroError(f"{path.parent} was labelled with other settings ({', '.join(diff)}); use another --out")
     else:
         old_seeds = seeds
-    path.write_text(json.dumps({**meta, "train_seeds": sorted({*old_seeds, *seeds})}, indent=1) + "\n", "utf-8")
+    atomic_write_text(path, json.dumps({**meta, "train_seeds": sorted({*old_seeds, *seeds})}, indent=1) + "\n")
     return old_seeds[0]
 
 

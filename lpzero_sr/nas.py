@@ -16,9 +16,11 @@ The search is driven by three pluggable parts:
 * a :class:`Scoring`: ONE callable from configs to scores (higher is better), e.g. :class:`ProxyScoring` around
   :meth:`lpzero_sr.scorer.Scorer.score_configs`, so it can be swapped for a distributed one. :class:`Memo`
   caches it per architecture id (the scorer is deterministic per architecture and settings).
-* a :class:`Journal` (optional): every evaluated child is appended to ``OUT/candidates.jsonl``. A rerun replays
-  the search from its seed, taking the journal's scores instead of scoring again, so a killed run loses nothing
-  and continues exactly where an uninterrupted run would be.
+* a :class:`Journal` (optional): every evaluated child is appended to ``OUT/candidates.jsonl`` as soon as it is
+  scored (the first population too, one cycle's ``batch`` at a time). A rerun replays the search from its seed,
+  taking the journal's scores instead of scoring again, so a killed run loses at most the cycle being scored and
+  continues exactly where an uninterrupted run would be. Ctrl-C ends :func:`search` with the children scored so
+  far (``SearchResult.interrupted``).
 
 The budget is ``candidates`` evaluated children (the query budget of NAS-Bench studies): a child already scored
 is not scored again (memoized) but counts, and joins the population as in the original algorithm; random search
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import time
 from collections import deque
@@ -45,12 +48,14 @@ from tqdm import tqdm
 
 from lpzero_sr.baselines import ExtractSettings
 from lpzero_sr.errors import LpzeroError
+from lpzero_sr.fsutil import atomic_write_text
 from lpzero_sr.mutation import MAX_ATTEMPTS_PER_CANDIDATE, Config, field_distance, leaves, mutation_for
 from lpzero_sr.parallel import Runner, map_archs
 from lpzero_sr.scorer import Scorer
 from lpzero_sr.spaces.base import Space
 
 Strategy = Literal["evolution", "random"]
+log = logging.getLogger(__name__)
 
 
 class NasError(LpzeroError):
@@ -70,7 +75,11 @@ def config_hash(config: Config) -> str:
 
 # ---------------------------------------------------------------------------------------------- domains
 def count_params(space: Space, config: Config) -> int:
-    """Parameters of the model ``space`` builds for ``config``, built on the meta device (no memory, no init)."""
+    """Parameters of the model ``space`` builds for ``config``: the space's own ``n_params(config)`` where it counts
+    them from the config, else the model built on the meta device (no memory, no init)."""
+    own = getattr(space, "n_params", None)
+    if callable(own):
+        return int(own(config))
     with torch.device("meta"):
         model = space.build(config)
     return sum(p.numel() for p in model.parameters())
@@ -245,9 +254,11 @@ ADDED_SETTINGS: dict[str, Any] = {"batch": 1}  # settings newer than some journa
 class Journal:
     """``OUT/candidates.jsonl`` (one evaluated child per line) and ``OUT/run.json`` (the settings it replays).
 
-    On open, an existing journal from the same settings is read back (a torn last line from a kill is dropped);
-    :meth:`record` checks that the replay meets the same architectures in the same order and appends only
-    the steps the journal did not have.
+    On open, an existing journal from the same settings is read back (a torn last line from a kill is dropped; a
+    broken line before the end is one :class:`NasError` naming it); :meth:`record` checks that the replay meets
+    the same architectures in the same order and appends only the steps the journal did not have. A folder whose
+    run scored nothing (a budget nothing fits, a Ctrl-C before the first score) blocks no retry: its settings are
+    replaced. The caller holds the folder (:func:`lpzero_sr.fsutil.run_lock`) so that no second run interleaves.
     """
 
     def __init__(self, out: Path, settings: dict[str, Any]) -> None:
@@ -255,18 +266,38 @@ class Journal:
         out.mkdir(parents=True, exist_ok=True)
         run = out / "run.json"
         settings = json.loads(json.dumps(settings))
-        stored = json.loads(run.read_text(encoding="utf-8")) if run.exists() else None
-        if stored is not None and {**ADDED_SETTINGS, **stored} != {**ADDED_SETTINGS, **settings}:
-            raise NasError(f"{out} holds a run with other settings ({run}); pick another --out or delete it")
-        run.write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        self.previous: list[Candidate] = []
+        self.previous, lines = self._read()
+        stored = _read_settings(run) if run.exists() else settings
+        if stored is None or {**ADDED_SETTINGS, **stored} != {**ADDED_SETTINGS, **settings}:
+            if self.previous:
+                what = "unreadable settings" if stored is None else "other settings"
+                raise NasError(
+                    f"{out} holds a run with {what} ({run}) and {len(self.previous)} evaluated children; "
+                    "pick another --out or delete it"
+                )
+            log.info("%s held the settings of a run that scored nothing; replacing them", run)
+        atomic_write_text(run, json.dumps(settings, indent=2, sort_keys=True) + "\n")
         if self.path.exists():
-            lines = self.path.read_text(encoding="utf-8").splitlines(keepends=True)
-            for line in lines:
-                if not line.endswith("\n"):
-                    break  # torn write of a killed run
-                self.previous.append(Candidate(**json.loads(line)))
-            self.path.write_text("".join(lines[: len(self.previous)]), encoding="utf-8")
+            atomic_write_text(self.path, "".join(lines[: len(self.previous)]))
+
+    def _read(self) -> tuple[list[Candidate], list[str]]:
+        """The journal's candidates and lines (a torn last line dropped); a broken complete line is an error."""
+        if not self.path.exists():
+            return [], []
+        lines = self.path.read_text(encoding="utf-8").splitlines(keepends=True)
+        previous = []
+        for number, line in enumerate(lines, start=1):
+            if not line.endswith("\n"):
+                break  # torn write of a killed run
+            try:
+                previous.append(Candidate(**json.loads(line)))
+            except (ValueError, TypeError) as exc:
+                reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not an evaluated child"
+                raise NasError(
+                    f"{self.path} line {number} is broken ({reason}); the {number - 1} line(s) before it are intact: "
+                    f"delete line {number} and every line after it to resume from there, or pick another --out"
+                ) from None
+        return previous, lines
 
     def scores(self) -> dict[str, float]:
         return {c.arch: c.score for c in self.previous}
@@ -281,6 +312,15 @@ class Journal:
             return
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(asdict(candidate)) + "\n")
+
+
+def _read_settings(path: Path) -> dict[str, Any] | None:
+    """The settings of ``run.json``; None when it is unreadable (then only an empty journal lets a run go on)."""
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return stored if isinstance(stored, dict) else None
 
 
 # ---------------------------------------------------------------------------------------------- search
@@ -300,6 +340,7 @@ class SearchResult:
     history: list[Candidate]  # every evaluated child, in order
     rejected_budget: int = 0  # proposals over max_params, never scored
     rejected_invalid: int = 0  # proposals the space cannot build
+    interrupted: bool = False  # Ctrl-C ended the search; ``history`` is what was scored (and journaled) before it
     scored: list[Candidate] = field(init=False)  # distinct architectures, first evaluation each
 
     def __post_init__(self) -> None:
@@ -329,28 +370,38 @@ def search(
         memo.cache.update({a: s for a, s in journal.scores().items() if a not in memo.cache})
     run = _Run(domain, memo, settings, journal, tqdm(total=settings.candidates, desc="nas", disable=not progress))
     rng = np.random.default_rng(settings.seed)
-    with run.bar:
-        if settings.strategy == "random":
-            while not run.done():
-                batch: list[tuple[Config, int]] = []
-                for _ in range(run.next_batch()):  # without replacement, within the batch too
-                    pending = {domain.arch_id(config) for config, _ in batch}
-                    batch.append(run.propose(partial(domain.sample, rng), seen_ok=False, pending=pending))
-                run.evaluate(batch)
-        else:
-            population: deque[Candidate] = deque()
-            first = min(settings.population, settings.candidates)
-            population.extend(run.evaluate([run.propose(partial(domain.sample, rng)) for _ in range(first)]))
-            while not run.done():
-                children = []
-                for _ in range(run.next_batch()):  # each child from its own tournament on the same population
-                    contenders = [population[i] for i in rng.choice(len(population), settings.sample, replace=False)]
-                    parent = max(contenders, key=lambda c: c.score if math.isfinite(c.score) else -math.inf)
-                    children.append(run.propose(partial(domain.mutate, parent.config, rng)))
-                population.extend(run.evaluate(children))
-                while len(population) > settings.population:
-                    population.popleft()
+    try:
+        with run.bar:
+            _loop(domain, settings, run, rng)
+    except KeyboardInterrupt:
+        return SearchResult(run.history, run.rejected_budget, run.rejected_invalid, interrupted=True)
     return SearchResult(run.history, run.rejected_budget, run.rejected_invalid)
+
+
+def _loop(domain: Domain, settings: NasSettings, run: _Run, rng: np.random.Generator) -> None:
+    """The cycles of :func:`search` (proposals draw from ``rng`` in the same order whatever is scored when)."""
+    if settings.strategy == "random":
+        while not run.done():
+            batch: list[tuple[Config, int]] = []
+            for _ in range(run.next_batch()):  # without replacement, within the batch too
+                pending = {domain.arch_id(config) for config, _ in batch}
+                batch.append(run.propose(partial(domain.sample, rng), seen_ok=False, pending=pending))
+            run.evaluate(batch)
+        return
+    population: deque[Candidate] = deque()
+    first = min(settings.population, settings.candidates)
+    for start in range(0, first, settings.batch):  # scored (and journaled) one cycle's batch at a time
+        size = min(settings.batch, first - start)
+        population.extend(run.evaluate([run.propose(partial(domain.sample, rng)) for _ in range(size)]))
+    while not run.done():
+        children = []
+        for _ in range(run.next_batch()):  # each child from its own tournament on the same population
+            contenders = [population[i] for i in rng.choice(len(population), settings.sample, replace=False)]
+            parent = max(contenders, key=lambda c: c.score if math.isfinite(c.score) else -math.inf)
+            children.append(run.propose(partial(domain.mutate, parent.config, rng)))
+        population.extend(run.evaluate(children))
+        while len(population) > settings.population:
+            population.popleft()
 
 
 class _Run:

@@ -46,7 +46,7 @@ class ProxyError(LpzeroError):
 _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "target": (str,), "direction": (str,), "loss": (str,), "metrics": (dict,), "engine": (str,),
     "seed": (int, type(None)), "rules": (str,), "created": (str,), "version": (str,), "selection": (str,),
-    "quantiles": (dict,),
+    "quantiles": (dict,), "fitted_on": (str,),
 }  # fmt: skip
 
 
@@ -74,6 +74,7 @@ class Proxy:
     quantiles: dict[str, Quantile] = field(default_factory=dict)
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     version: str = ""
+    fitted_on: str = ""  # the table the training CDFs and metrics come from: a benchmark name or a file ("": unknown)
 
     def __post_init__(self) -> None:
         terminals = used(self.formula.variables, self.quantiles)
@@ -209,6 +210,15 @@ class Proxy:
             fields["quantiles"] = {n: Quantile.from_json(n, q) for n, q in fields.get("quantiles", {}).items()}
         except (FormulaError, QuantileError) as exc:
             raise ProxyError(f"bad proxy formula: {exc}") from None
+        from lpzero_sr.formula import quantile_column
+
+        quantiles = fields["quantiles"]
+        lost = [t for t in used(formula.variables, quantiles) if t not in quantiles and quantile_column(t) is not None]
+        if lost:
+            raise ProxyError(
+                f"proxy file has no training CDF for {', '.join(lost)} (its 'quantiles' lacks them): the file is "
+                "incomplete; refit, or restore the file"
+            )
         return cls(formula=formula, **fields)
 
     def save(self, path: str | Path) -> Path:
@@ -223,6 +233,8 @@ class Proxy:
             data = json.loads(path.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ProxyError(f"{path} is not JSON: {exc}") from None
+        except ValueError as exc:  # e.g. an integer of more than 4,300 digits (Python's int conversion limit)
+            raise ProxyError(f"{path} holds a number that cannot be read: {str(exc).split(';')[0]}") from None
         except RecursionError:
             raise ProxyError(f"{path} is nested too deeply to be a proxy file") from None
         return cls.from_json(data)

@@ -93,7 +93,7 @@ def backend_values(tokens: tuple[Token, ...], columns: dict[str, np.ndarray]) ->
     node = Node.from_tokens(tokens, names)
     frame = pd.DataFrame({"arch": [f"a{i}" for i in range(len(columns[names[0]]))], **columns})
     frame["target"] = np.arange(len(frame), dtype=float)
-    table = StatTable.from_frame(frame, "target", nonfinite_features=True, features=names)
+    table = StatTable(frame, tuple(names), "target", "maximize")  # any values: no validation, the formula reads them
     saved = Proxy.from_json(json.loads(json.dumps(Proxy(node).to_json())))
     lambdified = sympy_numpy_function(saved.formula)
     with np.errstate(all="ignore"):

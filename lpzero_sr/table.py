@@ -14,8 +14,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from scipy.stats import rankdata
 
 from lpzero_sr.errors import TableError
+from lpzero_sr.fsutil import atomic_write_bytes, atomic_write_text
 from lpzero_sr.ranking import Aggregation, aggregate
 
 Direction = Literal["maximize", "minimize"]
@@ -46,17 +48,24 @@ class StatTable:
         features: list[str] | None = None,
         drop_invalid: bool = False,
         nonfinite_features: bool = False,
+        screen: bool = True,
     ) -> StatTable:
         """Validate ``frame``; every defect raises one :class:`TableError` line.
 
-        ``drop_invalid`` drops rows with NaN/inf (a warning states how many) instead of failing.
-        ``nonfinite_features`` keeps NaN/inf feature values (benchmark statistics such as exp of large activations
-        overflow for some architectures): which columns a search may use is then decided on the training rows
-        only (:meth:`finite_features`). Feature columns that are constant over all rows carry no ranking signal
-        and are dropped (logged at info level).
+        Only a non-finite *target* costs rows: such rows are an error, or with ``drop_invalid`` are dropped (a
+        warning states how many). A feature column with NaN/inf values is left out with a warning, like a column
+        that leaks the answer (a row index, the target's copy or its ranking, :func:`_drop_leaks`);
+        ``nonfinite_features`` keeps such columns instead (benchmark statistics such as exp of large activations
+        overflow for some architectures): which columns a search may use is then decided on the training rows only
+        (:meth:`finite_features`). Columns named in ``features`` are used as given: NaN/inf in them is an error, or
+        with ``drop_invalid`` costs those rows. Feature columns that are constant over all rows carry no ranking
+        signal and are dropped (logged at info level). ``screen=False`` keeps every numeric column as it is (no
+        column left out: a table scored with a proxy, not searched, may hold anything the proxy reads).
         """
         if direction not in ("maximize", "minimize"):
             raise TableError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
+        if len(frame) == 0:
+            raise TableError("table has no rows")
         frame = frame.copy()
         if target not in frame.columns:
             raise TableError(f"target column {target!r} not in table; columns: {_preview(frame.columns)}")
@@ -82,14 +91,22 @@ class StatTable:
                 raise TableError(
                     f"column {col!r} has a non-numeric value {value!r} in row {row} (arch {frame[arch_col].iloc[row]})"
                 )
-        features = _drop_leaks(frame, list(features), target, explicit)
-        if not features:
-            raise TableError("table has no numeric feature columns")
-        checked = [target] if nonfinite_features else [*features, target]
-        frame = _drop_or_reject_invalid(frame, checked, arch_col, drop_invalid)
+        # only a non-finite target costs rows (or an explicitly chosen feature's, with drop_invalid)
+        frame = _drop_or_reject_invalid(frame, [target, *(features if explicit else ())], arch_col, drop_invalid)
         _reject_duplicates(frame, arch_col, layer_col)
         if layer_col is not None and (frame.groupby(arch_col)[target].nunique() > 1).any():
             raise TableError(f"target {target!r} differs between layers of the same architecture")
+        if not screen:
+            return cls(frame.reset_index(drop=True), tuple(features), target, direction, arch_col, layer_col)
+        if not explicit and not nonfinite_features and features:
+            features = _drop_nonfinite(frame, list(features))
+            if not features:
+                raise TableError("every feature column has NaN/inf values")
+        if not features:
+            raise TableError("table has no numeric feature columns")
+        features = _drop_leaks(frame, list(features), target, explicit)
+        if not features:
+            raise TableError("every feature column leaks the target (see the warnings)")
         n_archs = frame[arch_col].nunique()
         if n_archs < MIN_ARCHS:
             raise TableError(f"only {n_archs} architectures; rank correlation needs at least {MIN_ARCHS}")
@@ -190,44 +207,60 @@ class StatTable:
 
 
 def read_frame(path: str | Path) -> pd.DataFrame:
+    """The rows of a CSV, Parquet or JSON (records) file; a file without rows of data (empty, a header only, only an
+    index column, a Parquet file of 0 rows) is one :class:`TableError` line, ``<file> has no rows``."""
     path = Path(path)
     if not path.exists():
         raise TableError(f"table file not found: {path}")
     suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet", ".pq", ".json"):
+        raise TableError(f"unsupported table format {suffix!r} for {path}; use .csv, .parquet or .json")
+    if path.is_file() and path.stat().st_size == 0:
+        raise TableError(f"{path} has no rows (the file is empty)")
     try:
         if suffix == ".csv":
-            return pd.read_csv(path)
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        if suffix == ".json":
-            return pd.read_json(path, orient="records")
+            frame = pd.read_csv(path)
+        elif suffix == ".json":
+            frame = pd.read_json(path, orient="records")
+        else:
+            frame = pd.read_parquet(path)
+    except pd.errors.EmptyDataError:
+        raise TableError(f"{path} has no rows (the file is empty)") from None
     except (ValueError, OSError) as exc:
         raise TableError(f"cannot read {path}: {exc}") from exc
-    raise TableError(f"unsupported table format {suffix!r} for {path}; use .csv, .parquet or .json")
+    if len(frame) == 0:
+        raise TableError(f"{path} has no rows (columns: {_preview(frame.columns) or 'none'})")
+    if all(str(c).startswith("Unnamed:") for c in frame.columns):
+        raise TableError(f"{path} has no rows of data: it holds only an index column")
+    return frame
 
 
 def write_frame(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``frame`` (format from the suffix) atomically (:func:`lpzero_sr.fsutil.atomic_write_bytes`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        frame.to_csv(path, index=False)
-    elif suffix in (".parquet", ".pq"):
-        frame.to_parquet(path, index=False)
-    elif suffix == ".json":
-        frame.to_json(path, orient="records", indent=1)
-    else:
-        raise TableError(f"unsupported table format {suffix!r} for {path}; use .csv, .parquet or .json")
-    return path
+        return atomic_write_text(path, frame.to_csv(index=False))
+    if suffix in (".parquet", ".pq"):
+        return atomic_write_bytes(path, frame.to_parquet(index=False))
+    if suffix == ".json":
+        return atomic_write_text(path, frame.to_json(orient="records", indent=1))
+    raise TableError(f"unsupported table format {suffix!r} for {path}; use .csv, .parquet or .json")
 
 
 def _drop_or_reject_invalid(frame: pd.DataFrame, cols: list[str], arch_col: str, drop: bool) -> pd.DataFrame:
+    """``frame`` without the rows where a column of ``cols`` (the target, and features the user named) is NaN/inf:
+    an error naming the first, or with ``drop`` a warning; a column without one finite value is always an error."""
     values = frame[cols].to_numpy(dtype=float)
-    bad_rows = ~np.isfinite(values).all(axis=1)
+    finite = np.isfinite(values)
+    hopeless = [c for c, ok in zip(cols, finite.any(axis=0), strict=True) if not ok]
+    if hopeless:
+        raise TableError(f"column {hopeless[0]!r} has no finite value (NaN/inf on all {len(frame)} rows)")
+    bad_rows = ~finite.all(axis=1)
     if not bad_rows.any():
         return frame
     first = int(np.argmax(bad_rows))
-    bad_col = cols[int(np.argmax(~np.isfinite(values[first])))]
+    bad_col = cols[int(np.argmax(~finite[first]))]
     if not drop:
         raise TableError(
             f"{int(bad_rows.sum())} row(s) have NaN/inf values (first: {arch_col}={frame[arch_col].iloc[first]}, "
@@ -235,6 +268,15 @@ def _drop_or_reject_invalid(frame: pd.DataFrame, cols: list[str], arch_col: str,
         )
     log.warning("dropped %d row(s) with NaN/inf values", int(bad_rows.sum()))
     return frame[~bad_rows]
+
+
+def _drop_nonfinite(frame: pd.DataFrame, features: list[str]) -> list[str]:
+    """``features`` without the columns that hold NaN/inf on some row (left out with one warning)."""
+    finite = np.isfinite(frame[features].to_numpy(dtype=float)).all(axis=0)
+    dropped = [f for f, ok in zip(features, finite, strict=True) if not ok]
+    if dropped:
+        log.warning("ignoring %d column(s) with NaN/inf values: %s", len(dropped), _preview(dropped))
+    return [f for f, ok in zip(features, finite, strict=True) if ok]
 
 
 def _numeric_or_mixed(column: pd.Series, name: str) -> bool:
@@ -251,13 +293,15 @@ def _numeric_or_mixed(column: pd.Series, name: str) -> bool:
 def _first_non_numeric(column: pd.Series) -> tuple[int, object]:
     bad = pd.to_numeric(column, errors="coerce").isna() & column.notna()
     row = int(np.argmax(bad.to_numpy())) if bad.any() else 0
-    return row, column.iloc[row]
+    return row, column.iloc[row] if len(column) else None
 
 
 def _drop_leaks(frame: pd.DataFrame, features: list[str], target: str, explicit: bool) -> list[str]:
     """Columns that would leak the answer rather than describe an architecture: a copy of the target, a row index
-    (``Unnamed: 0`` from a CSV written with its index, or the integers 0..n-1 in order). Left out with a warning
-    (an error when the user named them with --features)."""
+    (``Unnamed: 0`` from a CSV written with its index, or the integers 0..n-1 in order), or any column that ranks
+    the rows exactly as the target does or exactly reversed (|Spearman rho| = 1: ``2 * glue + 1``, the target's
+    rank): for a rank-correlation search that is the answer itself. Left out with a warning (an error when the user
+    named them with --features)."""
     leaks = {}
     y = frame[target].to_numpy(dtype=float)
     for col in features:
@@ -268,11 +312,25 @@ def _drop_leaks(frame: pd.DataFrame, features: list[str], target: str, explicit:
             leaks[col] = f"a copy of the target {target!r}"
         elif len(values) > 2 and np.array_equal(values, np.arange(len(values))):
             leaks[col] = "a row index (0..n-1 in order)"
+        elif _same_ranking(values, y):
+            leaks[col] = f"the ranking of the target {target!r} (|Spearman rho| = 1 on the rows)"
     for col, why in leaks.items():
         if explicit:
             raise TableError(f"feature column {col!r} is {why}: it would rank by the answer, not the architecture")
         log.warning("ignoring column %r: it is %s", col, why)
     return [f for f in features if f not in leaks]
+
+
+def _same_ranking(values: np.ndarray, y: np.ndarray) -> bool:
+    """Whether ``values`` rank the rows where both are finite (at least 3, not all tied) exactly as ``y`` does, or
+    exactly reversed (|Spearman rho| = 1, ties included)."""
+    both = np.isfinite(values) & np.isfinite(y)
+    if both.sum() < 3:
+        return False
+    ranks, target_ranks = rankdata(values[both]), rankdata(y[both])
+    if np.all(ranks == ranks[0]):
+        return False
+    return bool(np.array_equal(ranks, target_ranks) or np.array_equal(ranks, len(ranks) + 1 - target_ranks))
 
 
 def _reject_duplicates(frame: pd.DataFrame, arch_col: str, layer_col: str | None) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,7 @@ from lpzero_sr.table import Direction, StatTable, read_frame
 
 if TYPE_CHECKING:
     from lpzero_sr.baselines import ExtractSettings
+    from lpzero_sr.spaces.base import Benchmark
 
 log = logging.getLogger(__name__)
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq", ".json")
@@ -40,17 +42,24 @@ def resolve_table(
     device: str = "auto",
     settings: ExtractSettings | None = None,
     labels: str | Path | None = None,
+    screen: bool = True,
 ) -> StatTable:
     """A validated table from a file (CSV/Parquet/JSON; ``target`` required), an ``extract --out`` folder (its
     ``per_arch.parquet``, or ``per_layer.parquet`` with ``layer_col``), a registered benchmark name or a user's space
     file (``my_subnets.yaml`` with its ``labels``; :func:`lpzero_sr.spaces.get_space`); a benchmark's target and
     direction are fixed, ``settings`` are the extraction settings of a model-based one. ``labels`` is a file of
     targets joined on ``arch`` (a CSV/Parquet/JSON table, or the ``labels.jsonl`` of ``lpzero-sr label``, whose
-    target is ``val_loss``). A name that is none of these gives one error line with the closest benchmarks."""
+    target is ``val_loss``); with a registered space's name it is that ``labels.jsonl``, and the labelled
+    architectures are extracted (:func:`labelled_space`). ``screen=False`` keeps every numeric column of a file or
+    folder (:meth:`StatTable.from_frame`: for scoring, not searching). A name that is none of these gives one error
+    line with the closest benchmarks."""
     from lpzero_sr.spaces import SPACE_FILES, SPACES
 
     path = Path(spec)
-    registered = spec in SPACES and not path.exists() and labels is None
+    registered = spec in SPACES and not path.exists()
+    if registered and labels is not None:  # the architectures `lpzero-sr label SPACE` trained
+        bench = labelled_space(spec, Path(labels))
+        return extracted_table(bench, settings, layer_col=layer_col, target=target, features=features, device=device)
     if registered or path.suffix.lower() in SPACE_FILES:  # a benchmark, or the labelled archs of a space file
         return benchmark_table(
             spec, data_dir, layer_col=layer_col, target=target, features=features, device=device, settings=settings
@@ -63,7 +72,7 @@ def resolve_table(
             raise TableError("--target is required (the labels column to fit)")
         return StatTable.from_frame(
             frame, target, direction=direction, arch_col=arch_col or "arch", layer_col=layer_col,
-            features=features, drop_invalid=drop_invalid,
+            features=features, drop_invalid=drop_invalid, screen=screen,
         )  # fmt: skip
     if not path.exists() and path.suffix.lower() not in TABLE_SUFFIXES:
         close = difflib.get_close_matches(spec.replace(":", "-").replace("_", "-"), SPACES.names(), n=3, cutoff=0.5)
@@ -81,6 +90,7 @@ def resolve_table(
         layer_col=layer_col,
         features=features,
         drop_invalid=drop_invalid,
+        screen=screen,
     )
 
 
@@ -104,7 +114,6 @@ def benchmark_table(
     finite on its training rows (:meth:`StatTable.finite_features`), never looking at held-out rows.
     Architectures whose extraction failed are listed in the cache's ``errors.csv`` and left out.
     """
-    from lpzero_sr.baselines import ExtractSettings, extract_benchmark, table_dir
     from lpzero_sr.spaces import load_benchmark
 
     bench = load_benchmark(name, data_dir)
@@ -112,19 +121,79 @@ def benchmark_table(
         if layer_col:
             raise TableError(f"benchmark {name!r} ships per-architecture features only; drop --layer-col")
         frame = bench.features.rename_axis("arch").reset_index()
-    else:
-        settings = settings or ExtractSettings()
-        frame = extract_benchmark(bench, settings, device=device)
-        if layer_col:
-            frame = pd.read_parquet(table_dir(bench.name, settings) / "per_layer.parquet").rename(
-                columns={"layer": layer_col}
-            )
-        elif extra is not None:
-            more = extract_benchmark(bench, extra, stats="none", device=device)
-            frame = frame.merge(more[["arch", *(c for c in more.columns if c not in frame.columns)]], on="arch")
+        if features:
+            frame = frame[["arch", *features]]
+        return bench.table(frame, target=target)
+    return extracted_table(
+        bench, settings, layer_col=layer_col, target=target, features=features, extra=extra, device=device
+    )
+
+
+EXTRACTION_NOTE = "a time limit covers the search, not this extraction (it is cached: a rerun starts at once)"
+
+
+def extracted_table(
+    bench: Benchmark,
+    settings: ExtractSettings | None = None,
+    *,
+    layer_col: str | None = None,
+    target: str | None = None,
+    features: list[str] | None = None,
+    extra: ExtractSettings | None = None,
+    device: str = "auto",
+) -> StatTable:
+    """The table of a model-based benchmark, extracted under ``settings`` (cached, resumable; see
+    :func:`benchmark_table` for the arguments). Only ``bench``'s architectures are extracted; a warning says how
+    many and about how long before the first model is built."""
+    from lpzero_sr.baselines import ExtractSettings, extract_benchmark, table_dir
+
+    settings = settings or ExtractSettings()
+    frame = extract_benchmark(bench, settings, device=device, note=EXTRACTION_NOTE)
+    if layer_col:
+        frame = pd.read_parquet(table_dir(bench.name, settings) / "per_layer.parquet").rename(
+            columns={"layer": layer_col}
+        )
+    elif extra is not None:
+        more = extract_benchmark(bench, extra, stats="none", device=device, note=EXTRACTION_NOTE)
+        frame = frame.merge(more[["arch", *(c for c in more.columns if c not in frame.columns)]], on="arch")
     if features:
         frame = frame[["arch", *([layer_col] if layer_col else []), *features]]
     return bench.table(frame, target=target, layer_col=layer_col)
+
+
+def labelled_space(name: str, labels: Path) -> Benchmark:
+    """The architectures of registered space ``name`` that ``lpzero-sr label`` trained, from its ``labels.jsonl``
+    (target ``val_loss``, minimised). Their extraction is cached apart from the space's own benchmark, under
+    ``<space>/labels-<12 hex digits of the file's SHA-256>``."""
+    import hashlib
+
+    from lpzero_sr.labeling import META_FILE, labelled_benchmark
+    from lpzero_sr.spaces import SPACES
+
+    space = SPACES.get(name)
+    if labels.suffix != ".jsonl":
+        raise TableError(
+            f"--labels with the space {name!r} takes the labels.jsonl that `lpzero-sr label {name}` writes, got "
+            f"{labels}; a table of scores goes with the folder of `lpzero-sr extract`"
+        )
+    meta = labels.parent / META_FILE
+    labelled = _meta_space(meta)
+    if labelled is not None and labelled != space.name:
+        raise TableError(f"{labels} labels the space {labelled!r} ({meta}), not {name!r}: fit {labelled} with it")
+    bench = labelled_benchmark(space, labels, getattr(space, "validate", lambda config: config))
+    digest = hashlib.sha256(labels.read_bytes()).hexdigest()[:12]
+    return replace(bench, name=f"{space.name}/labels-{digest}")
+
+
+def _meta_space(meta: Path) -> str | None:
+    """The space a ``meta.json`` of ``lpzero-sr label`` names (None without a readable one)."""
+    import json
+
+    try:
+        data = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data.get("space") if isinstance(data, dict) else None
 
 
 def _features_frame(path: Path, layer_col: str | None) -> pd.DataFrame:

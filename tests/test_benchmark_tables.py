@@ -42,6 +42,7 @@ def test_precomputed_benchmark_by_name(shared_data):
         resolve_table("nb201-cifar10", shared_data, layer_col="layer")
 
 
+@pytest.mark.slow
 def test_extra_proxies_join_the_per_arch_table(small_tiny_gpt2):
     single = ExtractSettings(batch_size=2, seq_len=16, proxies="single")
     extra = ExtractSettings(batch_size=2, seq_len=16, proxies="extra")

@@ -139,8 +139,8 @@ def test_batched_cycles_score_children_together_and_batch_1_is_the_sequential_lo
     assert sum(objective.batches) == len(batched.scored)  # repeats of a scored architecture are memoized
     if strategy == "random":  # 47 draws without replacement, within a batch too: cycles of 4, then 3
         assert objective.batches == [4] * 11 + [3] and len({c.arch for c in batched.history}) == 47
-    else:  # the initial population, then 7 cycles of at most 4 new children (27 = 6 x 4 + 3)
-        assert objective.batches[0] == 20 and max(objective.batches[1:]) == 4 and len(objective.batches) <= 1 + 7
+    else:  # the initial population 4 at a time (journaled as scored), then cycles of at most 4 new children
+        assert objective.batches[:5] == [4] * 5 and max(objective.batches) == 4 and len(objective.batches) <= 5 + 7
     assert [c.arch for c in batched.history] == [
         c.arch for c in search(SpaceDomain(TOY), Objective(), settings_).history
     ]
@@ -167,13 +167,64 @@ def test_resume_after_a_kill_gives_the_uninterrupted_result(tmp_path: Path) -> N
 
 
 def test_journal_of_other_settings_is_refused(tmp_path: Path) -> None:
-    Journal(tmp_path, {"seed": 1})
-    with pytest.raises(NasError, match="holds a run with other settings"):
+    run(0, journal=Journal(tmp_path, {"seed": 1}), candidates=3)
+    with pytest.raises(NasError, match=r"holds a run with other settings \(.*run.json\) and 3 evaluated children"):
         Journal(tmp_path, {"seed": 2})
-    Journal(tmp_path / "old", {"seed": 1})  # a journal from before --children: its cycles had one child
+    run(0, journal=Journal(tmp_path / "old", {"seed": 1}), candidates=3)  # before --children: one child per cycle
     Journal(tmp_path / "old", {"seed": 1, "batch": 1})
     with pytest.raises(NasError, match="holds a run with other settings"):
         Journal(tmp_path / "old", {"seed": 1, "batch": 2})
+
+
+def test_a_run_that_scored_nothing_blocks_no_retry(tmp_path: Path) -> None:
+    with pytest.raises(
+        NasError, match=r"^gave up after 250 proposals \(211 over the parameter budget, 39 invalid\) with 0 of 5"
+    ):
+        run(0, journal=Journal(tmp_path, {"max_params": 1}), candidates=5, max_params=1)
+    assert (tmp_path / "run.json").exists() and not (tmp_path / "candidates.jsonl").exists()
+    retry = run(0, journal=Journal(tmp_path, {"max_params": 10}), candidates=5, max_params=10)
+    assert len(retry.history) == 5 and json.loads((tmp_path / "run.json").read_text()) == {"max_params": 10}
+
+
+class StopAfter(Objective):
+    """The objective, until Ctrl-C arrives while it scores its ``limit`` + 1-th config."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def __call__(self, configs: Sequence[dict[str, Any]]) -> list[float]:
+        if self.calls + len(configs) > self.limit:
+            raise KeyboardInterrupt
+        return super().__call__(configs)
+
+
+def test_each_candidate_is_journaled_as_it_is_scored_and_ctrl_c_keeps_them(tmp_path: Path) -> None:
+    settings_ = NasSettings(candidates=60, population=20, sample=5, seed=3)
+    cut = search(SpaceDomain(TOY), StopAfter(7), settings_, Journal(tmp_path, {"seed": 3}))
+    assert cut.interrupted and len(cut.history) == 7  # inside the first population: 7 scored, 7 kept
+    lines = (tmp_path / "candidates.jsonl").read_text().splitlines()
+    assert [json.loads(line)["arch"] for line in lines] == [c.arch for c in cut.history]
+    whole = search(SpaceDomain(TOY), Objective(), settings_)
+    resumed = search(SpaceDomain(TOY), Objective(), settings_, Journal(tmp_path, {"seed": 3}))
+    assert not resumed.interrupted and [c.arch for c in resumed.history] == [c.arch for c in whole.history]
+
+
+def test_a_broken_middle_line_of_the_journal_is_one_error_naming_it(tmp_path: Path) -> None:
+    run(0, journal=Journal(tmp_path, {"seed": 0}), candidates=50)
+    path = tmp_path / "candidates.jsonl"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join([*lines[:39], "{garbage\n", *lines[40:]]))
+    message = (
+        f"{path} line 40 is broken (Expecting property name enclosed in double quotes); the 39 line(s) before it "
+        "are intact: delete line 40 and every line after it to resume from there, or pick another --out"
+    )
+    with pytest.raises(NasError) as caught:
+        Journal(tmp_path, {"seed": 0})
+    assert str(caught.value) == message
+    path.write_text("".join([*lines[:10], '{"arch": "x"}\n', *lines[11:]]))
+    with pytest.raises(NasError, match=r"line 11 is broken \(not an evaluated child\)"):
+        Journal(tmp_path, {"seed": 0})
 
 
 def test_field_helpers() -> None:
@@ -299,7 +350,7 @@ def test_cli_proxy_objective_scores_with_the_scorer(tmp_path: Path) -> None:
             "--batch-size", "1", "--seq-len", "8", "--device", "cpu", "--top-k", "3"]  # fmt: skip
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert "3 architectures scored" in result.output and " 3. L" in result.output
+    assert "3 distinct architectures scored in 3 evaluations" in result.output and " 3. L" in result.output
 
 
 def test_cli_error_lines(tmp_path: Path) -> None:

@@ -57,6 +57,7 @@ def test_map_archs_in_process_keeps_order_and_routes_errors() -> None:
         list(map_archs(inverse, [0]))
 
 
+@pytest.mark.slow
 def test_a_session_keeps_one_cluster_up_across_maps() -> None:
     assert not ray.is_initialized()  # runs before the module's cluster fixture starts one
     with session(RAY):
@@ -68,12 +69,14 @@ def test_a_session_keeps_one_cluster_up_across_maps() -> None:
         assert not ray.is_initialized()
 
 
+@pytest.mark.slow
 def test_map_archs_on_ray_returns_every_result(cluster) -> None:
     pairs = sorted(map_archs(lambda x: (x * x, os.getpid()), list(range(6)), RAY))
     assert [(item, square) for item, (square, _) in pairs] == [(i, i * i) for i in range(6)]
     assert os.getpid() not in {pid for _, (_, pid) in pairs}  # the work ran in Ray's worker processes
 
 
+@pytest.mark.slow
 def test_ray_extraction_equals_the_serial_table(tmp_path: Path, cluster, bench) -> None:
     archs = bench.archs[:4]
     serial = extract_benchmark(bench, SETTINGS, tmp_path / "serial", archs=archs, progress=False)
@@ -89,6 +92,7 @@ def test_ray_extraction_equals_the_serial_table(tmp_path: Path, cluster, bench) 
     assert {r["arch"]: r["key"] for r in records} == benchmark_keys(bench, SETTINGS, archs=archs)
 
 
+@pytest.mark.slow
 def test_killed_worker_loses_nothing_and_rerun_redoes_only_its_arch(tmp_path: Path, cluster, bench) -> None:
     archs, victim = bench.archs[:4], bench.archs[1]
     marker, built = tmp_path / "victim-died", tmp_path / "built.log"
@@ -122,6 +126,7 @@ def test_killed_worker_loses_nothing_and_rerun_redoes_only_its_arch(tmp_path: Pa
     pd.testing.assert_frame_equal(again, serial, check_exact=True)
 
 
+@pytest.mark.slow
 def test_ray_retries_a_dead_worker(tmp_path: Path, cluster, bench) -> None:
     archs, marker = bench.archs[:2], tmp_path / "died"
 
@@ -141,6 +146,7 @@ def test_ray_retries_a_dead_worker(tmp_path: Path, cluster, bench) -> None:
     assert frame["params"].tolist() == [sum(p.numel() for p in bench.build(a).parameters()) for a in archs]
 
 
+@pytest.mark.slow
 def test_cli_workers_flag_matches_the_serial_run(tmp_path: Path, cluster) -> None:
     args = ["extract", "--benchmark", "tiny-gpt2", "--limit", "3", "--no-progress", "--batch-size", "2"]
     args += ["--seq-len", "8", "--stats", "grad.abs.mean,act.sqr.std", "--proxies", "snip,params"]
@@ -152,6 +158,7 @@ def test_cli_workers_flag_matches_the_serial_run(tmp_path: Path, cluster) -> Non
     pd.testing.assert_frame_equal(serial, parallel, check_exact=True)
 
 
+@pytest.mark.slow
 def test_cli_score_on_ray_equals_in_process(tmp_path: Path, cluster, bench) -> None:
     from lpzero_sr.formula import Node
     from lpzero_sr.proxy import Proxy
@@ -167,6 +174,7 @@ def test_cli_score_on_ray_equals_in_process(tmp_path: Path, cluster, bench) -> N
     pd.testing.assert_frame_equal(frames[0], frames[1], check_exact=True)
 
 
+@pytest.mark.slow
 def test_nas_proxy_scoring_on_ray_equals_in_process(cluster, bench) -> None:
     from lpzero_sr.formula import Node
     from lpzero_sr.nas import ProxyScoring

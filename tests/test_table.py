@@ -43,6 +43,22 @@ def test_leaking_columns_are_left_out_with_a_warning(caplog: pytest.LogCaptureFi
         StatTable.from_frame(leaky, "acc", features=["x", "acc_copy"])
 
 
+def test_a_column_with_the_targets_ranking_is_a_leak(caplog: pytest.LogCaptureFixture) -> None:
+    acc = frame()["acc"]
+    leaky = frame().assign(glue_copy=2 * acc + 1, model_id=acc.rank().astype(int), reverse=-(acc**3))
+    with caplog.at_level(logging.WARNING):
+        t = StatTable.from_frame(leaky, "acc")
+    assert t.features == ("x", "z")
+    for col in ("glue_copy", "model_id", "reverse"):
+        assert f"ignoring column {col!r}: it is the ranking of the target 'acc' (|Spearman rho| = 1 on the rows)" in (
+            caplog.text
+        )
+    with pytest.raises(TableError, match=r"^feature column 'model_id' is the ranking of the target 'acc'"):
+        StatTable.from_frame(leaky, "acc", features=["x", "model_id"])
+    almost = frame().assign(near=acc.rank().to_numpy()[[1, 0, 2, 3, 4, 5]])  # two rows swapped: rho < 1, kept
+    assert "near" in StatTable.from_frame(almost, "acc").features
+
+
 def test_non_numeric_cell_names_its_row() -> None:
     bad = frame().astype({"z": object})
     bad.loc[3, "z"] = "n/a"
@@ -63,22 +79,52 @@ def test_missing_target() -> None:
         StatTable.from_frame(frame(), "ppl")
 
 
-def test_nan_rows_rejected_with_first_offender() -> None:
+def test_a_nonfinite_feature_costs_its_column_not_the_rows(caplog: pytest.LogCaptureFixture) -> None:
     f = frame()
     f.loc[2, "z"] = np.nan
-    f.loc[4, "x"] = np.inf
-    msg = r"^2 row\(s\) have NaN/inf values \(first: arch=a2, column 'z'\); pass --drop-invalid to drop them$"
+    f.loc[4, "z"] = -np.inf
+    with caplog.at_level(logging.WARNING):
+        t = StatTable.from_frame(f.assign(w=np.sqrt(np.arange(6.0)) * [1, -1, 1, -1, 1, -1]), "acc")
+    assert t.features == ("x", "w") and len(t.archs) == 6
+    assert "ignoring 1 column(s) with NaN/inf values: z" in caplog.text
+
+
+def test_a_nonfinite_target_costs_rows_or_names_the_first() -> None:
+    f = pd.concat([frame(), frame().assign(arch=lambda d: d.arch + "b")], ignore_index=True)
+    f.loc[2, "acc"] = np.nan
+    f.loc[4, "acc"] = np.inf
+    msg = r"^2 row\(s\) have NaN/inf values \(first: arch=a2, column 'acc'\); pass --drop-invalid to drop them$"
     with pytest.raises(TableError, match=msg):
         StatTable.from_frame(f, "acc")
+    assert len(StatTable.from_frame(f, "acc", drop_invalid=True).archs) == 10
 
 
-def test_drop_invalid_warns_with_count(caplog: pytest.LogCaptureFixture) -> None:
-    f = pd.concat([frame(), frame().assign(arch=lambda d: d.arch + "b")], ignore_index=True)
-    f.loc[3, "x"] = np.nan
+def test_drop_invalid_never_drops_every_row_for_an_all_nan_column(caplog: pytest.LogCaptureFixture) -> None:
+    f = pd.concat([frame()] * 14, ignore_index=True).assign(arch=[f"a{i}" for i in range(84)], empty=np.nan)
+    f = f.iloc[:80]
     with caplog.at_level(logging.WARNING):
         t = StatTable.from_frame(f, "acc", drop_invalid=True)
+    assert len(t.archs) == 80 and "empty" not in t.features
+    assert "ignoring 1 column(s) with NaN/inf values: empty" in caplog.text
+    with pytest.raises(TableError, match=r"^column 'empty' has no finite value \(NaN/inf on all 80 rows\)$"):
+        StatTable.from_frame(f, "acc", features=["x", "empty"], drop_invalid=True)
+
+
+def test_a_named_feature_with_nan_is_an_error_or_costs_its_rows(caplog: pytest.LogCaptureFixture) -> None:
+    f = pd.concat([frame(), frame().assign(arch=lambda d: d.arch + "b")], ignore_index=True)
+    f.loc[3, "x"] = np.nan
+    msg = r"^1 row\(s\) have NaN/inf values \(first: arch=a3, column 'x'\); pass --drop-invalid to drop them$"
+    with pytest.raises(TableError, match=msg):
+        StatTable.from_frame(f, "acc", features=["x", "z"])
+    with caplog.at_level(logging.WARNING):
+        t = StatTable.from_frame(f, "acc", features=["x", "z"], drop_invalid=True)
     assert len(t.archs) == 11
     assert "dropped 1 row(s) with NaN/inf values" in caplog.text
+
+
+def test_every_feature_nonfinite_is_one_line() -> None:
+    with pytest.raises(TableError, match=r"^every feature column has NaN/inf values$"):
+        StatTable.from_frame(frame().assign(x=np.nan, z=np.inf), "acc")
 
 
 def test_duplicate_ids() -> None:
@@ -157,3 +203,21 @@ def test_read_errors(tmp_path) -> None:
     (tmp_path / "t.txt").write_text("x")
     with pytest.raises(TableError, match=r"unsupported table format '\.txt'"):
         StatTable.read(tmp_path / "t.txt", "acc")
+
+
+def test_a_file_without_rows_is_one_line_naming_it(tmp_path) -> None:
+    files = {
+        "header.csv": "arch,x,acc\n",
+        "empty.csv": "",
+        "index.csv": pd.DataFrame(index=range(3)).to_csv(),
+        "blank.csv": "\n\n",
+        "empty.json": "[]",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    frame().iloc[:0].to_parquet(tmp_path / "zero.parquet")
+    for name in [*files, "zero.parquet"]:
+        with pytest.raises(TableError, match=rf"^{tmp_path / name} has no rows"):
+            StatTable.read(tmp_path / name, "acc")
+    with pytest.raises(TableError, match=r"^table has no rows$"):
+        StatTable.from_frame(frame().iloc[:0], "acc")

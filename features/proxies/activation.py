@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from lpzero_sr.errors import LpzeroError
 from lpzero_sr.features.proxies.base import ProxyContext, proxy, single_thread, total
 from lpzero_sr.features.proxies.weights import params
 
@@ -23,17 +24,32 @@ def _hamming_kernel(codes: torch.Tensor) -> torch.Tensor:
     return (2 * codes @ codes.T - rows[:, None] - rows[None, :] + codes.shape[1]).double()
 
 
+class SingularKernelError(LpzeroError):
+    """nwot's kernel has determinant 0: its log-determinant is -inf, which is recorded as an error, not a number."""
+
+
 @proxy("nwot", kinds=("act",))
 def nwot(ctx: ProxyContext) -> float:
     """``log det K`` with ``K`` the Hamming-agreement kernel of the binary codes ``a > 0`` of all FFN units of all
-    layers, one row per token (at most 256 tokens). Mellor et al., "Neural Architecture Search without Training",
-    ICML 2021."""
+    layers, one row per token (at most 256 tokens), from ``slogdet``. Mellor et al., "Neural Architecture Search
+    without Training", ICML 2021.
+
+    A kernel whose determinant is 0 (two tokens with the same codes in every layer, e.g. llama with 2 layers,
+    hidden 48 and 1 head) has ``log det K = -inf``: that is raised as :class:`SingularKernelError`, so the
+    extraction records it as the proxy's error and its value as NaN (a column a table leaves out), never as the
+    number ``-inf``."""
     acts = [a for s in range(ctx.record.n_layers) for a in ctx.record.get("act", s)]
     if not acts:
         return float("nan")
     with single_thread():
         kernel = sum(_hamming_kernel((_tokens(a) > 0).float()) for a in acts)
-        return float(torch.linalg.slogdet(kernel)[1])
+        logdet = float(torch.linalg.slogdet(kernel)[1])
+    if logdet == float("-inf"):
+        raise SingularKernelError(
+            f"the {kernel.shape[0]}-token Hamming kernel is singular (log det = -inf): some tokens share their "
+            "activation codes in every layer"
+        )
+    return logdet
 
 
 @proxy("act_distance", kinds=("act",))

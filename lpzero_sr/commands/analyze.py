@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from lpzero_sr.analyze import MI_BINS, STRATA, analyze_table, key_lines, write_analysis
+from lpzero_sr.commands.interrupt import nothing_kept
 from lpzero_sr.table import StatTable
 from lpzero_sr.tables import resolve_table
 
@@ -41,6 +42,7 @@ def default_features(table: StatTable) -> list[str] | None:
 @click.option("--arch-col", help="Architecture id column of a table file.")
 @click.option("--layer-col", help="Layer column of a per-layer table file (columns are averaged over layers).")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Benchmark data root.")
+@nothing_kept("figures and summary.md are written at the end")
 def command(
     tables: tuple[str, ...],
     out: Path,

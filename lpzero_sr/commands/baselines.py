@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 
 from lpzero_sr import baselines as bl
+from lpzero_sr.commands.interrupt import kept_on_interrupt
 from lpzero_sr.commands.options import device_option, extraction_options
 from lpzero_sr.errors import DataError
+from lpzero_sr.fsutil import atomic_write_text
 from lpzero_sr.spaces import SPACES, load_benchmark, resolve_data_dir
 
 SIGN = (
@@ -76,7 +78,9 @@ def command(
         if limit is not None:
             archs = [archs[i] for i in np.random.default_rng(seed).permutation(len(archs))[:limit]]
         settings = bl.ExtractSettings(batch_size, seq_len, seed, proxies)
-        per_arch = bl.extract_benchmark(bench, settings, tables, stats=stats, device=device, archs=archs)
+        folder = bl.table_dir(bench.name, settings, tables)
+        with kept_on_interrupt(lambda: _kept(folder)):
+            per_arch = bl.extract_benchmark(bench, settings, tables, stats=stats, device=device, archs=archs)
         per_arch = per_arch[per_arch["arch"].astype(str).isin(set(archs))]
         sections.append(
             (
@@ -104,8 +108,15 @@ def command(
     if out is None:
         click.echo(text, nl=False)
     else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
+        atomic_write_text(out, text)
+
+
+def _kept(folder: Path) -> str:
+    """What an interrupted baselines run kept: the extraction records in its cache folder."""
+    from lpzero_sr.features.cache import RECORDS, read_records
+
+    done = len({r["arch"] for r in read_records(folder) if not r.get("error")})
+    return f"{done} architecture record(s) kept in {folder / RECORDS}; rerun the same command to go on from there"
 
 
 def _render(sections: list[tuple[str, pd.DataFrame]], fmt: str) -> str:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from lpzero_sr.commands.interrupt import kept_on_interrupt
 from lpzero_sr.spaces.base import dataset_for, resolve_data_dir
 from lpzero_sr.spaces.data import datasets, ensure_dataset, missing_or_stale
 
@@ -20,15 +21,19 @@ def command() -> None:
 @command.command("list")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help=DATA_DIR_HELP)
 def list_command(data_dir: Path | None) -> None:
-    """Each dataset, its file count, license, folder, origin and whether the data root holds it intact."""
+    """Each dataset, its file count, license, folder, origin and whether the data root holds it intact, then each
+    file's published SHA-256 and path under the data root (the format of ``sha256sum -c``)."""
     root, _ = resolve_data_dir(data_dir)
     click.echo(f"data root: {root}")
     for name, spec in datasets().items():
-        bad = len(missing_or_stale(spec, root))
-        status = "ok" if not bad else f"{bad} of {len(spec.files)} files missing or stale"
+        stale = {f.path for f in missing_or_stale(spec, root)}
+        status = "ok" if not stale else f"{len(stale)} of {len(spec.files)} files missing or stale"
         click.echo(f"{name}: {len(spec.files)} files in {spec.folder}/, {spec.license}, {status}")
         click.echo(f"  {spec.description}")
         click.echo(f"  origin: {spec.origin}")
+        for file in spec.files:
+            mark = "  (missing or stale)" if file.path in stale else ""
+            click.echo(f"  {file.sha256}  {spec.folder}/{file.path}{mark}")
 
 
 @command.command("download")
@@ -44,6 +49,7 @@ def download_command(name: str, data_dir: Path | None, mirror: Path | None, forc
     """Fetch dataset NAME (a dataset, a benchmark such as nb201-cifar10, or 'all'); verify every SHA-256."""
     root, _ = resolve_data_dir(data_dir)
     specs = list(datasets().values()) if name == "all" else [dataset_for(name)]
-    for spec in specs:
-        folder = ensure_dataset(spec, root, mirror=mirror, force=force)
-        click.echo(f"{spec.name}: {len(spec.files)} files verified in {folder}")
+    with kept_on_interrupt(lambda: f"files fetched and verified so far are kept in {root}; rerun to fetch the rest"):
+        for spec in specs:
+            folder = ensure_dataset(spec, root, mirror=mirror, force=force)
+            click.echo(f"{spec.name}: {len(spec.files)} files verified in {folder}")

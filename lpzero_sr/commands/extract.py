@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack, suppress
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,12 @@ import yaml
 from torch import nn
 
 from lpzero_sr.baselines import ExtractSettings, extract_inputs
+from lpzero_sr.commands.interrupt import kept_on_interrupt
 from lpzero_sr.commands.options import device_option, extraction_options, runner_options
 from lpzero_sr.errors import ConfigError, DataError
-from lpzero_sr.features.extract import extract_space
+from lpzero_sr.features.extract import ExtractError, extract_space
 from lpzero_sr.features.inputs import make_batch
+from lpzero_sr.fsutil import FileWriteError, run_lock
 from lpzero_sr.parallel import runner_from_options
 from lpzero_sr.spaces.base import check_seq_len, positions_limit
 
@@ -33,6 +36,7 @@ def read_config_files(paths: list[Path]) -> tuple[dict[str, dict[str, Any]], dic
         if path.is_dir():
             files += sorted(f for f in path.iterdir() if f.suffix in CONFIG_SUFFIXES)
         elif path.is_file():
+            _check_config_file(path)
             files.append(path)
         else:
             raise DataError(f"config path not found: {path}")
@@ -54,6 +58,25 @@ def read_config_files(paths: list[Path]) -> tuple[dict[str, dict[str, Any]], dic
     if not configs and not errors:
         raise DataError("no config files (.json, .yaml, .yml) given")
     return configs, errors
+
+
+def _check_config_file(path: Path) -> None:
+    """One :class:`DataError` line for a file that is no config file at all (a ``labels.jsonl``, a table)."""
+    if path.suffix in CONFIG_SUFFIXES:
+        return
+    from lpzero_sr.labeling import META_FILE
+
+    meta = path.parent / META_FILE
+    if path.suffix == ".jsonl" and meta.is_file():
+        try:
+            space = json.loads(meta.read_text(encoding="utf-8")).get("space", "SPACE")
+        except (OSError, ValueError, AttributeError):
+            space = "SPACE"
+        raise DataError(
+            f"{path} holds the labels of `lpzero-sr label {space}`, not a model config; to fit a proxy to them: "
+            f"lpzero-sr fit {space} --labels {path}"
+        )
+    raise DataError(f"{path} is not a config file (JSON or YAML: {', '.join(CONFIG_SUFFIXES)})")
 
 
 class _Unusable:
@@ -92,6 +115,11 @@ def _space(configs: tuple[Path, ...], benchmark: str | None, data_dir: Path | No
     space = GenericSpace("configs", found) if found else None
     by_arch = {**found, **{arch: {"__unusable__": message} for arch, message in errors.items()}}
     return sorted(by_arch), _Unusable(space, errors), by_arch
+
+
+def families(by_arch: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """The ``model_type`` of each readable config (a table records it; a folder may mix families)."""
+    return {arch: str(config["model_type"]) for arch, config in by_arch.items() if "__unusable__" not in config}
 
 
 def _split(value: str) -> str | list[str]:
@@ -159,18 +187,73 @@ def command(
         return make_batch(space.vocab_size(by_arch[arch]), batch_size, seq_len, seed=seed)
 
     inputs = extract_inputs(space, ExtractSettings(batch_size=batch_size, seq_len=seq_len, seed=seed))
-    frame = extract_space(
-        archs,
-        build,
-        batch,
-        out_dir,
-        stats=_split(stats),
-        proxies=_split(proxies),
-        device=device,
-        progress=progress,
-        configs=by_arch,
-        inputs=inputs,
-        runner=runner,
-    )
+    kinds = families(by_arch) if configs else None
+    if kinds and len(set(kinds.values())) > 1:
+        click.echo(
+            f"note: the configs mix model families ({_count(kinds)}); each model is extracted on its own and the "
+            "tables' model_type column tells them apart (to fit one family, extract its configs into their own --out)"
+        )
+    with _hold(out_dir), kept_on_interrupt(lambda: _kept(out_dir, len(archs))):
+        frame = extract_space(
+            archs,
+            build,
+            batch,
+            out_dir,
+            stats=_split(stats),
+            proxies=_split(proxies),
+            device=device,
+            progress=progress,
+            configs=by_arch,
+            inputs=inputs,
+            runner=runner,
+            families=kinds,
+        )
     errors = len(archs) - len(frame)
     click.echo(f"{len(frame)} architectures in {out_dir / 'per_arch.parquet'}, {errors} errors in errors.csv")
+    if errors:
+        import pandas as pd
+
+        rows = pd.read_csv(out_dir / "errors.csv", dtype=str).fillna("")
+        echo_error_rows(dict(zip(rows["arch"], rows["error"], strict=True)), f"in {out_dir / 'errors.csv'}")
+    if frame.empty:
+        raise ExtractError(f"no architecture was extracted: all {len(archs)} failed ({out_dir / 'errors.csv'})")
+
+
+def _hold(folder: Path) -> ExitStack:
+    """The extraction folder held (:func:`run_lock`) while records are appended; a folder that cannot be written is
+    not held, since then nothing is written there (a complete cache is only read; else one error line follows)."""
+    stack = ExitStack()
+    with suppress(FileWriteError):
+        stack.enter_context(run_lock(folder, "extraction"))
+    return stack
+
+
+def _count(kinds: dict[str, str]) -> str:
+    counts: dict[str, int] = {}
+    for kind in kinds.values():
+        counts[kind] = counts.get(kind, 0) + 1
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+
+
+MAX_ERROR_LINES = 5
+
+
+def echo_error_rows(errors: dict[str, str], where: str) -> None:
+    """Error rows in short, on stderr: each architecture and the first line of its error, at most
+    :data:`MAX_ERROR_LINES` of them (the rest are counted, ``where`` says where they are)."""
+    for arch, error in list(errors.items())[:MAX_ERROR_LINES]:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else "(no message)"
+        click.echo(f"  {arch}: {first[:200]}", err=True)
+    if len(errors) > MAX_ERROR_LINES:
+        click.echo(f"  ... {len(errors) - MAX_ERROR_LINES} more {where}", err=True)
+
+
+def _kept(out_dir: Path, total: int) -> str:
+    """What an interrupted extraction kept: its records (read back, as a rerun would)."""
+    from lpzero_sr.features.cache import RECORDS, read_records
+
+    done = len({r["arch"] for r in read_records(out_dir) if not r.get("error")})
+    return (
+        f"{done} architecture record(s) kept in {out_dir / RECORDS} (of {total} asked); rerun the same command to "
+        "extract the rest"
+    )

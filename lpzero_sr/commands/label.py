@@ -6,10 +6,12 @@ from pathlib import Path
 
 import click
 
+from lpzero_sr.commands.interrupt import kept_on_interrupt
 from lpzero_sr.commands.options import device_option
 from lpzero_sr.errors import ConfigError
 from lpzero_sr.features.extract import resolve_device
-from lpzero_sr.labeling import TrainSettings, label_space, read_labels
+from lpzero_sr.fsutil import run_lock
+from lpzero_sr.labeling import LABELS_FILE, TrainSettings, label_space, read_labels
 from lpzero_sr.spaces import get_space
 
 
@@ -23,7 +25,14 @@ from lpzero_sr.spaces import get_space
     show_default=True,
     help="Training steps each (0: evaluate only, for spaces whose models inherit trained weights).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the architecture sample.")
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed of the architecture sample only: which N architectures are drawn (each model's initialisation and "
+    "training batches come from --train-seeds).",
+)
 @click.option(
     "--train-seeds",
     "--train-seed",
@@ -72,7 +81,8 @@ def command(
     seeds = parse_seeds(train_seeds)
     settings = TrainSettings(steps=steps, batch_size=batch_size, seq_len=seq_len, lr=lr, warmup=max(1, steps // 10))
     out = out or Path("runs") / "labels" / chosen.name
-    path = label_space(chosen, n, out, seed, settings, corpus, resolve_device(device), threads, train_seeds=seeds)
+    with run_lock(out, "labelling run"), kept_on_interrupt(lambda: _kept(out)):
+        path = label_space(chosen, n, out, seed, settings, corpus, resolve_device(device), threads, train_seeds=seeds)
     labels = read_labels(path)
     loss = labels["val_loss"]
     seed_names = ",".join(c.removeprefix("val_loss_seed") for c in labels.columns if c.startswith("val_loss_seed"))
@@ -80,6 +90,13 @@ def command(
         f"{len(labels)} labelled architectures in {path} (training seeds {seed_names}): val_loss "
         f"{loss.min():.3f}-{loss.max():.3f} (median {loss.median():.3f})"
     )
+
+
+def _kept(out: Path) -> str:
+    """What an interrupted labelling kept: the finished (architecture, training seed) lines of its labels file."""
+    path = out / LABELS_FILE
+    lines = path.read_text(encoding="utf-8").count("\n") if path.exists() else 0
+    return f"{lines} finished (architecture, training seed) run(s) kept in {path}; rerun the same command to resume"
 
 
 def parse_seeds(text: str) -> list[int]:

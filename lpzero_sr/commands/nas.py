@@ -7,14 +7,18 @@ import json
 import logging
 import math
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import click
 
 from lpzero_sr.baselines import ExtractSettings
+from lpzero_sr.commands.interrupt import INTERRUPTED
 from lpzero_sr.commands.options import device_option, extraction_options, runner_options
+from lpzero_sr.commands.score import warn_if_fitted_elsewhere
 from lpzero_sr.errors import ConfigError, DataError
+from lpzero_sr.fsutil import atomic_write_text, run_lock
 from lpzero_sr.nas import (
     Candidate,
     Config,
@@ -55,7 +59,14 @@ log = logging.getLogger(__name__)
     show_default=True,
     help="Aging evolution, or i.i.d. samples (forced by --objective random).",
 )
-@click.option("--candidates", default=50, show_default=True, help="Distinct architectures scored (the budget).")
+@click.option(
+    "--candidates",
+    default=50,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Children evaluated (the budget, as in NAS-Bench studies): a child whose architecture was already scored "
+    "counts but is not scored again, so the distinct architectures scored may be fewer.",
+)
 @click.option("--population", default=20, show_default=True, help="Aging-evolution population.")
 @click.option("--sample", default=5, show_default=True, help="Tournament size.")
 @click.option(
@@ -66,7 +77,13 @@ log = logging.getLogger(__name__)
 )
 @click.option("--max-params", type=int, default=None, help="Reject candidates with more parameters, unscored.")
 @click.option("--within-benchmark", is_flag=True, help="Search only the benchmark's labelled architectures.")
-@click.option("--seed", default=0, show_default=True, help="Seed of the search.")
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    help="Seed of the search's own random stream: initial samples, tournaments and mutations (models are "
+    "initialised and fed from --init-seed).",
+)
 @click.option("--top-k", default=5, show_default=True, help="Architectures listed and written to top.json.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Journal + top.json (resumable).")
 @extraction_options("--init-seed", "init_seed")
@@ -104,6 +121,8 @@ def command(
     if objective == "proxy" and proxy is None:
         raise NasError("--objective proxy needs --proxy PATH (or use --objective params / random)")
     scorer = Scorer(proxy, device=device) if objective == "proxy" and proxy is not None else None
+    if scorer is not None:
+        warn_if_fitted_elsewhere(scorer.proxy, space)
     bench = _benchmark(space, data_dir, within_benchmark)
     builder = bench.space if bench is not None else get_space(space)
     if builder is None:
@@ -129,20 +148,46 @@ def command(
         "scorer": [batch_size, seq_len, init_seed],
         **vars(settings),
     }
-    journal = Journal(out, record) if out is not None else None
-    if journal is not None and journal.previous:
-        click.echo(f"resuming from {journal.path}: {len(journal.previous)} evaluated children replayed")
-    start = time.perf_counter()
-    with session(runner):  # one Ray cluster for all cycles, not one per cycle
-        result = search(domain, scoring, settings, journal, progress=True)
-    seconds = time.perf_counter() - start
-    top = result.top(top_k)
+    with run_lock(out, "nas run") if out is not None else nullcontext():
+        journal = Journal(out, record) if out is not None else None
+        if journal is not None and journal.previous:
+            click.echo(f"resuming from {journal.path}: {len(journal.previous)} evaluated children replayed")
+        start = time.perf_counter()
+        with session(runner):  # one Ray cluster for all cycles, not one per cycle
+            result = search(domain, scoring, settings, journal, progress=True)
+        seconds = time.perf_counter() - start
+        rows = [_row(c, bench) for c in result.top(top_k)]
+        _echo_result(space, settings, objective, result, rows, bench, seconds)
+        if out is not None:
+            _write_top(out / "top.json", record, result, rows)
+            click.echo(f"wrote {out / 'top.json'}")
+    if result.interrupted:
+        kept = (
+            f"{len(result.history)} evaluated children kept in {out / 'candidates.jsonl'} and the best in "
+            f"{out / 'top.json'}; rerun the same command to resume"
+            if out is not None
+            else f"{len(result.history)} children were evaluated (the best are listed above); nothing was written "
+            "without --out"
+        )
+        click.echo(f"interrupted: {kept}", err=True)
+        raise SystemExit(INTERRUPTED)
+
+
+def _echo_result(
+    space: str,
+    settings: NasSettings,
+    objective: str,
+    result: SearchResult,
+    rows: list[dict[str, Any]],
+    bench: Benchmark | None,
+    seconds: float,
+) -> None:
+    stopped = " (interrupted)" if result.interrupted else ""
     click.echo(
-        f"{space}: {settings.strategy} with objective {objective}, {len(result.scored)} architectures scored in "
-        f"{len(result.history)} evaluations, {result.rejected_budget} rejected over the parameter budget, "
-        f"{result.rejected_invalid} invalid; {seconds:.1f} s"
+        f"{space}: {settings.strategy} with objective {objective}, {len(result.scored)} distinct architectures "
+        f"scored in {len(result.history)} evaluations{stopped}, {result.rejected_budget} rejected over the parameter "
+        f"budget, {result.rejected_invalid} invalid; {seconds:.1f} s"
     )
-    rows = [_row(c, bench) for c in top]
     for rank, row in enumerate(rows, 1):
         truth = f"  true {bench.target} {row['true']:.4f}" if bench is not None and row["true"] is not None else ""
         click.echo(f"{rank:2d}. {row['arch']}  score {row['score']:.6g}  params {row['params']:,}{truth}")
@@ -151,9 +196,6 @@ def command(
         better = "lower" if bench.direction == "minimize" else "higher"
         text = "not labelled" if pick is None else f"{pick:.4f} ({better} is better)"
         click.echo(f"pick {rows[0]['arch']}: true {bench.target} {text}")
-    if out is not None:
-        _write_top(out / "top.json", record, result, rows)
-        click.echo(f"wrote {out / 'top.json'}")
 
 
 def _labelled_domain(space: Space, labelled: dict[str, Config], max_params: int | None) -> LabelledDomain:
@@ -194,6 +236,7 @@ def _write_top(path: Path, settings: dict[str, Any], result: SearchResult, rows:
         "evaluations": len(result.history),
         "rejected_budget": result.rejected_budget,
         "rejected_invalid": result.rejected_invalid,
+        "interrupted": result.interrupted,
         "top": rows,
     }
-    path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    atomic_write_text(path, json.dumps(summary, indent=2) + "\n")

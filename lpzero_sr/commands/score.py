@@ -16,6 +16,7 @@ The ranking is printed best first. ``--workers N`` / ``--ray [auto|ADDRESS]`` sc
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +27,21 @@ import yaml
 from tqdm import tqdm
 
 from lpzero_sr.baselines import ExtractSettings
+from lpzero_sr.commands.extract import echo_error_rows, read_config_files
+from lpzero_sr.commands.interrupt import nothing_kept
 from lpzero_sr.commands.options import device_option, extraction_options, runner_options
 from lpzero_sr.errors import ConfigError
+from lpzero_sr.fsutil import atomic_write_text
 from lpzero_sr.parallel import map_archs, runner_from_options
+from lpzero_sr.proxy import Proxy
 from lpzero_sr.ranking import kendall, spearman
 from lpzero_sr.rundir import load_proxy
 from lpzero_sr.scorer import Scorer
 from lpzero_sr.spaces import get_space, load_benchmark
 from lpzero_sr.spaces.base import check_seq_len
 from lpzero_sr.tables import resolve_table
+
+log = logging.getLogger(__name__)
 
 
 def read_config(path: Path) -> dict[str, Any]:
@@ -72,6 +79,7 @@ def read_config(path: Path) -> dict[str, Any]:
 @device_option("the models are built and scored")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the scores as CSV.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Benchmark data root.")
+@nothing_kept("the ranking is printed, and written with --out, at the end")
 def command(
     proxy: Path,
     member: int | None,
@@ -95,16 +103,21 @@ def command(
     chosen_proxy = load_proxy(proxy, member)
     if sum(map(bool, (table_spec, config_files, benchmark and not config_files))) != 1:
         raise ConfigError("give exactly one of --table, --config FILE... or --benchmark NAME")
-    truth, direction = None, "maximize"
+    warn_if_fitted_elsewhere(chosen_proxy, table_spec or benchmark)
+    truth, direction, unusable = None, "maximize", {}
     if table_spec:
-        table = resolve_table(table_spec, data_dir, target=target, direction="maximize" if maximize else "minimize")
+        direction = "maximize" if maximize else "minimize"
+        table = resolve_table(table_spec, data_dir, target=target, direction=direction, screen=False)
         scores = chosen_proxy.evaluate(table)
         frame = pd.DataFrame({"arch": table.archs, "score": scores, table.target: table.y_raw})
         truth, direction = table.target, table.direction
     else:
         scorer = Scorer(chosen_proxy, device=device)
         settings = ExtractSettings(batch_size=batch_size, seq_len=seq_len, seed=seed)
-        space, configs, truth_values, direction = _architectures(benchmark, archs, config_files, data_dir)
+        space, configs, truth_values, direction, unusable = _architectures(benchmark, archs, config_files, data_dir)
+        if not configs:
+            echo_error_rows(unusable, "config files could not be read")
+            raise ConfigError(f"none of the {len(unusable)} config file(s) could be read; nothing to score")
         check_seq_len(space, configs, seq_len)
         runner = runner_from_options(workers, ray_address, gpus_per_task)
 
@@ -123,28 +136,36 @@ def command(
     click.echo(frame.to_string(index=False))
     if truth is not None:
         _echo_correlation(frame, truth, direction)
+    if not table_spec and unusable:
+        click.echo(f"{len(unusable)} config file(s) could not be read and were not scored:", err=True)
+        echo_error_rows(unusable, "config files could not be read")
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(out, index=False)
+        atomic_write_text(out, frame.to_csv(index=False))
         click.echo(f"wrote {out}")
 
 
 def _architectures(
     benchmark: str | None, archs: str | None, config_files: tuple[Path, ...], data_dir: Path | None
-) -> tuple[Any, dict[str, dict[str, Any]], pd.Series | None, str]:
-    """(space, configs by id, ground truth or None, direction) for --benchmark and/or --config."""
+) -> tuple[Any, dict[str, dict[str, Any]], pd.Series | None, str, dict[str, str]]:
+    """(space, configs by id, ground truth or None, direction, unusable config files by id with their error) for
+    --benchmark and/or --config. A config file that cannot be read is listed, not scored, as ``extract`` makes it
+    an error row; the others are scored."""
     if config_files:
         if benchmark is None:  # plain Hugging Face configs, as `lpzero-sr extract` reads them
-            from lpzero_sr.commands.extract import read_config_files
             from lpzero_sr.spaces.generic import GenericSpace
 
             configs, errors = read_config_files(list(config_files))
-            if errors:
-                raise ConfigError(next(iter(errors.values())))
-            return GenericSpace("configs", configs), configs, None, "maximize"
+            space = GenericSpace("configs", configs) if configs else None
+            return space, configs, None, "maximize", errors
         space = get_space(benchmark)
         files = [f for p in config_files for f in (sorted(p.iterdir()) if p.is_dir() else [p])]
-        return space, {path.stem: read_config(path) for path in files}, None, "maximize"
+        configs, errors = {}, {}
+        for path in files:
+            try:
+                configs[path.stem] = read_config(path)
+            except ConfigError as exc:
+                errors[path.stem] = str(exc)
+        return space, configs, None, "maximize", errors
     bench = load_benchmark(str(benchmark), data_dir)
     if bench.space is None:
         raise ConfigError(f"benchmark {benchmark!r} has no model builder; score its table with --table {benchmark}")
@@ -152,7 +173,24 @@ def _architectures(
     unknown = [a for a in chosen if a not in bench.configs]
     if unknown:
         raise ConfigError(f"architecture(s) not in {benchmark}: {', '.join(unknown[:5])}")
-    return bench.space, {a: bench.configs[a] for a in chosen}, bench.targets.loc[chosen, bench.target], bench.direction
+    truth = bench.targets.loc[chosen, bench.target]
+    return bench.space, {a: bench.configs[a] for a in chosen}, truth, bench.direction, {}
+
+
+def warn_if_fitted_elsewhere(proxy: Proxy, source: str | None) -> None:
+    """One warning when ``proxy`` was fitted on another table than the registered benchmark or space ``source``
+    it now scores: its training CDFs (``q(x)`` terminals) and metrics describe the architectures of that table."""
+    from lpzero_sr.spaces import SPACES
+
+    if not proxy.fitted_on or source is None or source not in SPACES or proxy.fitted_on == source:
+        return
+    cdfs = (
+        f"; its q(x) terminals read the training CDFs of {proxy.fitted_on}'s architectures (clamped outside their "
+        f"range), not quantiles among {source}'s: refit on {source} for a proxy calibrated there"
+        if proxy.quantiles
+        else ""
+    )
+    log.warning("the proxy was fitted on %s, not on %s%s", proxy.fitted_on, source, cdfs)
 
 
 def _echo_correlation(frame: pd.DataFrame, target: str, direction: str) -> None:

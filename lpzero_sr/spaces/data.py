@@ -16,8 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -26,8 +24,13 @@ from functools import lru_cache
 from pathlib import Path
 
 from lpzero_sr.errors import DataError
+from lpzero_sr.fsutil import FileWriteError, atomic_write_bytes
 
 MIRROR_ENV = "LPZERO_SR_MIRROR"
+OFFLINE_HINT = (
+    "offline? give --data-dir (or set $LPZERO_SR_DATA) to a copy of the data laid out as <folder>/<file>, or copy "
+    "from a local mirror with `lpzero-sr data download NAME --mirror DIR` (or set $LPZERO_SR_MIRROR)"
+)
 MANIFEST = Path(__file__).with_name("manifest.json")
 TIMEOUT_S = 60
 
@@ -141,7 +144,10 @@ def ensure_dataset(
             origin = str(source)
         else:
             origin = spec.url(file)
-            data = fetch(origin)
+            try:
+                data = fetch(origin)
+            except DataError as exc:
+                raise DataError(f"{exc}; {OFFLINE_HINT}") from None
         got = sha256_of(data)
         if got != file.sha256:
             raise DataError(
@@ -154,9 +160,6 @@ def ensure_dataset(
 
 def _write_atomic(path: Path, data: bytes) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, prefix=".part-") as tmp:
-            tmp.write(data)
-        shutil.move(tmp.name, path)
-    except OSError as exc:
-        raise DataError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        atomic_write_bytes(path, data)
+    except FileWriteError as exc:
+        raise DataError(str(exc)) from None

@@ -27,7 +27,10 @@ MASKED_TYPES = ("bert",)
 
 
 class GenericSpace:
-    """Builds Hugging Face models from config dicts; samples among the configs it was given."""
+    """Builds Hugging Face models from config dicts; samples among the configs it was given.
+
+    Encoders and decoders may be mixed: each model is built and fed on its own. ``causal`` is then ``None``
+    (each model's hook recipe says whether it is causal) instead of one answer for all."""
 
     dataset = ""
 
@@ -35,9 +38,8 @@ class GenericSpace:
         self.name = name
         self.configs = configs
         types = {model_type(c) for c in configs.values()}
-        self.causal = not types <= set(MASKED_TYPES)
-        if len(types) > 1 and types & set(MASKED_TYPES):
-            raise ConfigError(f"space {name!r} mixes encoder and decoder model types: {sorted(types)}")
+        masked = types & set(MASKED_TYPES)
+        self.causal: bool | None = None if masked and types - masked else not masked
 
     def load(self, data_dir: Path) -> Benchmark:
         raise ConfigError(f"space {self.name!r} is read with load_generic(configs, scores), not from a data dir")

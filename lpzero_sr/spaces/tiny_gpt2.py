@@ -98,5 +98,15 @@ class TinyGPT2Space(ShippedSpace):
     def arch_id(self, config: dict[str, Any]) -> str:
         return arch_id(config)
 
+    def n_params(self, config: dict[str, Any]) -> int:
+        """Parameters of :func:`build_model`'s model, counted from the config (``tests/spaces/test_tiny_gpt2.py``
+        checks it against a build)."""
+        clean = validate_config(config)
+        width, inner = clean["n_embd"], clean["n_inner"]
+        block = 2 * width + (3 * width * width + 3 * width) + (width * width + width)  # ln_1, attention
+        block += 2 * width + (width * inner + inner) + (inner * width + width)  # ln_2, MLP
+        embeddings = (VOCAB_SIZE + N_POSITIONS) * width  # the LM head shares the token embedding
+        return embeddings + clean["n_layer"] * block + 2 * width  # + ln_f
+
 
 SPACES.register("tiny-gpt2")(TinyGPT2Space())

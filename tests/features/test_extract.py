@@ -126,7 +126,8 @@ def test_cli_extract_from_config_files(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert f"2 architectures in {out / 'per_arch.parquet'}, 0 errors in errors.csv" in result.output
     frame = pd.read_parquet(out / "per_arch.parquet").set_index("arch")
-    assert list(frame.columns) == ["weight.sqr.mean", "head.abs.std", "params"]
+    assert list(frame.columns) == ["model_type", "weight.sqr.mean", "head.abs.std", "params"]
+    assert frame["model_type"].to_dict() == {"g": "gpt2", "q": "qwen2"}
     assert frame.loc["g", "params"] == sum(p.numel() for p in hf_model("gpt2").parameters())
     assert len(pd.read_parquet(out / "per_layer.parquet").query("arch == 'q'")) == 3
     bad = CliRunner().invoke(main, ["extract", "--out", str(out)])

@@ -183,3 +183,13 @@ def test_grasp_equals_finite_difference_hessian(batch: torch.Tensor) -> None:
     value = extract_model(model, batch, stats=None, proxies=["grasp"], device="cpu").per_arch["grasp"]
     assert value == pytest.approx(hand, rel=1e-5)
     assert not math.isclose(hand, 0.0)
+
+
+def test_nwot_of_a_singular_kernel_is_an_error_value_not_minus_infinity() -> None:
+    row = torch.randint(0, VOCAB, (1, SEQ), generator=torch.Generator().manual_seed(2))
+    twins = row.repeat(2, 1)  # two equal sequences: every token's codes appear twice, so K has two equal rows
+    result = extract_model(native(), twins, stats=[], proxies=["nwot"], device="cpu")
+    assert math.isnan(result.per_arch["nwot"])
+    assert result.errors["nwot"].startswith(
+        f"SingularKernelError: the {2 * SEQ}-token Hamming kernel is singular (log det = -inf)"
+    )

@@ -202,6 +202,7 @@ def test_a_checkpoint_tokenizer_encodes_the_corpus(tmp_path: Path) -> None:
     assert load_subnet_space(path).encode(text) == tokenizer.encode(text).ids
 
 
+@pytest.mark.slow
 def test_a_users_yaml_space_goes_from_label_to_fit_and_score(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 

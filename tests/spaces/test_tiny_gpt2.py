@@ -26,8 +26,13 @@ def test_arch_id_and_param_count() -> None:
     config = {"n_layer": 2, "n_embd": 32, "n_head": 4, "n_inner": 64}
     assert arch_id(config) == "L2-E32-H4-I64"
     model = build_model(config)
-    assert sum(p.numel() for p in model.parameters()) == gpt2_params(2, 32, 64) == 86_784
+    assert sum(p.numel() for p in model.parameters()) == gpt2_params(2, 32, 64) == 86_784 == SPACE.n_params(config)
     assert model.config._attn_implementation == "eager"
+
+
+def test_parameter_count_from_the_config_equals_the_built_models_of_the_shipped_labels() -> None:
+    labels = read_labels(labels_path())  # n_params of each label was counted on the model it trained
+    assert [SPACE.n_params(c) for c in labels["config"]] == labels["n_params"].tolist()
 
 
 def test_forward_is_causal_with_vocab_logits() -> None:
