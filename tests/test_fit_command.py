@@ -60,6 +60,9 @@ def test_fit_then_export(csv, tmp_path) -> None:
     assert chosen["tree"] == proxy.formula.to_json() and chosen["heldout"] == proxy.metrics["heldout"]
     predictions = pd.read_csv(out / "predictions.csv")
     assert list(predictions.columns) == ["arch", "split", "score", "target"]
+    note = "-ppl (negated: ppl is minimised, so higher is better)"
+    assert front["target"] == {"name": "ppl", "direction": "minimize", "predictions_target": note}
+    assert proxy.fitted_on == str(csv)
     assert (predictions["split"] == "test").sum() == 10
     history = json.loads((out / "history.json").read_text())
     assert history["stopped"] == "generations" and history["history"]

@@ -164,9 +164,8 @@ def _default(name: str) -> str:
 @click.option(
     "--seed",
     type=int,
-    help="Seed of the train/held-out split and of the search (a bag's k-th search: seed + k; "
-    f"{_default(SEARCH['seed'])}). "
-    "The models' initialisation and batch take --init-seed.",
+    help="Seeds two streams: the train/held-out split and the search (a bag's k-th search: seed + k; "
+    f"{_default(SEARCH['seed'])}). The models' initialisation and batch take --init-seed.",
 )
 @click.option(
     "--generations",
@@ -242,12 +241,15 @@ def command(ctx: click.Context, tables: tuple[str, ...], config: Path | None, ou
 
     RuleSet.load(settings.search.rules)  # an unknown rule set is refused before any table is read
 
-    with run_lock(out, "fit"):
+    from lpzero_sr.commands.interrupt import kept_on_interrupt
+
+    with run_lock(out, "fit"), kept_on_interrupt(lambda: f"nothing was written to {out} (the search had not begun)"):
         run(tables, settings, out, options)
 
 
 def run(tables: tuple[str, ...], settings: FitSettings | MultiFitSettings, out: Path, options: dict[str, Any]) -> None:
     """Load the tables, search, print, write the run directory (exit status 130 when Ctrl-C cut the search)."""
+    from lpzero_sr.commands.interrupt import INTERRUPTED
     from lpzero_sr.features.settings import ExtractSettings
     from lpzero_sr.fit.pipeline import fit_table, fit_tables, split
     from lpzero_sr.rundir import RunDir
@@ -289,6 +291,7 @@ def run(tables: tuple[str, ...], settings: FitSettings | MultiFitSettings, out: 
             result = fit_table(*splits[0], settings, checkpoint=checkpoint, progress=progress)
         else:
             result = fit_tables(stat_tables, settings, names=list(tables), checkpoint=checkpoint, progress=progress)
+    result.proxy.fitted_on = ",".join(tables)
     if isinstance(settings, FitSettings):
         print_result(result)
     else:
@@ -297,7 +300,7 @@ def run(tables: tuple[str, ...], settings: FitSettings | MultiFitSettings, out: 
     click.echo("wrote " + ", ".join(str(p) for p in paths))
     if result.front.stopped == "interrupted":
         click.echo(f"interrupted: kept the front found so far in {out}", err=True)
-        raise SystemExit(130)  # files are written; the exit status still says the run was cut short
+        raise SystemExit(INTERRUPTED)  # files are written; the exit status still says the run was cut short
 
 
 STAT_LABEL = {"spearman": "rho", "kendall": "tau"}

@@ -70,6 +70,7 @@ class FitResult:
             "stopped": self.front.stopped,
             "evaluations": self.front.evaluations,
         }
+        extra["target"] = target_note(self.proxy)
         front = front_json(self.front, self.members, extra)
         return RunRecord(self.proxy, front, to_dict(self.settings), history, self.predictions)
 
@@ -133,6 +134,13 @@ class MultiFitResult:
         """What its run directory holds: the proxy, the front with the per-table reports, the settings."""
         extra = {"chosen": self.chosen, "selection": self.proxy.selection, "tasks": self.names, "reports": self.reports}
         return RunRecord(self.proxy, front_json(self.front, self.members, extra), to_dict(self.settings))
+
+
+def target_note(proxy: Proxy) -> dict[str, str]:
+    """What the ``target`` column of ``predictions.csv`` holds: the target as is, or negated when it is minimised."""
+    name = proxy.target or "target"
+    held = f"-{name} (negated: {name} is minimised, so higher is better)" if proxy.direction == "minimize" else name
+    return {"name": name, "direction": proxy.direction, "predictions_target": held}
 
 
 def front_json(front: Front, members: list[dict[str, Any]], extra: dict[str, Any]) -> dict[str, Any]:
