@@ -29,7 +29,7 @@ from lpzero_sr.baselines import ExtractSettings
 from lpzero_sr.evaluate import rank_metrics
 from lpzero_sr.fit.protocol import SPLITS, run_protocol, run_seed, split_seeds, write_protocol
 from lpzero_sr.proxy import Proxy
-from lpzero_sr.settings import DEFAULT_ADDITIVE, TERMINAL_MODES, FitSettings, SearchSettings
+from lpzero_sr.settings import ENSEMBLE, TERMINAL_MODES, FitSettings, SearchSettings
 from lpzero_sr.table import StatTable
 from lpzero_sr.tables import benchmark_table
 
@@ -151,7 +151,7 @@ def main() -> None:
         "--terminals", choices=TERMINAL_MODES, default=FitSettings().terminals[0], help="What the search reads."
     )
     parser.add_argument(
-        "--additive", type=float, default=DEFAULT_ADDITIVE, help="fit --additive (per-architecture tables only)."
+        "--additive", type=float, default=ENSEMBLE["additive"], help="fit --additive (per-architecture tables only)."
     )
     parser.add_argument("--extra-proxies", action="store_true", help="Join LTS's extra-pass proxies to its table.")
     parser.add_argument("--results", type=Path, help="Markdown file whose headline section is (re)written.")

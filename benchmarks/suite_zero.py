@@ -56,7 +56,7 @@ from lpzero_sr.fit.protocol import SPLITS, split_seeds
 from lpzero_sr.formula import Node
 from lpzero_sr.predictors import PEERS, best_single_column
 from lpzero_sr.proxy import Proxy
-from lpzero_sr.settings import DEFAULT_ADDITIVE, FitSettings, SearchSettings
+from lpzero_sr.settings import ENSEMBLE, FitSettings, SearchSettings
 from lpzero_sr.table import StatTable
 from lpzero_sr.tables import resolve_table
 
@@ -109,7 +109,7 @@ def main() -> None:
     parser.add_argument("--terminals", type=parse_terminals, default=modes, help="What the search reads (in turn).")
     parser.add_argument("--bag", type=int, default=9, help="Searches rank-averaged per fit (fit --bag).")
     parser.add_argument(
-        "--additive", type=float, default=DEFAULT_ADDITIVE, help="Share of the additive formula (fit --additive)."
+        "--additive", type=float, default=ENSEMBLE["additive"], help="Share of the additive formula (fit --additive)."
     )
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--json", type=Path, help="Also write the per-seed numbers here.")

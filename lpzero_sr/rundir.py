@@ -73,6 +73,7 @@ class FrontRecord:
 
     candidates: list[MemberRecord] = field(default_factory=list)
     chosen: int | None = None
+    compact: int | None = None
     selection: str = ""
     report: dict[str, Any] = field(default_factory=dict)
     parts: list[dict[str, Any]] = field(default_factory=list)
@@ -153,10 +154,11 @@ class RunDir:
             quantiles = {n: Quantile.from_json(n, q) for n, q in (data.get("quantiles") or {}).items()}
         except (FormulaError, QuantileError, KeyError, TypeError, ValueError) as exc:
             raise RunDirError(f"{self.path / FRONT} has a bad member: {exc}") from None
-        chosen = data.get("chosen")
+        chosen, compact = data.get("chosen"), data.get("compact")
         return FrontRecord(
             candidates=candidates,
             chosen=chosen if isinstance(chosen, int) and 0 <= chosen < len(candidates) else None,
+            compact=compact if isinstance(compact, int) and 0 <= compact < len(candidates) else None,
             selection=str(data.get("selection") or ""),
             report=_dict(data.get("report")),
             parts=[p for p in data.get("parts") or [] if isinstance(p, dict)],

@@ -198,7 +198,7 @@ def test_interrupted_fit_writes_its_files_and_exits_130(csv, tmp_path, monkeypat
     assert (out / "proxy.json").is_file() and json.loads((out / "history.json").read_text())["stopped"] == "interrupted"
 
     calls["n"] = -3  # a --bag 3 fit of 3 generations per search, cut short in its second search: no third search
-    bag = [*args[:-1], str(tmp_path / "bag"), "--generations", "3", "--bag", "3"]
+    bag = [*args[:-1], str(tmp_path / "bag"), "--generations", "3", "--ensemble", "--bag", "3"]
     result = CliRunner().invoke(main, bag)
     assert result.exit_code == 130, result.output
     front = json.loads((tmp_path / "bag" / "front.json").read_text())
@@ -216,6 +216,7 @@ def test_fit_bag_prints_its_parts_resumes_and_exports_one_formula(csv, tmp_path)
     first = CliRunner().invoke(main, args)
     assert first.exit_code == 0, first.output
     assert "Pareto front (train rho; the first search's):" in first.output
+    assert "  first search's formula (" in first.output  # the compact formula, reported beside the ensemble
     assert (
         "rank average of 2 searches' best members, seeds 0..1:" in first.output and "  f2: train rho " in first.output
     )

@@ -57,7 +57,7 @@ def test_replace_validates_again_and_the_budget_defaults_once() -> None:
     with pytest.raises(SettingsError, match="^jobs: must be at least 1, got 0$"):
         dataclasses.replace(search, jobs=0)
     assert FitSettings(terminals="raw").terminals == ("raw",)
-    assert FitSettings().additive_share(per_layer=False) == 0.4 and FitSettings().additive_share(per_layer=True) == 0
+    assert not FitSettings().is_ensemble and FitSettings(bag=2).is_ensemble and FitSettings(additive=0.4).is_ensemble
 
 
 def test_dotted_changes_and_plain_data_round_trip() -> None:

@@ -22,6 +22,7 @@ from lpzero_sr.settings import (
     AGGREGATIONS,
     DEFAULT_GENERATIONS,
     ENGINE_NAMES,
+    ENSEMBLE,
     LOSSES,
     MULTI_LOSSES,
     SELECTION_RULES,
@@ -87,19 +88,22 @@ PARSERS = {"train_size": parse_train_size, "terminals": parse_terminals}
 
 
 def build_settings(
-    tables: tuple[str, ...], config: Path | None, given: dict[str, Any]
+    tables: tuple[str, ...], config: Path | None, given: dict[str, Any], ensemble: bool = False
 ) -> FitSettings | MultiFitSettings:
     """The settings of this run: ``--config`` (or the defaults), then every option given on the command line.
 
     ``given`` maps option names to values the user typed; a value out of range is a usage error naming its flag.
-    With several TABLES the run is one search over all of them; an option that only a one-table fit has is refused
-    with one line, and the other way round."""
+    ``ensemble`` applies :data:`lpzero_sr.settings.ENSEMBLE` before them. With several TABLES the run is one search
+    over all of them; an option that only a one-table fit has is refused with one line, and the other way round."""
     cls = FitSettings if len(tables) == 1 else MultiFitSettings
     try:
         settings = from_dict(cls, read_toml(config)) if config is not None else cls()
     except SettingsError as exc:
         raise LpzeroError(f"{config}: {exc}") from None
+    if ensemble and cls is MultiFitSettings:
+        raise LpzeroError("--ensemble applies to a fit of one table only: several TABLES run one search")
     try:
+        settings = with_changes(settings, ENSEMBLE) if ensemble else settings
         changes = {FIELDS[name]: PARSERS.get(FIELDS[name], lambda v: v)(value) for name, value in given.items()}
         for name in changes:
             if name.partition(".")[0] not in cls.__dataclass_fields__:
@@ -215,8 +219,15 @@ def _default(name: str) -> str:
     type=float,
     metavar="SHARE",
     help="Rank-average the searches' formulas with the additive formula, sum of a*q(x) + b*q(x)**2 over the "
-    "columns fitted by ridge regression on the training ranks, which gets this SHARE of the weight; 0: none. "
-    "Default: 0.4 for one table with one row per architecture (chosen on dev splits), else 0.",
+    "columns fitted by ridge regression on the training ranks, which gets this SHARE of the weight "
+    f"({_default(FIT['additive'])}: none; --ensemble: {ENSEMBLE['additive']}). One row per architecture.",
+)
+@click.option(
+    "--ensemble",
+    is_flag=True,
+    help=f"Return an ensemble instead of one short formula: the rank average of {ENSEMBLE['bag']} searches "
+    f"({','.join(ENSEMBLE['terminals'])} terminals in turn) and the additive formula (share {ENSEMBLE['additive']}); "
+    "the first search's formula is reported beside it. Options given here override its parts.",
 )
 @click.option("--checkpoint", type=click.Path(file_okay=False, path_type=Path), help="Resume from / save to DIR.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/fit"), show_default=True)
@@ -225,7 +236,9 @@ def _default(name: str) -> str:
 @extraction_options("--init-seed", "init_seed")
 @device_option("a benchmark's statistics are extracted (when not cached yet)")
 @click.pass_context
-def command(ctx: click.Context, tables: tuple[str, ...], config: Path | None, out: Path, **options: Any) -> None:
+def command(
+    ctx: click.Context, tables: tuple[str, ...], config: Path | None, ensemble: bool, out: Path, **options: Any
+) -> None:
     """Search TABLES (CSV/Parquet/JSON files, benchmarks such as tiny-gpt2, flexibert, nb201-cifar10, or a
     sub-network space YAML that names its labels) for a proxy ranking architectures by the target; write proxy.json,
     front.json, history.json, predictions.csv and settings.json to --out.
@@ -234,7 +247,7 @@ def command(ctx: click.Context, tables: tuple[str, ...], config: Path | None, ou
     training parts (--multi-loss: their mean or worst rank loss) and each task's held-out rows are reported;
     proxy.json, front.json and settings.json are written."""
     given = {name: value for name, value in options.items() if name in FIELDS and value is not None}
-    settings = build_settings(tables, config, given)
+    settings = build_settings(tables, config, given, ensemble)
     check_writable(out)
     from lpzero_sr.fsutil import run_lock
     from lpzero_sr.rules.ruleset import RuleSet
@@ -359,7 +372,11 @@ def print_result(result: FitResult) -> None:
     if result.report:
         p, b = result.report["proxy"], result.report["baseline"]
         name = f"best column ({'-' if b['sign'] < 0 else ''}{b['column']})"
-        rows = [("proxy", p), (name, b), *((f"peer {k}", v) for k, v in result.report.get("peers", {}).items())]
+        rows = [("proxy", p)]
+        if result.chosen is None:  # an ensemble: the compact formula it is reported beside
+            size = result.front.candidates[result.compact].complexity
+            rows.append((f"first search's formula ({size} nodes)", result.members[result.compact]["heldout"]))
+        rows += [(name, b), *((f"peer {k}", v) for k, v in result.report.get("peers", {}).items())]
         head = f"held-out ({plural(result.report['n_test'], 'architecture')})"
         width = max(max(len(r) for r, _ in rows) + 2, len(head) - 1)
         click.echo(head.ljust(width + 2) + "spearman  kendall  top10%")

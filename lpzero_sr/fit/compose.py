@@ -29,10 +29,12 @@ from lpzero_sr.table import StatTable
 @dataclass
 class Composition:
     """The proxy, the index of the chosen member in the first front (``None`` for an ensemble, which is no front
-    member), each part of an ensemble as ``front.json`` records it, and every quantile the run's formulas read."""
+    member), the index of the first search's chosen member (the compact formula an ensemble is reported beside), each
+    part of an ensemble as ``front.json`` records it, and every quantile the run's formulas read."""
 
     proxy: Proxy
     chosen: int | None
+    compact: int
     parts: list[dict[str, Any]] = field(default_factory=list)
     quantiles: dict[str, Quantile] = field(default_factory=dict)
 
@@ -79,7 +81,7 @@ def compose(
         for run, c in zip(runs, picks, strict=True)
     ]
     formulas, weights = [c.formula for c in picks], [1.0] * len(picks)
-    share = settings.additive_share(train.per_layer)
+    share = settings.additive
     if share > 0:
         formulas.append(additive_formula(train, quantiles))
         weights.append(additive_weight(share, len(picks)))
@@ -88,8 +90,9 @@ def compose(
             {"additive": share, "loss": rank_loss(shape.evaluate(train), train.y, settings.search.loss),
              "complexity": formulas[-1].size, "text": shape.text(), "tree": formulas[-1].to_json()}
         )  # fmt: skip
+    compact = runs[0].front.candidates.index(picks[0])
     if len(formulas) == 1:
-        return Composition(make(picks[0].formula, quantiles), runs[0].front.candidates.index(picks[0]), [], quantiles)
+        return Composition(make(picks[0].formula, quantiles), compact, compact, [], quantiles)
     searches = (
         f"{len(picks)} searches' {settings.selection} members"
         if len(picks) > 1
@@ -97,4 +100,4 @@ def compose(
     )
     what = searches + (" and the additive formula" if share > 0 else "")
     root, bagged = rank_average(formulas, train, quantiles, weights)
-    return Composition(make(root, bagged, f"rank average of {what}"), None, parts, bagged)
+    return Composition(make(root, bagged, f"rank average of {what}"), None, compact, parts, bagged)

@@ -37,7 +37,8 @@ from lpzero_sr.table import StatTable
 class FitResult:
     """One table's fit: the proxy (its ``metrics`` hold train and held-out rank metrics), the first search's front
     and each member's metrics, the chosen member's index (``None`` for an ensemble, which is no front member),
-    the held-out report (proxy, best single column, peers; empty without held-out rows), per-architecture
+    the first search's chosen member (``compact``: the short formula an ensemble is reported beside), the held-out
+    report (proxy, best single column, peers; empty without held-out rows), per-architecture
     predictions (arch, split, score, target; target oriented so that higher is better), the parts of an
     ensemble, the quantiles the run's formulas read, every search run, the settings, the prepared rows and (for the
     ``cv`` selection rule) the validation curve."""
@@ -54,11 +55,14 @@ class FitResult:
     settings: FitSettings = field(default_factory=FitSettings)
     prepared: Prepared | None = None
     validation: ValidationCurve | None = None
+    compact: int = 0
 
     def record(self) -> RunRecord:
         """What its run directory holds (:meth:`lpzero_sr.rundir.RunDir.write`)."""
         used = {v for c in self.front.candidates for v in c.formula.variables}
-        extra: dict[str, Any] = {"chosen": self.chosen, "selection": self.proxy.selection, "report": self.report}
+        extra: dict[str, Any] = {
+            "chosen": self.chosen, "compact": self.compact, "selection": self.proxy.selection, "report": self.report
+        }  # fmt: skip
         if self.parts:
             extra["parts"] = self.parts
         if self.validation is not None:
@@ -90,7 +94,7 @@ def fit_table(
 ) -> FitResult:
     """Search ``train``, choose and compose the proxy, assess it on ``train`` and ``test`` (see the module
     docstring of each stage). A bag and the additive formula need one row per architecture."""
-    if (settings.bag > 1 or settings.additive_share(train.per_layer) > 0) and train.per_layer:
+    if settings.is_ensemble and train.per_layer:
         name = "bag" if settings.bag > 1 else "additive"
         raise SearchError(f"{name} needs a table with one row per architecture (this one has one row per layer)")
     rules = RuleSet.load(settings.search.rules)
@@ -112,7 +116,7 @@ def fit_table(
         report = heldout_report(ProxyPredictor(proxy), prepared.train, prepared.test, settings.peers)
     return FitResult(
         proxy, front, report, members, chosen, predictions(proxy, prepared), composition.quantiles,
-        composition.parts, runs, settings, prepared, curve,
+        composition.parts, runs, settings, prepared, curve, composition.compact,
     )  # fmt: skip
 
 

@@ -116,30 +116,29 @@ def choice(run: RunDir) -> list[Block]:
 
 
 def metrics_table(run: RunDir) -> list[Block]:
-    """Proxy beside the best single column (and any peers), train rows above held-out rows."""
-    train, held = run.proxy.metrics.get("train", {}), heldout_metrics(run)
+    """Proxy beside the first search's formula of an ensemble, the best single column and any peers; train rows
+    above held-out rows."""
+    held = heldout_metrics(run)
     baseline, peers = run.front.report.get("baseline"), run.front.report.get("peers") or {}
-    header, align = ["split", "metric", "found proxy"], "llr"
+    columns = [("found proxy", run.proxy.metrics.get("train", {}), held)]  # (header, train values, held-out values)
+    front = run.front
+    if front.chosen is None and front.compact is not None:  # an ensemble, beside its compact formula
+        member = front.candidates[front.compact]
+        columns.append((f"first search's formula ({member.complexity} nodes)", member.train, member.heldout))
     if baseline:
         sign = "−" if baseline.get("sign", 1) < 0 else ""
-        header.append(f"best single column `{sign}{baseline['column']}`")
-        align += "r"
-    header += [f"`{name}`" for name in peers]
-    align += "r" * len(peers)
-    values = {"train": (train, (baseline or {}).get("train", {}), {}), "heldout": (held, baseline or {}, peers)}
+        columns.append((f"best single column `{sign}{baseline['column']}`", baseline.get("train", {}), baseline))
+    columns += [(f"`{name}`", {}, values) for name, values in peers.items()]
     rows = []
     for split, split_label in SPLITS:
-        proxy_values, base_values, peer_values = values[split]
-        if not proxy_values:
+        if not (columns[0][1] if split == "train" else held):
             continue
         for metric in METRICS:
             label = stat_label(metric) + (" (fitted)" if metric == stat(run) else "")
             digits = 3 if metric == "topk" else 4
-            row = [split_label, label, fmt(proxy_values.get(metric), digits)]
-            if baseline:
-                row.append(fmt(base_values.get(metric), digits))
-            row += [fmt(peer_values.get(name, {}).get(metric), digits) for name in peers]
-            rows.append(row)
+            cells = [fmt((train if split == "train" else test).get(metric), digits) for _, train, test in columns]
+            rows.append([split_label, label, *cells])
+    header, align = ["split", "metric", *(c[0] for c in columns)], "ll" + "r" * len(columns)
     blocks: list[Block] = [Table(header, rows, align)] if rows else []
     if not held:
         blocks.append(Note("no held-out architectures in this run (e.g. `--train-size 1.0`): train metrics only."))

@@ -21,7 +21,7 @@ from lpzero_sr.proxy import Proxy
 from lpzero_sr.quantile import fit_quantiles
 from lpzero_sr.rundir import RunDir, load_proxy
 from lpzero_sr.search.engine import SearchError
-from lpzero_sr.settings import DEFAULT_ADDITIVE, SettingsError
+from lpzero_sr.settings import ENSEMBLE, SettingsError
 from lpzero_sr.table import StatTable
 
 
@@ -118,11 +118,12 @@ def test_additive_must_be_a_share_of_a_per_architecture_rank_average(layer_table
         fit_table(layer_table, None, quick(generations=1, additive=0.5))
 
 
-def test_by_default_a_per_architecture_fit_joins_the_additive_formula_and_a_per_layer_one_does_not(
-    layer_table: StatTable, quick
-) -> None:
+def test_by_default_a_fit_is_one_formula_and_the_ensemble_is_an_option(layer_table: StatTable, quick) -> None:
     train, test = _table(60, seed=4).split(40, seed=0)
     fit = fit_table(train, test, quick(generations=2, population=16))
-    assert DEFAULT_ADDITIVE == 0.4 and fit.parts[-1]["additive"] == DEFAULT_ADDITIVE and fit.chosen is None
+    assert fit.parts == [] and fit.chosen is not None and fit.proxy.formula == fit.front.candidates[fit.chosen].formula
+    ensemble = fit_table(train, test, quick(generations=2, population=16, **ENSEMBLE))
+    assert ENSEMBLE["additive"] == 0.4 and ensemble.parts[-1]["additive"] == 0.4 and ensemble.chosen is None
+    assert [p.get("seed") for p in ensemble.parts] == [*range(9), None]
     per_layer = fit_table(layer_table, None, quick(generations=2, population=16))
     assert per_layer.parts == [] and per_layer.chosen is not None

@@ -127,6 +127,8 @@ def test_a_bagged_fit_says_what_its_proxy_is_and_lists_its_formulas(tmp_path, qu
     assert "The rank average of 2 searches' best members (`fit --bag 2`): each `q(f)` is formula" in text
     assert f"The proxy is no front member: it is the rank average of 2 searches' best members ({parts})." in text
     assert "Picked from" not in text and "older format" not in text
+    compact = result.front.candidates[result.compact]
+    assert f"| first search's formula ({compact.complexity} nodes) |" in text  # the ensemble beside its first formula
 
 
 def test_a_fit_with_the_additive_formula_names_it(tmp_path, quick):
