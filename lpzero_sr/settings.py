@@ -64,7 +64,9 @@ class SearchSettings:
     """One search: what a search engine (:mod:`lpzero_sr.search`) needs besides the table.
 
     The budget stops the search at whichever of ``generations``, ``evaluations`` and ``time_limit`` (seconds)
-    comes first; with none of them set, :data:`DEFAULT_GENERATIONS` generations. ``aggregation`` is how a
+    comes first; with none of them set, :data:`DEFAULT_GENERATIONS` generations. Generations and evaluations count
+    per search; a time limit is the whole budget of a fit: a fit of several searches (a bag, the folds of the ``cv``
+    rule) gives each its share (:meth:`FitSettings.searches`). ``aggregation`` is how a
     per-layer table's row values become one score per architecture (ignored for per-architecture tables).
     ``jobs`` is the number of evaluation processes (``None``: every core); results never depend on it.
     ``rules`` names a packaged rule set (``default``, ``minmax``, ``no_pruning``) or a ``.toml`` file."""
@@ -160,6 +162,15 @@ class FitSettings:
     def is_ensemble(self) -> bool:
         """Several formulas are rank-averaged (a bag, or one search and the additive formula)."""
         return self.bag > 1 or self.additive > 0
+
+    def searches(self, n_archs: int) -> int:
+        """How many searches a fit of ``n_archs`` training architectures runs: the bag's, and with the ``cv`` rule one
+        per validation fold (at most one fold per 5 architectures). ``search.time_limit`` is shared among them."""
+        return self.bag + (self.folds(n_archs) if self.selection == "cv" else 0)
+
+    def folds(self, n_archs: int) -> int:
+        """The validation folds of ``n_archs`` training architectures: ``cv_folds``, at most one per 5 of them."""
+        return max(2, min(self.cv_folds, n_archs // 5))
 
 
 @dataclass(frozen=True)

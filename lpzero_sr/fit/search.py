@@ -35,6 +35,13 @@ def budget(settings: SearchSettings) -> Budget:
     return Budget(settings.budgeted_generations, settings.evaluations, settings.time_limit)
 
 
+def shared_time(settings: SearchSettings, searches: int) -> SearchSettings:
+    """The settings of one of ``searches`` searches of a fit: its share of the fit's time limit."""
+    if settings.time_limit is None or searches == 1:
+        return settings
+    return replace(settings, time_limit=settings.time_limit / searches)
+
+
 def run_search(engine: Engine, table: object, rules: RuleSet, settings: SearchSettings, **runtime: object) -> Front:
     """One engine call with every search setting (``runtime``: ``checkpoint``, ``progress``, ``multi_loss``)."""
     return engine.fit(
@@ -68,7 +75,8 @@ def run_searches(
 
         mode = settings.terminals[k % len(settings.terminals)]
         columns = subspace(prepared.train.features, settings.subspace, settings.search.seed + k)
-        search = replace(settings.search, seed=settings.search.seed + k)
+        share = shared_time(settings.search, settings.searches(len(prepared.train.archs)))
+        search = replace(share, seed=settings.search.seed + k)
         front = run_search(
             engine, prepared.search_table(mode, columns), rules, search,
             checkpoint=checkpoint if checkpoint is None or settings.bag == 1 else checkpoint / f"search{k + 1}",

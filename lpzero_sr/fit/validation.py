@@ -18,14 +18,12 @@ import numpy as np
 
 from lpzero_sr.evaluate import rank_metrics
 from lpzero_sr.fit.prepare import prepare
-from lpzero_sr.fit.search import run_search
+from lpzero_sr.fit.search import run_search, shared_time
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search.engine import Candidate, Engine, Front
 from lpzero_sr.settings import FitSettings
 from lpzero_sr.table import StatTable
-
-MIN_FOLD = 5  # architectures a validation fold needs for a rank correlation
 
 
 @dataclass(frozen=True)
@@ -69,13 +67,14 @@ def validation_curve(
     """The validation curve of ``settings.cv_folds`` folds of ``train`` (see the module docstring); each fold's
     search reads terminal ``mode`` and runs with the search settings of the fit."""
     archs = train.archs
-    k = min(settings.cv_folds, len(archs) // MIN_FOLD)
+    k = settings.folds(len(archs))
     sizes = tuple(range(1, max_size + 1))
+    share = shared_time(settings.search, settings.searches(len(archs)))
     per_fold: list[tuple[float, ...]] = []
     for index, held in enumerate(folds(len(archs), k, settings.search.seed)):
         keep = np.setdiff1d(np.arange(len(archs)), held)
         prepared = prepare(train.subset(archs[keep]), train.subset(archs[held]))
-        search = replace(settings.search, seed=settings.search.seed + 1000 * (index + 1))
+        search = replace(share, seed=settings.search.seed + 1000 * (index + 1))
         front = run_search(engine, prepared.search_table(mode, prepared.train.features), rules, search)
         values = []
         for size in sizes:

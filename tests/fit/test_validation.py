@@ -53,3 +53,15 @@ def test_a_cv_fit_records_its_curve_and_picks_by_it(arch_table: StatTable, quick
     chosen = result.front.candidates[result.chosen]
     assert chosen == best_up_to(result.front, curve.chosen_size())
     assert all(-1 <= v <= 1 for fold in curve.folds for v in fold if np.isfinite(v))
+
+
+def test_a_time_limit_is_shared_by_the_searches_of_a_fit() -> None:
+    from lpzero_sr.fit.search import shared_time
+    from lpzero_sr.settings import FitSettings, SearchSettings
+
+    settings = FitSettings(search=SearchSettings(time_limit=60.0), selection="cv", cv_folds=5, bag=1)
+    assert settings.searches(100) == 6 and settings.folds(100) == 5
+    assert settings.folds(12) == 2 and settings.searches(12) == 3  # at most one fold per 5 architectures
+    assert shared_time(settings.search, 6).time_limit == 10.0
+    assert shared_time(SearchSettings(generations=7), 6).generations == 7  # generations count per search
+    assert FitSettings(bag=3).searches(100) == 3
