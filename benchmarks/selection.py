@@ -1,63 +1,89 @@
-"""Which model-selection rule generalises: one search per (task, dev seed), every rule's choice on held-out rows.
+"""Which model-selection rule generalises, and what more search time does to the held-out result (dev splits only).
 
-For each task and each development split seed (``lpzero_sr.fit.protocol.DEV_SEEDS``; never the report seeds) it runs
-one search on the training architectures, then applies every rule of ``lpzero_sr.fit.selection.SELECTIONS`` to
-the same front and prints the held-out Spearman of each choice, and of the best single column chosen on the training
-rows, with the mean per rule. The default rule
-(``FitSettings.selection``) is decided from this output.
+For each task of NAS-Bench-Suite-Zero (train 100, the rest held out) and each development split seed
+(``lpzero_sr.fit.protocol.DEV_SEEDS``), one fit with the ``cv`` rule runs per time budget: its search on the
+training rows plus the searches of the validation folds (:mod:`lpzero_sr.fit.validation`), sharing the budget. Every
+rule of ``lpzero_sr.fit.selection.SELECTIONS`` is then applied to the same front (``cv`` with the fit's validation
+curve) and scored on the held-out rows. Printed per budget and rule: the mean held-out Spearman of its choice and its
+*selection regret*, the held-out Spearman of the front's best member minus that of the chosen one (mean and worst
+case over task x seed), and the mean size of its choice. The default rule (``FitSettings.selection``) and the
+budget's effect are read from this output; never from the report seeds.
 
-    python benchmarks/selection.py [--tasks nb201-cifar10,nb201-cifar100,nb201-ImageNet16-120] [--generations 60]
+    python benchmarks/selection.py [--time-limits 10,30,120] [--tasks a,b] [--set FIELD=VALUE ...] [--jobs 2]
+    python benchmarks/selection.py --smoke
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import smoke
+from compact import DEFAULT_DATA, N_TRAIN, TASKS, parse_set
 
 from lpzero_sr.evaluate import rank_metrics
 from lpzero_sr.fit.pipeline import fit_table
 from lpzero_sr.fit.protocol import DEV_SEEDS
 from lpzero_sr.fit.selection import SELECTIONS, select
 from lpzero_sr.proxy import Proxy
-from lpzero_sr.settings import FitSettings, SearchSettings
+from lpzero_sr.settings import FitSettings, with_changes
 from lpzero_sr.tables import resolve_table
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+def run_one(task: str, seed: int, budget: float, settings: FitSettings, data_dir: Path) -> dict[str, Any]:
+    """Every rule's choice on one split under one time budget: held-out Spearman, regret and size."""
+    train, test = resolve_table(task, data_dir).split(N_TRAIN, seed)
+    search = replace(settings.search, seed=seed, time_limit=budget, generations=None)
+    fit = fit_table(train, test, replace(settings, search=search, selection="cv", peers=False))
+    held = [m["heldout"]["spearman"] for m in fit.members]
+    row: dict[str, Any] = {"task": task, "seed": seed, "budget": budget, "best_member": float(np.nanmax(held))}
+    for rule in SELECTIONS.names():
+        chosen = select(fit.front, rule, fit.validation)
+        rho = rank_metrics(Proxy(chosen.formula, quantiles=fit.quantiles).evaluate(test), test.y)["spearman"]
+        row[rule] = {"rho": rho, "regret": row["best_member"] - rho, "size": chosen.complexity}
+    return row
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", type=lambda s: s.split(","), default=list(TASKS))
+    parser.add_argument("--time-limits", type=lambda s: [float(v) for v in s.split(",")], default=[10.0, 30.0, 120.0])
+    parser.add_argument("--set", dest="changes", type=parse_set, action="append", default=[])
+    parser.add_argument("--jobs", type=int, default=2, help="Fits run at once (each on one core).")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--tasks", default="nb201-cifar10,nb201-cifar100,nb201-ImageNet16-120")
-    parser.add_argument("--train-size", type=int, default=100)
-    parser.add_argument("--generations", type=int, default=60)
-    parser.add_argument("--loss", choices=["spearman", "kendall"], default="kendall")
-    parser.add_argument("--jobs", type=int, default=1)
-    args = smoke.parse(parser, tasks="nb201-cifar10", generations=1)
-    names = SELECTIONS.names()
-    scores: dict[str, list[float]] = {n: [] for n in names}
-    print(f"{'task':<24}{'seed':>5} " + " ".join(f"{n:>10}" for n in names) + f" {'single col':>10}")
-    singles: list[float] = []
-    for task in args.tasks.split(","):
-        table = resolve_table(task, args.data_dir)
-        for seed in smoke.first(args, DEV_SEEDS):
-            train, test = table.split(args.train_size, seed)
-            search = SearchSettings(loss=args.loss, generations=args.generations, seed=seed, jobs=args.jobs)
-            result = fit_table(train, test, FitSettings(search=search, additive=0.0))  # one search's front members
-            row = []
-            for name in names:
-                chosen = select(result.front, name)
-                proxy = Proxy(chosen.formula, quantiles=result.quantiles)
-                rho = rank_metrics(proxy.evaluate(test), test.y)["spearman"]
-                scores[name].append(rho)
-                row.append(f"{rho:>10.4f}")
-            singles.append(result.report["baseline"]["spearman"])
-            print(f"{task:<24}{seed:>5} " + " ".join(row) + f" {singles[-1]:>10.4f}", flush=True)
-    means = [*(np.mean(v) for v in scores.values()), np.mean(singles)]
-    print(f"{'mean':<29} " + " ".join(f"{m:>10.4f}" for m in means))
+    parser.add_argument("--json", type=Path, help="Also write every split's row here.")
+    parser.add_argument("--smoke", action="store_true", help="One task, one seed, a one-second budget.")
+    args = parser.parse_args()
+    seeds = DEV_SEEDS
+    if args.smoke:
+        args.tasks, seeds, args.time_limits = args.tasks[1:2], seeds[:1], [1.0]
+    settings = with_changes(FitSettings(), {"search.jobs": 1, **dict(args.changes)})
+    print(f"dev seeds {list(seeds)}, train {N_TRAIN}; fit time budgets {args.time_limits} s; changes {args.changes}")
+    start = time.perf_counter()
+    jobs = [(t, s, b) for b in args.time_limits for t in args.tasks for s in seeds]
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        rows = list(pool.map(partial(run_one, settings=settings, data_dir=args.data_dir), *zip(*jobs, strict=True)))
+    rules = SELECTIONS.names()
+    print(f"{'budget':>7} {'rule':<10} {'held-out rho':>12} {'regret mean':>12} {'regret max':>11} {'size':>6}")
+    for budget in args.time_limits:
+        mine = [r for r in rows if r["budget"] == budget]
+        for rule in rules:
+            rho = np.mean([r[rule]["rho"] for r in mine])
+            regret = [r[rule]["regret"] for r in mine]
+            size = np.mean([r[rule]["size"] for r in mine])
+            print(
+                f"{budget:>7.0f} {rule:<10} {rho:>12.3f} {np.mean(regret):>12.3f} {np.max(regret):>11.3f} {size:>6.1f}"
+            )
+        print(f"{budget:>7.0f} {'(best member)':<10} {np.mean([r['best_member'] for r in mine]):>12.3f}")
+    print(f"wall {time.perf_counter() - start:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps({"changes": dict(args.changes), "rows": rows}, indent=1))
 
 
 if __name__ == "__main__":
