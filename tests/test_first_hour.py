@@ -79,7 +79,7 @@ def test_ctrl_c_in_nas_exits_130_keeps_each_scored_candidate_and_writes_top_json
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "nas"
-    monkeypatch.setattr("lpzero_sr.commands.nas.ParamsScoring", _CtrlCAfter)
+    monkeypatch.setattr("lpzero_sr.nas.ParamsScoring", _CtrlCAfter)
     cut = invoke([*NAS, "--candidates", "12", "--out", out])
     assert cut.exit_code == 130, cut.output
     assert cut.stderr.strip().splitlines()[-1] == (
@@ -418,16 +418,16 @@ def test_ctrl_c_in_extract_exits_130_and_says_which_records_were_kept(
 @pytest.mark.parametrize(
     ("args", "patch", "kept"),
     [
-        (["label", "tiny-llama", "--n", "2", "--out", "{tmp}/labels"], "lpzero_sr.commands.label.label_space",
+        (["label", "tiny-llama", "--n", "2", "--out", "{tmp}/labels"], "lpzero_sr.labeling.label_space",
          "0 finished (architecture, training seed) run(s) kept in {tmp}/labels/labels.jsonl; rerun the same command "
          "to resume"),
         (["baselines", "tiny-gpt2", "--tables", "{tmp}/tables"], "lpzero_sr.baselines.extract_benchmark",
          "0 architecture record(s) kept in {tmp}/tables/records.jsonl; rerun the same command to go on from there"),
-        (["score", "{tmp}/proxy.json", "--table", "tiny-gpt2"], "lpzero_sr.commands.score.resolve_table",
+        (["score", "{tmp}/proxy.json", "--table", "tiny-gpt2"], "lpzero_sr.tables.resolve_table",
          "nothing was written (the ranking is printed, and written with --out, at the end)"),
-        (["analyze", "tiny-gpt2", "--out", "{tmp}/analysis"], "lpzero_sr.commands.analyze.resolve_table",
+        (["analyze", "tiny-gpt2", "--out", "{tmp}/analysis"], "lpzero_sr.tables.resolve_table",
          "nothing was written (figures and summary.md are written at the end)"),
-        (["data", "download", "flexibert", "--data-dir", "{tmp}/data"], "lpzero_sr.commands.data.ensure_dataset",
+        (["data", "download", "flexibert", "--data-dir", "{tmp}/data"], "lpzero_sr.spaces.data.ensure_dataset",
          "files fetched and verified so far are kept in {tmp}/data; rerun to fetch the rest"),
         (["export", "{tmp}/proxy.json"], "lpzero_sr.proxy.Proxy.load", ""),
     ],
