@@ -125,7 +125,7 @@ def test_an_extraction_says_what_a_time_limit_covers_and_estimates_its_time_befo
 ) -> None:
     monkeypatch.setenv("LPZERO_SR_CACHE", str(tmp_path / "cache"))
     labels = _labels(tmp_path, 5)
-    args = ["fit", "tiny-gpt2", "--labels", labels, "--time-limit", "2", "--population", "8", "--jobs", "1",
+    args = ["fit", "tiny-gpt2", "--labels", labels, "--time-limit", "0.3", "--population", "8", "--jobs", "1",
             "--train-size", "1.0", "--batch-size", "1", "--seq-len", "8", "--out", tmp_path / "run"]  # fmt: skip
     with caplog.at_level("WARNING"):
         first = invoke(args)

@@ -87,7 +87,7 @@ def device_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any
     )
 
 
-# The names in lpzero_sr.spaces.SPACES, in its order: importing the spaces builds torch and transformers, too slow for
+# The names in lpzero_sr.spaces.SPACES, in its order: importing the spaces imports torch and transformers, too slow for
 # `--help`; tests/test_cli_startup.py checks that the two agree.
 BENCHMARKS = (
     "flexibert", "lts-gpt2", "nb101-cifar10", "nb201-ImageNet16-120", "nb201-cifar10", "nb201-cifar100",
