@@ -125,8 +125,10 @@ def test_an_extraction_says_what_a_time_limit_covers_and_estimates_its_time_befo
 ) -> None:
     monkeypatch.setenv("LPZERO_SR_CACHE", str(tmp_path / "cache"))
     labels = _labels(tmp_path, 5)
+    # every statistic is extracted (and cached); the search reads three of them, for 0.3 s
     args = ["fit", "tiny-gpt2", "--labels", labels, "--time-limit", "0.3", "--population", "8", "--jobs", "1",
-            "--train-size", "1.0", "--batch-size", "1", "--seq-len", "8", "--out", tmp_path / "run"]  # fmt: skip
+            "--train-size", "1.0", "--batch-size", "1", "--seq-len", "8", "--out", tmp_path / "run",
+            "--features", "params,grad.sqr.mean,act.abs.std"]  # fmt: skip
     with caplog.at_level("WARNING"):
         first = invoke(args)
     assert first.exit_code == 0, first.output
