@@ -28,16 +28,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.metrics import mutual_info_score  # noqa: E402
 
+from lpzero_sr.analysis_settings import MI_BINS, SHUFFLES, SIZE_COLUMNS, STRATA  # noqa: E402
 from lpzero_sr.errors import TableError  # noqa: E402
 from lpzero_sr.fsutil import atomic_write_bytes, atomic_write_text  # noqa: E402
 from lpzero_sr.predictors import arch_matrix  # noqa: E402
 from lpzero_sr.ranking import spearman  # noqa: E402
 from lpzero_sr.table import StatTable  # noqa: E402
-
-SIZE_COLUMNS = ("params", "flops", "params_nonemb")
-MI_BINS = 4  # 4 bins: 16 cells per pair, about 30 architectures per cell on 500-architecture benchmarks
-STRATA = 5
-SHUFFLES = 20
 
 
 @dataclass(frozen=True)

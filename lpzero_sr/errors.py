@@ -15,3 +15,7 @@ class DataError(LpzeroError):
 
 class ConfigError(LpzeroError):
     """An architecture config that its search space cannot build."""
+
+
+class NasError(LpzeroError):
+    """A search that cannot run or resume as asked (bad settings, a journal from another run, no candidates)."""

@@ -47,7 +47,7 @@ import torch
 from tqdm import tqdm
 
 from lpzero_sr.baselines import ExtractSettings
-from lpzero_sr.errors import LpzeroError
+from lpzero_sr.errors import LpzeroError, NasError
 from lpzero_sr.fsutil import atomic_write_text
 from lpzero_sr.mutation import MAX_ATTEMPTS_PER_CANDIDATE, Config, field_distance, leaves, mutation_for
 from lpzero_sr.parallel import Runner, map_archs
@@ -56,10 +56,6 @@ from lpzero_sr.spaces.base import Space
 
 Strategy = Literal["evolution", "random"]
 log = logging.getLogger(__name__)
-
-
-class NasError(LpzeroError):
-    """A search that cannot run or resume as asked (bad settings, a journal from another run, no candidates)."""
 
 
 # ---------------------------------------------------------------------------------------------- config helpers

@@ -10,15 +10,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from lpzero_sr.errors import TableError
 from lpzero_sr.fsutil import atomic_write_bytes, atomic_write_text
-from lpzero_sr.ranking import Aggregation, aggregate
+
+if TYPE_CHECKING:  # scipy.stats (through lpzero_sr.ranking) is imported where rows are aggregated or ranked
+    from lpzero_sr.ranking import Aggregation
 
 Direction = Literal["maximize", "minimize"]
 MIN_ARCHS = 5
@@ -168,6 +169,8 @@ class StatTable:
         """Per-architecture score from per-row values (identity when rows are architectures)."""
         if not self.per_layer:
             return np.asarray(row_values, dtype=float)
+        from lpzero_sr.ranking import aggregate
+
         return aggregate(row_values, self.groups, len(self.archs), how)
 
     # ------------------------------------------------------------------ subsets
@@ -324,6 +327,8 @@ def _drop_leaks(frame: pd.DataFrame, features: list[str], target: str, explicit:
 def _same_ranking(values: np.ndarray, y: np.ndarray) -> bool:
     """Whether ``values`` rank the rows where both are finite (at least 3, not all tied) exactly as ``y`` does, or
     exactly reversed (|Spearman rho| = 1, ties included)."""
+    from scipy.stats import rankdata
+
     both = np.isfinite(values) & np.isfinite(y)
     if both.sum() < 3:
         return False

@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import difflib
 import logging
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from lpzero_sr.errors import TableError
-from lpzero_sr.table import Direction, StatTable, read_frame
 
-if TYPE_CHECKING:
-    from lpzero_sr.baselines import ExtractSettings
+if TYPE_CHECKING:  # pandas, the table and the spaces (torch) are imported where a table is read or a name looked up
+    import pandas as pd
+
+    from lpzero_sr.features.settings import ExtractSettings
     from lpzero_sr.spaces.base import Benchmark
+    from lpzero_sr.table import Direction, StatTable
 
 log = logging.getLogger(__name__)
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq", ".json")
@@ -53,9 +54,12 @@ def resolve_table(
     architectures are extracted (:func:`labelled_space`). ``screen=False`` keeps every numeric column of a file or
     folder (:meth:`StatTable.from_frame`: for scoring, not searching). A name that is none of these gives one error
     line with the closest benchmarks."""
-    from lpzero_sr.spaces import SPACE_FILES, SPACES
-
     path = Path(spec)
+    if names_missing_file(spec):  # before the spaces (torch) are imported and before --target is asked for
+        raise TableError(f"table file not found: {spec}")
+    from lpzero_sr.spaces import SPACE_FILES, SPACES
+    from lpzero_sr.table import StatTable
+
     registered = spec in SPACES and not path.exists()
     if registered and labels is not None:  # the architectures `lpzero-sr label SPACE` trained
         bench = labelled_space(spec, Path(labels))
@@ -92,6 +96,17 @@ def resolve_table(
         drop_invalid=drop_invalid,
         screen=screen,
     )
+
+
+def names_missing_file(spec: str) -> bool:
+    """Whether TABLE ``spec`` is a path to a table that does not exist: it has a table suffix (``.csv``, ...), or a
+    path separator and no suffix (an ``extract --out`` folder); no benchmark name looks like either, so the spaces
+    need not be looked up to refuse it. A missing space file (``.yaml``) is left to its loader's own error."""
+    path = Path(spec)
+    if path.exists():
+        return False
+    separator = any(sep in spec for sep in (os.sep, os.altsep) if sep)
+    return path.suffix.lower() in TABLE_SUFFIXES or (separator and not path.suffix)
 
 
 def benchmark_table(
@@ -145,6 +160,8 @@ def extracted_table(
     """The table of a model-based benchmark, extracted under ``settings`` (cached, resumable; see
     :func:`benchmark_table` for the arguments). Only ``bench``'s architectures are extracted; a warning says how
     many and about how long before the first model is built."""
+    import pandas as pd
+
     from lpzero_sr.baselines import ExtractSettings, extract_benchmark, table_dir
 
     settings = settings or ExtractSettings()
@@ -198,6 +215,10 @@ def _meta_space(meta: Path) -> str | None:
 
 def _features_frame(path: Path, layer_col: str | None) -> pd.DataFrame:
     """The statistics of an ``extract --out`` folder (per architecture, or per layer with ``layer_col``), or a file."""
+    import pandas as pd
+
+    from lpzero_sr.table import read_frame
+
     if path.is_dir():
         name = "per_layer.parquet" if layer_col else "per_arch.parquet"
         if not (path / name).is_file():
@@ -213,6 +234,10 @@ def join_labels(frame: pd.DataFrame, labels: Path) -> pd.DataFrame:
     """``frame`` (column ``arch``) with the numeric columns of a labels file joined on ``arch``: a ``labels.jsonl``
     of ``lpzero-sr label`` (``val_loss`` and its per-seed columns) or any table with an ``arch`` column. Rows without
     a label are left out (counted in an info line)."""
+    import pandas as pd
+
+    from lpzero_sr.table import read_frame
+
     if labels.suffix == ".jsonl":
         from lpzero_sr.labeling import read_labels
 

@@ -79,7 +79,7 @@ def test_ctrl_c_in_nas_exits_130_keeps_each_scored_candidate_and_writes_top_json
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "nas"
-    monkeypatch.setattr("lpzero_sr.commands.nas.ParamsScoring", _CtrlCAfter)
+    monkeypatch.setattr("lpzero_sr.nas.ParamsScoring", _CtrlCAfter)
     cut = invoke([*NAS, "--candidates", "12", "--out", out])
     assert cut.exit_code == 130, cut.output
     assert cut.stderr.strip().splitlines()[-1] == (
@@ -125,8 +125,10 @@ def test_an_extraction_says_what_a_time_limit_covers_and_estimates_its_time_befo
 ) -> None:
     monkeypatch.setenv("LPZERO_SR_CACHE", str(tmp_path / "cache"))
     labels = _labels(tmp_path, 5)
-    args = ["fit", "tiny-gpt2", "--labels", labels, "--time-limit", "2", "--population", "8", "--jobs", "1",
-            "--train-size", "1.0", "--batch-size", "1", "--seq-len", "8", "--out", tmp_path / "run"]  # fmt: skip
+    # every statistic is extracted (and cached); the search reads three of them, for 0.3 s
+    args = ["fit", "tiny-gpt2", "--labels", labels, "--time-limit", "0.3", "--population", "8", "--jobs", "1",
+            "--train-size", "1.0", "--batch-size", "1", "--seq-len", "8", "--out", tmp_path / "run",
+            "--features", "params,grad.sqr.mean,act.abs.std"]  # fmt: skip
     with caplog.at_level("WARNING"):
         first = invoke(args)
     assert first.exit_code == 0, first.output
@@ -418,16 +420,16 @@ def test_ctrl_c_in_extract_exits_130_and_says_which_records_were_kept(
 @pytest.mark.parametrize(
     ("args", "patch", "kept"),
     [
-        (["label", "tiny-llama", "--n", "2", "--out", "{tmp}/labels"], "lpzero_sr.commands.label.label_space",
+        (["label", "tiny-llama", "--n", "2", "--out", "{tmp}/labels"], "lpzero_sr.labeling.label_space",
          "0 finished (architecture, training seed) run(s) kept in {tmp}/labels/labels.jsonl; rerun the same command "
          "to resume"),
         (["baselines", "tiny-gpt2", "--tables", "{tmp}/tables"], "lpzero_sr.baselines.extract_benchmark",
          "0 architecture record(s) kept in {tmp}/tables/records.jsonl; rerun the same command to go on from there"),
-        (["score", "{tmp}/proxy.json", "--table", "tiny-gpt2"], "lpzero_sr.commands.score.resolve_table",
+        (["score", "{tmp}/proxy.json", "--table", "tiny-gpt2"], "lpzero_sr.tables.resolve_table",
          "nothing was written (the ranking is printed, and written with --out, at the end)"),
-        (["analyze", "tiny-gpt2", "--out", "{tmp}/analysis"], "lpzero_sr.commands.analyze.resolve_table",
+        (["analyze", "tiny-gpt2", "--out", "{tmp}/analysis"], "lpzero_sr.tables.resolve_table",
          "nothing was written (figures and summary.md are written at the end)"),
-        (["data", "download", "flexibert", "--data-dir", "{tmp}/data"], "lpzero_sr.commands.data.ensure_dataset",
+        (["data", "download", "flexibert", "--data-dir", "{tmp}/data"], "lpzero_sr.spaces.data.ensure_dataset",
          "files fetched and verified so far are kept in {tmp}/data; rerun to fetch the rest"),
         (["export", "{tmp}/proxy.json"], "lpzero_sr.proxy.Proxy.load", ""),
     ],

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from lpzero_sr.analyze import MI_BINS, STRATA, analyze_table, key_lines, write_analysis
+from lpzero_sr.analysis_settings import MI_BINS, SIZE_COLUMNS, STRATA
 from lpzero_sr.commands.interrupt import nothing_kept
-from lpzero_sr.table import StatTable
-from lpzero_sr.tables import resolve_table
+
+if TYPE_CHECKING:
+    from lpzero_sr.table import StatTable
 
 MAX_DEFAULT_FEATURES = 24
 
@@ -57,8 +59,10 @@ def command(
     data_dir: Path | None,
 ) -> None:
     """Analyse TABLE... (benchmark names such as nb201-cifar10, or table files): figures and summary.md in --out."""
+    from lpzero_sr.tables import resolve_table
+
     chosen = [f.strip() for f in features.split(",")] if features else None
-    results = []
+    named = []  # every table is read (and a missing one refused) before any is analysed
     for spec in tables:
         table = resolve_table(
             spec, data_dir, target=target, direction="minimize" if minimize else "maximize", arch_col=arch_col,
@@ -66,13 +70,19 @@ def command(
         )  # fmt: skip
         narrowed = None if chosen else default_features(table)
         if narrowed:
-            keep = sorted({*narrowed, *(c for c in ("params", "flops", "params_nonemb") if c in table.frame.columns)})
+            from lpzero_sr.table import StatTable
+
+            keep = sorted({*narrowed, *(c for c in SIZE_COLUMNS if c in table.frame.columns)})
             click.echo(f"{spec}: {len(keep)} classic proxy columns of {len(table.features)} (choose with --features)")
             table = StatTable.from_frame(
                 table.frame, table.target, table.direction, arch_col=table.arch_col, layer_col=table.layer_col,
                 features=keep,
             )  # fmt: skip
-        name = Path(spec).stem if Path(spec).is_file() else spec
+        named.append((Path(spec).stem if Path(spec).is_file() else spec, table))
+    from lpzero_sr.analyze import analyze_table, key_lines, write_analysis  # matplotlib, scikit-learn
+
+    results = []
+    for name, table in named:
         result = analyze_table(name, table, size=size, n_bins=bins, strata_bins=strata)
         results.append(result)
         for line in key_lines(result):

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import numpy as np
-import pandas as pd
 
-from lpzero_sr import baselines as bl
 from lpzero_sr.commands.interrupt import kept_on_interrupt
-from lpzero_sr.commands.options import device_option, extraction_options
+from lpzero_sr.commands.options import BENCHMARKS, device_option, extraction_options
 from lpzero_sr.errors import DataError
 from lpzero_sr.fsutil import atomic_write_text
-from lpzero_sr.spaces import SPACES, load_benchmark, resolve_data_dir
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SIGN = (
     "Sign convention: proxies are higher-is-better; a minimised target is negated before correlating, "
@@ -22,7 +22,7 @@ SIGN = (
 
 
 @click.command("baselines")
-@click.argument("benchmark", type=click.Choice(SPACES.names()))
+@click.argument("benchmark", type=click.Choice(BENCHMARKS))
 @click.option("--format", "fmt", type=click.Choice(["markdown", "csv"]), default="markdown", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the table here (default stdout).")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Benchmark data root.")
@@ -66,6 +66,11 @@ def command(
     published: bool,
 ) -> None:
     """Rank correlation of every classic proxy with BENCHMARK's ground truth, over all its architectures."""
+    import numpy as np  # numpy, pandas, torch and the spaces: after the arguments are read
+
+    from lpzero_sr import baselines as bl
+    from lpzero_sr.spaces import load_benchmark, resolve_data_dir
+
     bench = load_benchmark(benchmark, data_dir)
     sections: list[tuple[str, pd.DataFrame]] = []
     if bench.features is not None:
@@ -120,6 +125,10 @@ def _kept(folder: Path) -> str:
 
 
 def _render(sections: list[tuple[str, pd.DataFrame]], fmt: str) -> str:
+    import pandas as pd
+
+    from lpzero_sr import baselines as bl
+
     if fmt == "csv":
         frames = [frame.assign(table=title) for title, frame in sections]
         return pd.concat(frames, ignore_index=True).to_csv(index=False)

@@ -7,8 +7,6 @@ from pathlib import Path
 import click
 
 from lpzero_sr.commands.interrupt import kept_on_interrupt
-from lpzero_sr.spaces.base import dataset_for, resolve_data_dir
-from lpzero_sr.spaces.data import datasets, ensure_dataset, missing_or_stale
 
 DATA_DIR_HELP = "Data root (default: $LPZERO_SR_DATA, else ~/.cache/lpzero-sr/data)."
 
@@ -23,6 +21,9 @@ def command() -> None:
 def list_command(data_dir: Path | None) -> None:
     """Each dataset, its file count, license, folder, origin and whether the data root holds it intact, then each
     file's published SHA-256 and path under the data root (the format of ``sha256sum -c``)."""
+    from lpzero_sr.spaces.base import resolve_data_dir  # the spaces package (torch): after the arguments are read
+    from lpzero_sr.spaces.data import datasets, missing_or_stale
+
     root, _ = resolve_data_dir(data_dir)
     click.echo(f"data root: {root}")
     for name, spec in datasets().items():
@@ -47,6 +48,9 @@ def list_command(data_dir: Path | None) -> None:
 @click.option("--force", is_flag=True, help="Fetch every file again even when present with the right hash.")
 def download_command(name: str, data_dir: Path | None, mirror: Path | None, force: bool) -> None:
     """Fetch dataset NAME (a dataset, a benchmark such as nb201-cifar10, or 'all'); verify every SHA-256."""
+    from lpzero_sr.spaces.base import dataset_for, resolve_data_dir  # the spaces package (torch)
+    from lpzero_sr.spaces.data import datasets, ensure_dataset
+
     root, _ = resolve_data_dir(data_dir)
     specs = list(datasets().values()) if name == "all" else [dataset_for(name)]
     with kept_on_interrupt(lambda: f"files fetched and verified so far are kept in {root}; rerun to fetch the rest"):

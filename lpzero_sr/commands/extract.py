@@ -5,22 +5,19 @@ from __future__ import annotations
 import json
 from contextlib import ExitStack, suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import torch
-import yaml
-from torch import nn
 
-from lpzero_sr.baselines import ExtractSettings, extract_inputs
 from lpzero_sr.commands.interrupt import kept_on_interrupt
 from lpzero_sr.commands.options import device_option, extraction_options, runner_options
 from lpzero_sr.errors import ConfigError, DataError
-from lpzero_sr.features.extract import ExtractError, extract_space
-from lpzero_sr.features.inputs import make_batch
 from lpzero_sr.fsutil import FileWriteError, run_lock
 from lpzero_sr.parallel import runner_from_options
-from lpzero_sr.spaces.base import check_seq_len, positions_limit
+
+if TYPE_CHECKING:  # torch, yaml and the spaces are imported once the arguments are read
+    import torch
+    from torch import nn
 
 CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
 
@@ -29,6 +26,8 @@ def read_config_files(paths: list[Path]) -> tuple[dict[str, dict[str, Any]], dic
     """Configs by architecture id (file stem) from JSON/YAML files and directories of them, and the files that
     cannot be used (a syntax error, not a mapping, an unknown ``model_type``) by id with a message naming the file:
     those become error rows of the extraction, like an architecture that fails to build."""
+    import yaml
+
     from lpzero_sr.spaces.generic import model_type
 
     files: list[Path] = []
@@ -95,6 +94,8 @@ class _Unusable:
         return 2 if "__unusable__" in config else self.space.vocab_size(config)
 
     def max_positions(self, config: dict[str, Any]) -> int | None:
+        from lpzero_sr.spaces.base import positions_limit
+
         return None if "__unusable__" in config else positions_limit(self.space, config)
 
 
@@ -176,6 +177,13 @@ def command(
     'lpzero-sr[ray]'); the table is the same as a serial run's."""
     runner = runner_from_options(workers, ray_address, gpus_per_task)
     archs, space, by_arch = _space(configs, benchmark, data_dir)
+    import torch  # torch and the spaces: after the arguments are read
+
+    from lpzero_sr.baselines import ExtractSettings, extract_inputs
+    from lpzero_sr.features.extract import ExtractError, extract_space
+    from lpzero_sr.features.inputs import make_batch
+    from lpzero_sr.spaces.base import check_seq_len
+
     archs = archs[:limit] if limit is not None else archs
     check_seq_len(space, {a: by_arch[a] for a in archs if "__unusable__" not in by_arch[a]}, seq_len)
 

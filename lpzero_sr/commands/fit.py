@@ -264,9 +264,7 @@ def run(tables: tuple[str, ...], settings: FitSettings | MultiFitSettings, out: 
     """Load the tables, search, print, write the run directory (exit status 130 when Ctrl-C cut the search)."""
     from lpzero_sr.commands.interrupt import INTERRUPTED
     from lpzero_sr.features.settings import ExtractSettings
-    from lpzero_sr.fit.pipeline import fit_table, fit_tables, split
-    from lpzero_sr.rundir import RunDir
-    from lpzero_sr.tables import resolve_table
+    from lpzero_sr.tables import resolve_table  # refuses a missing file before the fit's libraries are imported
 
     maximize, target = options["maximize"], options["target"]
     features = options["features"]
@@ -286,6 +284,9 @@ def run(tables: tuple[str, ...], settings: FitSettings | MultiFitSettings, out: 
         )  # fmt: skip
         for spec in tables
     ]
+    from lpzero_sr.fit.pipeline import fit_table, fit_tables, split
+    from lpzero_sr.rundir import RunDir
+
     if target is not None and maximize is None and stat_tables[0].target == target:
         click.echo(f"note: assuming --maximize (higher {target} is better); pass --minimize for a loss or perplexity")
     splits = [split(t, settings.train_size, settings.search.seed) for t in stat_tables]

@@ -9,10 +9,7 @@ import click
 from lpzero_sr.commands.interrupt import kept_on_interrupt
 from lpzero_sr.commands.options import device_option
 from lpzero_sr.errors import ConfigError
-from lpzero_sr.features.extract import resolve_device
 from lpzero_sr.fsutil import run_lock
-from lpzero_sr.labeling import LABELS_FILE, TrainSettings, label_space, read_labels
-from lpzero_sr.spaces import get_space
 
 
 @click.command("label")
@@ -77,8 +74,13 @@ def command(
     """Sample N architectures of SPACE, train each for S steps on a local corpus, record validation loss.
 
     SPACE is a registered space or a sub-network space YAML (``lpzero_sr.spaces.subnet``)."""
-    chosen = get_space(space)
     seeds = parse_seeds(train_seeds)
+    # torch, pandas and the spaces: after the arguments are read
+    from lpzero_sr.features.extract import resolve_device
+    from lpzero_sr.labeling import TrainSettings, label_space, read_labels
+    from lpzero_sr.spaces import get_space
+
+    chosen = get_space(space)
     settings = TrainSettings(steps=steps, batch_size=batch_size, seq_len=seq_len, lr=lr, warmup=max(1, steps // 10))
     out = out or Path("runs") / "labels" / chosen.name
     with run_lock(out, "labelling run"), kept_on_interrupt(lambda: _kept(out)):
@@ -94,6 +96,8 @@ def command(
 
 def _kept(out: Path) -> str:
     """What an interrupted labelling kept: the finished (architecture, training seed) lines of its labels file."""
+    from lpzero_sr.labeling import LABELS_FILE
+
     path = out / LABELS_FILE
     lines = path.read_text(encoding="utf-8").count("\n") if path.exists() else 0
     return f"{lines} finished (architecture, training seed) run(s) kept in {path}; rerun the same command to resume"

@@ -9,35 +9,20 @@ import math
 import time
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from lpzero_sr.baselines import ExtractSettings
 from lpzero_sr.commands.interrupt import INTERRUPTED
 from lpzero_sr.commands.options import device_option, extraction_options, runner_options
 from lpzero_sr.commands.score import warn_if_fitted_elsewhere
-from lpzero_sr.errors import ConfigError, DataError
+from lpzero_sr.errors import ConfigError, DataError, NasError
 from lpzero_sr.fsutil import atomic_write_text, run_lock
-from lpzero_sr.nas import (
-    Candidate,
-    Config,
-    Journal,
-    LabelledDomain,
-    NasError,
-    NasSettings,
-    ParamsScoring,
-    ProxyScoring,
-    RandomScoring,
-    Scoring,
-    SearchResult,
-    SpaceDomain,
-    count_params,
-    search,
-)
 from lpzero_sr.parallel import runner_from_options, session
-from lpzero_sr.scorer import Scorer
-from lpzero_sr.spaces import Benchmark, Space, get_space, load_benchmark
+
+if TYPE_CHECKING:  # torch and the spaces are imported once the arguments are read
+    from lpzero_sr.nas import Candidate, Config, LabelledDomain, NasSettings, SearchResult
+    from lpzero_sr.spaces import Benchmark, Space
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +105,20 @@ def command(
     """
     if objective == "proxy" and proxy is None:
         raise NasError("--objective proxy needs --proxy PATH (or use --objective params / random)")
+    from lpzero_sr.features.settings import ExtractSettings
+    from lpzero_sr.nas import (
+        Journal,
+        NasSettings,
+        ParamsScoring,
+        ProxyScoring,
+        RandomScoring,
+        Scoring,
+        SpaceDomain,
+        search,
+    )
+    from lpzero_sr.scorer import Scorer
+    from lpzero_sr.spaces import get_space
+
     scorer = Scorer(proxy, device=device) if objective == "proxy" and proxy is not None else None
     if scorer is not None:
         warn_if_fitted_elsewhere(scorer.proxy, space)
@@ -200,6 +199,8 @@ def _echo_result(
 
 def _labelled_domain(space: Space, labelled: dict[str, Config], max_params: int | None) -> LabelledDomain:
     """The labelled architectures under ``max_params``: mutations then map to neighbours within the budget."""
+    from lpzero_sr.nas import LabelledDomain, count_params
+
     params = {arch: count_params(space, config) for arch, config in labelled.items()}
     pool = {a: c for a, c in labelled.items() if max_params is None or params[a] <= max_params}
     return LabelledDomain(space, pool, params)
@@ -207,6 +208,8 @@ def _labelled_domain(space: Space, labelled: dict[str, Config], max_params: int 
 
 def _benchmark(space: str, data_dir: Path | None, within: bool) -> Benchmark | None:
     """The benchmark of ``space`` (configs + ground truth); None when its data is missing and not required."""
+    from lpzero_sr.spaces import load_benchmark
+
     try:
         return load_benchmark(space, data_dir)
     except DataError:

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import click
 
-from lpzero_sr.report import write_report
-
 
 @click.command("report")
 @click.argument("run_dir", type=click.Path(path_type=Path))
@@ -18,5 +16,7 @@ def command(run_dir: Path) -> None:
     the formula drawn as math (offline, matplotlib mathtext), a held-out scatter, the Pareto front with the chosen
     member, and convergence. Missing optional files leave their section out with a note.
     """
+    from lpzero_sr.report import write_report  # matplotlib and pandas: after the arguments are read
+
     md, page = write_report(run_dir)
     click.echo(f"wrote {md} and {page}")

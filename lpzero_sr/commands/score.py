@@ -18,34 +18,29 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import numpy as np
-import pandas as pd
-import yaml
-from tqdm import tqdm
 
-from lpzero_sr.baselines import ExtractSettings
 from lpzero_sr.commands.extract import echo_error_rows, read_config_files
 from lpzero_sr.commands.interrupt import nothing_kept
-from lpzero_sr.commands.options import device_option, extraction_options, runner_options
+from lpzero_sr.commands.options import BENCHMARKS, device_option, extraction_options, runner_options
 from lpzero_sr.errors import ConfigError
 from lpzero_sr.fsutil import atomic_write_text
 from lpzero_sr.parallel import map_archs, runner_from_options
-from lpzero_sr.proxy import Proxy
-from lpzero_sr.ranking import kendall, spearman
-from lpzero_sr.rundir import load_proxy
-from lpzero_sr.scorer import Scorer
-from lpzero_sr.spaces import get_space, load_benchmark
-from lpzero_sr.spaces.base import check_seq_len
-from lpzero_sr.tables import resolve_table
+
+if TYPE_CHECKING:  # numpy, pandas, torch and the spaces are imported once the arguments are read
+    import pandas as pd
+
+    from lpzero_sr.proxy import Proxy
 
 log = logging.getLogger(__name__)
 
 
 def read_config(path: Path) -> dict[str, Any]:
     """An architecture config from a JSON or YAML file (a mapping)."""
+    import yaml
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))  # YAML is a superset of JSON
     except (OSError, yaml.YAMLError) as exc:
@@ -100,18 +95,31 @@ def command(
     data_dir: Path | None,
 ) -> None:
     """Score architectures or table rows with PROXY (proxy.json, a fit run dir or front.json); higher is better."""
+    from lpzero_sr.rundir import load_proxy
+
     chosen_proxy = load_proxy(proxy, member)
     if sum(map(bool, (table_spec, config_files, benchmark and not config_files))) != 1:
         raise ConfigError("give exactly one of --table, --config FILE... or --benchmark NAME")
     warn_if_fitted_elsewhere(chosen_proxy, table_spec or benchmark)
     truth, direction, unusable = None, "maximize", {}
     if table_spec:
+        from lpzero_sr.tables import resolve_table  # refuses a missing file before pandas is imported
+
         direction = "maximize" if maximize else "minimize"
         table = resolve_table(table_spec, data_dir, target=target, direction=direction, screen=False)
+        import pandas as pd
+
         scores = chosen_proxy.evaluate(table)
         frame = pd.DataFrame({"arch": table.archs, "score": scores, table.target: table.y_raw})
         truth, direction = table.target, table.direction
     else:
+        import pandas as pd
+        from tqdm import tqdm
+
+        from lpzero_sr.features.settings import ExtractSettings
+        from lpzero_sr.scorer import Scorer  # torch
+        from lpzero_sr.spaces.base import check_seq_len
+
         scorer = Scorer(chosen_proxy, device=device)
         settings = ExtractSettings(batch_size=batch_size, seq_len=seq_len, seed=seed)
         space, configs, truth_values, direction, unusable = _architectures(benchmark, archs, config_files, data_dir)
@@ -131,7 +139,7 @@ def command(
             truth = str(truth_values.name)
             frame[truth] = truth_values.to_numpy()
     frame = frame.sort_values("score", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
-    frame.insert(0, "rank", np.arange(1, len(frame) + 1))
+    frame.insert(0, "rank", range(1, len(frame) + 1))
     click.echo(f"proxy: {chosen_proxy.text()}")
     click.echo(frame.to_string(index=False))
     if truth is not None:
@@ -150,6 +158,8 @@ def _architectures(
     """(space, configs by id, ground truth or None, direction, unusable config files by id with their error) for
     --benchmark and/or --config. A config file that cannot be read is listed, not scored, as ``extract`` makes it
     an error row; the others are scored."""
+    from lpzero_sr.spaces import get_space, load_benchmark
+
     if config_files:
         if benchmark is None:  # plain Hugging Face configs, as `lpzero-sr extract` reads them
             from lpzero_sr.spaces.generic import GenericSpace
@@ -180,9 +190,7 @@ def _architectures(
 def warn_if_fitted_elsewhere(proxy: Proxy, source: str | None) -> None:
     """One warning when ``proxy`` was fitted on another table than the registered benchmark or space ``source``
     it now scores: its training CDFs (``q(x)`` terminals) and metrics describe the architectures of that table."""
-    from lpzero_sr.spaces import SPACES
-
-    if not proxy.fitted_on or source is None or source not in SPACES or proxy.fitted_on == source:
+    if not proxy.fitted_on or source is None or source not in BENCHMARKS or proxy.fitted_on == source:
         return
     cdfs = (
         f"; its q(x) terminals read the training CDFs of {proxy.fitted_on}'s architectures (clamped outside their "
@@ -194,6 +202,10 @@ def warn_if_fitted_elsewhere(proxy: Proxy, source: str | None) -> None:
 
 
 def _echo_correlation(frame: pd.DataFrame, target: str, direction: str) -> None:
+    import numpy as np
+
+    from lpzero_sr.ranking import kendall, spearman
+
     valid = frame[np.isfinite(frame["score"])]
     if len(valid) < 3:
         return

@@ -10,9 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from lpzero_sr.fsutil import atomic_write_text
-from lpzero_sr.report.document import to_html, to_markdown
-from lpzero_sr.report.fit_report import fit_blocks
-from lpzero_sr.report.protocol_report import protocol_blocks
 from lpzero_sr.rundir import RunDir, RunDirError
 
 __all__ = ["write_report"]
@@ -23,12 +20,20 @@ def write_report(run_dir: str | Path) -> tuple[Path, Path]:
     run = RunDir(run_dir)
     if not run.path.is_dir():
         raise RunDirError(f"run directory not found: {run.path}")
-    if run.kind == "fit":
-        blocks = fit_blocks(run)
-    elif run.kind == "protocol":
-        blocks = protocol_blocks(run)
-    else:
+    kind = run.kind
+    if kind not in ("fit", "protocol"):
         raise RunDirError(f"{run.path} holds no proxy.json (neither a fit nor a protocol run directory)")
+    # pandas and matplotlib: once the run directory is known to hold a run
+    from lpzero_sr.report.document import to_html, to_markdown
+
+    if kind == "fit":
+        from lpzero_sr.report.fit_report import fit_blocks
+
+        blocks = fit_blocks(run)
+    else:
+        from lpzero_sr.report.protocol_report import protocol_blocks
+
+        blocks = protocol_blocks(run)
     md = atomic_write_text(run.path / "report.md", to_markdown(blocks))
     page = atomic_write_text(run.path / "report.html", to_html(blocks, f"lpzero-sr report: {run.path.name}"))
     return md, page
