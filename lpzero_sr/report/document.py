@@ -159,7 +159,7 @@ class Formula:
             for j, (line, image) in enumerate(zip(group, drawn, strict=True)):
                 tags.append(
                     f'<img class="formula-img{" cont" if j else ""}" src="{image.data_uri()}" width="{image.width}" '
-                    f'height="{image.height}" alt="{html.escape(line, quote=True)}">'
+                    f'height="{image.height}" data-em="{image.em:.2f}" alt="{html.escape(line, quote=True)}">'
                 )
         return f'<div class="formula">{"".join(tags)}</div>{code}'
 

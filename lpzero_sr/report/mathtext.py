@@ -32,11 +32,13 @@ _SIZE = re.compile(r'<svg[^>]*?\swidth="([0-9.]+)pt"[^>]*?\sheight="([0-9.]+)pt"
 
 @dataclass(frozen=True)
 class RenderedFormula:
-    """An SVG image of a formula and its CSS pixel size (what an ``<img>`` needs for its attributes)."""
+    """An SVG image of a formula, its CSS pixel size (what an ``<img>`` needs for its attributes) and the em (font
+    size, CSS pixels) it is drawn at: shown at ``width`` x ``height``, its text is ``em`` pixels."""
 
     svg: bytes
     width: int
     height: int
+    em: float = FONT_SIZE * PT_TO_PX
 
     def data_uri(self) -> str:
         """``data:image/svg+xml;base64,...``: the page stays one self-contained file for the formula."""
@@ -92,4 +94,4 @@ def render_formula(latex: str, size: float = FONT_SIZE) -> RenderedFormula | Non
     width, height = (round(float(v) * PT_TO_PX) for v in match.groups())
     if width <= 0 or height <= 0:
         return None
-    return RenderedFormula(svg, width, height)
+    return RenderedFormula(svg, width, height, size * PT_TO_PX)
