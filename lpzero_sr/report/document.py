@@ -12,7 +12,7 @@ import html
 import re
 from dataclasses import dataclass
 
-from lpzero_sr.report.layout import NamedParts, wrap
+from lpzero_sr.report.layout import NamedParts, drawn_line, wrap
 from lpzero_sr.report.mathtext import display_latex, render_formula
 
 STYLE = (
@@ -145,7 +145,7 @@ class Formula:
 
     def html(self) -> str:
         groups = self.groups()
-        images = [[render_formula(line) for line in group] for group in groups]
+        images = [[render_formula(drawn_line(line)) for line in group] for group in groups]
         code = f"<pre><code>{html.escape(self.text)}</code></pre>"
         if not all(all(group) for group in images):
             return (

@@ -34,6 +34,7 @@ LINE_WIDTH_PX = 900
 SUMS = (" + ", " - ")
 PRODUCTS = (r" \cdot ",)
 _OPEN, _CLOSE = "{([", "})]"
+_LEADING = tuple(op.lstrip() for op in SUMS + PRODUCTS)  # a piece after a break starts with its operator
 
 
 def top_level_split(latex: str, operators: tuple[str, ...]) -> list[str]:
@@ -73,16 +74,23 @@ def wrap(latex: str, width: int = LINE_WIDTH_PX) -> list[str]:
     return lines
 
 
+def drawn_line(line: str) -> str:
+    """The LaTeX drawn for a line of :func:`wrap`: one that starts with its operator gets an empty operand before it
+    (``{} + x``), so mathtext spaces it as the binary operator it is rather than as a sign."""
+    return "{} " + line if line.startswith(_LEADING) else line
+
+
 def line_width(latex: str) -> int:
     """The width ``latex`` is drawn at as one line (the sum of its top-level terms': see :func:`_width`)."""
     return _width(top_level_split(latex, SUMS))
 
 
 def _width(pieces: list[str]) -> int:
-    """The drawn width of ``pieces`` joined by spaces: each piece's own width (mathtext caches each parse) plus the
-    space an operator between two operands gets beyond a leading one's. Exact, and far cheaper than parsing the
-    joined line again for every candidate break."""
-    return sum(drawn_width(p) for p in pieces) + _operator_gap() * (len(pieces) - 1)
+    """The drawn width of ``pieces`` joined by spaces (as :func:`drawn_line` draws them): each piece's own width
+    (mathtext caches each parse) plus the space an operator between two operands gets beyond a leading one's. Exact
+    to a pixel per piece, and far cheaper than parsing the joined line again for every candidate break."""
+    gaps = len(pieces) - 1 + (bool(pieces) and pieces[0].startswith(_LEADING))
+    return sum(drawn_width(p) for p in pieces) + _operator_gap() * gaps
 
 
 @cache
