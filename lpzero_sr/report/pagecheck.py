@@ -130,9 +130,9 @@ def unreadable(img: dict[str, str], k: int) -> list[str]:
     """Why formula image ``k`` (1-based), with the attributes :func:`measure_dom` wrote, is not readable as shown."""
     try:
         rw, rh, nw, nh, right, clip, font = (float(img[f"data-{name}"]) for name in MEASURED)
-        em = float(img["data-em"])
+        em = float(img["data-em"]) if "data-em" in img else _drawn_em()  # an older page: today's drawing size
     except (KeyError, ValueError):
-        return [f"formula image {k} has no measured size (data-em and the data-* attributes of measure_dom)"]
+        return [f"formula image {k} has no measured size (the data-* attributes of measure_dom)"]
     if min(rw, rh, nw, nh) <= 0:
         return [f"formula image {k} is not shown (rendered {rw:g}x{rh:g} px, natural {nw:g}x{nh:g} px)"]
     name = f"formula image {k} ({img.get('alt', '')[:40]!r})"
@@ -155,6 +155,13 @@ def _positive(value: str | None) -> bool:
         return float(value or 0) > 0
     except ValueError:
         return False
+
+
+def _drawn_em() -> float:
+    """The em (CSS pixels) :mod:`lpzero_sr.report.mathtext` draws formulas at (imports matplotlib: only when asked)."""
+    from lpzero_sr.report.mathtext import FONT_SIZE, PT_TO_PX
+
+    return FONT_SIZE * PT_TO_PX
 
 
 def find_browser() -> str | None:
