@@ -22,7 +22,7 @@ STYLE = (
     "tr.chosen td{background:#fff4d6;font-weight:bold}"
     "figure{margin:.8em 0}figure img{max-width:100%;height:auto}figcaption{color:#555;font-size:.9em}"
     ".note{color:#7a5b00;background:#fffbea;border-left:3px solid #e0b000;padding:.3em .6em}"
-    "code{background:#f4f4f4;padding:0 .2em;word-break:break-all}pre{white-space:pre-wrap}"
+    "code{background:#f4f4f4;padding:0 .2em;overflow-wrap:break-word}pre{white-space:pre-wrap}"  # breaks at spaces
     # a formula line is shown at its drawn size, never scaled down to the column (layout.py keeps lines narrower)
     ".formula{overflow-x:auto;padding:.4em 0}.formula-img{display:block;margin:.25em 0;max-width:none}"
     ".formula-img.cont{margin-left:2em}.formula-where{margin:.4em 0 .1em}"
