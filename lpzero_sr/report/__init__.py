@@ -2,7 +2,9 @@
 
 A fit run directory (``proxy.json`` at its top, see :mod:`lpzero_sr.report.fit_report`) or a protocol run
 directory (``summary.json`` and ``seed_<k>/`` folders, see :mod:`lpzero_sr.report.protocol_report`). Formulas are
-drawn offline with matplotlib's mathtext (:mod:`lpzero_sr.report.mathtext`): the HTML needs no network.
+drawn offline with matplotlib's mathtext (:mod:`lpzero_sr.report.mathtext`): the HTML needs no network. A formula is
+shown at its drawn size in lines no wider than the page (:mod:`lpzero_sr.report.layout`), and
+:mod:`lpzero_sr.report.pagecheck` checks that in headless Chromium.
 """
 
 from __future__ import annotations

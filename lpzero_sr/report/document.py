@@ -1,8 +1,9 @@
 """The report as a list of blocks, each written both as Markdown (report.md) and as HTML (report.html).
 
 One block model instead of a Markdown-to-HTML converter: tables keep their column alignment, notes stay notes,
-and a formula is an SVG image in the HTML (:mod:`lpzero_sr.report.mathtext`) but LaTeX source in the Markdown
-(GitHub renders ``$$...$$`` itself).
+and a formula is SVG images in the HTML (:mod:`lpzero_sr.report.mathtext`), one per line of a layout that keeps
+every line at its drawn size (:mod:`lpzero_sr.report.layout`), but LaTeX source in the Markdown (GitHub renders
+``$$...$$`` itself).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import html
 import re
 from dataclasses import dataclass
 
+from lpzero_sr.report.layout import NamedParts, drawn_line, wrap
 from lpzero_sr.report.mathtext import display_latex, render_formula
 
 STYLE = (
@@ -20,8 +22,10 @@ STYLE = (
     "tr.chosen td{background:#fff4d6;font-weight:bold}"
     "figure{margin:.8em 0}figure img{max-width:100%;height:auto}figcaption{color:#555;font-size:.9em}"
     ".note{color:#7a5b00;background:#fffbea;border-left:3px solid #e0b000;padding:.3em .6em}"
-    "code{background:#f4f4f4;padding:0 .2em;word-break:break-all}"
-    ".formula{overflow-x:auto;padding:.4em 0}.formula-img{max-width:100%;height:auto}"
+    "code{background:#f4f4f4;padding:0 .2em;overflow-wrap:break-word}pre{white-space:pre-wrap}"  # breaks at spaces
+    # a formula line is shown at its drawn size, never scaled down to the column (layout.py keeps lines narrower)
+    ".formula{overflow-x:auto;padding:.4em 0}.formula-img{display:block;margin:.25em 0;max-width:none}"
+    ".formula-img.cont{margin-left:2em}.formula-where{margin:.4em 0 .1em}"
 )
 
 
@@ -123,27 +127,41 @@ class Figure:
 
 @dataclass(frozen=True)
 class Formula:
-    """A formula: rendered math in HTML when mathtext can draw ``latex``, else the ``text`` form in a code block."""
+    """A formula: in HTML drawn as math in lines of readable size when mathtext can draw it, else the ``text`` form in
+    a code block; in Markdown its whole ``latex`` and ``text``. ``shown``: what the HTML draws instead of ``latex``
+    (the formula reading ``q(f_{i})`` and each ``f_{i}``: :func:`lpzero_sr.report.layout.named_parts`)."""
 
     latex: str
     text: str
+    shown: NamedParts | None = None
 
     def markdown(self) -> str:
         return f"$${display_latex(self.latex)}$$\n\n`{self.text}`"
 
+    def groups(self) -> list[list[str]]:
+        """The HTML's lines of LaTeX: the formula's (``shown.main``), then one group per part ``f_{i} = ...``."""
+        main, parts = (self.shown.main, self.shown.parts) if self.shown else (self.latex, ())
+        return [wrap(main), *(wrap(f"f_{{{i}}} = {part}") for i, part in enumerate(parts, start=1))]
+
     def html(self) -> str:
-        image = render_formula(self.latex)
+        groups = self.groups()
+        images = [[render_formula(drawn_line(line)) for line in group] for group in groups]
         code = f"<pre><code>{html.escape(self.text)}</code></pre>"
-        if image is None:
+        if not all(all(group) for group in images):
             return (
                 '<p class="note"><b>Note:</b> this formula uses LaTeX that matplotlib\'s mathtext cannot draw; '
                 "its text form:</p>" + code
             )
-        alt = html.escape(self.text, quote=True)
-        return (
-            f'<div class="formula"><img class="formula-img" src="{image.data_uri()}" width="{image.width}" '
-            f'height="{image.height}" alt="{alt}"></div>{code}'
-        )
+        tags = []
+        for k, (group, drawn) in enumerate(zip(groups, images, strict=True)):
+            if k == 1:
+                tags.append('<p class="formula-where">where</p>')
+            for j, (line, image) in enumerate(zip(group, drawn, strict=True)):
+                tags.append(
+                    f'<img class="formula-img{" cont" if j else ""}" src="{image.data_uri()}" width="{image.width}" '
+                    f'height="{image.height}" data-em="{image.em:.2f}" alt="{html.escape(line, quote=True)}">'
+                )
+        return f'<div class="formula">{"".join(tags)}</div>{code}'
 
 
 Block = Heading | Paragraph | Note | Table | Figure | Formula

@@ -12,7 +12,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from lpzero_sr.export.text import formula_latex
+from lpzero_sr.formula import Node
+from lpzero_sr.proxy import Proxy
+from lpzero_sr.quantile import Quantile
 from lpzero_sr.report.document import Block, Figure, Formula, Heading, Note, Paragraph, Table
+from lpzero_sr.report.layout import named_parts
 from lpzero_sr.report.plots import plot_convergence, plot_front, plot_scatter, stat_label
 from lpzero_sr.report.runfiles import fmt
 from lpzero_sr.rundir import RunDir
@@ -50,7 +55,7 @@ def fit_blocks(run: RunDir) -> list[Block]:
         Heading(f"lpzero-sr report: fit of `{proxy.target or '?'}`", 1),
         *overview(run),
         Heading("Chosen formula"),
-        Formula(proxy.latex(), proxy.text()),
+        proxy_formula(proxy),
         *choice(run),
         Heading("Train and held-out ranking quality"),
         *metrics_table(run),
@@ -61,6 +66,15 @@ def fit_blocks(run: RunDir) -> list[Block]:
         Heading("Convergence"),
         *convergence(run),
     ]
+
+
+def proxy_formula(proxy: Proxy) -> Formula:
+    """The proxy's formula block (an ensemble's ``q(f)`` terms named ``f_{i}`` in the HTML where it is long)."""
+    return formula_block(proxy.formula, proxy.quantiles, proxy.text())
+
+
+def formula_block(formula: Node, quantiles: dict[str, Quantile], text: str) -> Formula:
+    return Formula(formula_latex(formula, quantiles), text, named_parts(formula, quantiles))
 
 
 def overview(run: RunDir) -> list[Block]:
@@ -90,17 +104,12 @@ def overview(run: RunDir) -> list[Block]:
 
 
 def choice(run: RunDir) -> list[Block]:
-    blocks: list[Block] = [Paragraph("Statistics it reads: " + ", ".join(f"`{f}`" for f in run.proxy.features))]
-    if run.proxy.quantiles:
-        n_knots = max(len(q.knots) for q in run.proxy.quantiles.values())
-        blocks.append(
-            Paragraph(
-                "`q(x)` is statistic `x`'s mid-rank among the training architectures, centred on their median "
-                "(-1/2 lowest, +1/2 highest, linear between training values, clamped outside them); "
-                f"`proxy.json` stores each training CDF (up to {n_knots} knots)."
-            )
-        )
-    selection, candidates, parts = run.front.selection, run.front.candidates, run.front.parts
+    proxy, front = run.proxy, run.front
+    blocks: list[Block] = [
+        Paragraph(f"{orientation(proxy)} Statistics it reads: " + ", ".join(f"`{f}`" for f in proxy.features))
+    ]
+    blocks += quantile_words(proxy.quantiles)
+    selection, candidates, parts = front.selection, front.candidates, front.parts
     if selection and parts:
         blocks.append(
             Paragraph(
@@ -112,7 +121,48 @@ def choice(run: RunDir) -> list[Block]:
         )
     elif selection and candidates:
         blocks.append(Paragraph(f"Picked from {len(candidates)} Pareto members by the rule `{selection}`."))
+    if front.chosen is None and front.compact is not None:  # an ensemble, beside its first search's formula
+        member = front.candidates[front.compact]
+        blocks += [
+            Paragraph(
+                f"The first search's own formula ({member.complexity} nodes), the one formula a fit without "
+                "`--ensemble` would give; its column in the table below is beside the ensemble's:"
+            ),
+            formula_block(member.formula, front.quantiles, member.text),
+        ]
     return blocks
+
+
+def orientation(proxy: Proxy) -> str:
+    """What a higher proxy value predicts (a proxy is higher-is-better; a minimised target is negated)."""
+    if proxy.direction == "minimize":
+        return (
+            f"The proxy is higher-is-better: a higher value predicts a lower `{proxy.target}` (the minimised "
+            f"target is negated, so the proxy ranks by −`{proxy.target}`)."
+        )
+    return f"The proxy is higher-is-better: a higher value predicts a higher `{proxy.target or 'target'}`."
+
+
+RANK_WORDS = (
+    "mid-rank among the training architectures, centred on their median (-1/2 lowest, +1/2 highest, linear between "
+    "training values, clamped outside them), so it reads as a rank"
+)
+
+
+def quantile_words(quantiles: dict[str, Quantile]) -> list[Block]:
+    """What ``q()`` means, in words, for the kinds of quantile the formula reads (of a statistic, of a formula)."""
+    if not quantiles:
+        return []
+    of_column = any(q.source is None for q in quantiles.values())
+    of_formula = any(q.source is not None for q in quantiles.values())
+    if of_column:
+        words = f"`q(x)` is statistic `x`'s {RANK_WORDS}" + (
+            "; `q(f)` is the same for a formula `f`" if of_formula else ""
+        )
+    else:
+        words = f"`q(f)` is formula `f`'s {RANK_WORDS}"
+    n_knots = max(len(q.knots) for q in quantiles.values())
+    return [Paragraph(f"{words}; `proxy.json` stores each training CDF (up to {n_knots} knots).")]
 
 
 def metrics_table(run: RunDir) -> list[Block]:

@@ -17,8 +17,12 @@ matplotlib.use("Agg")
 from matplotlib import mathtext  # noqa: E402
 from matplotlib.font_manager import FontProperties  # noqa: E402
 
-FONT_SIZE = 20
-_PT_TO_PX = 96 / 72
+# The size formulas are drawn at: 16 pt is a 21.3 px em, 4/3 of the page's 16 px text (a formula's sub- and
+# superscripts are drawn smaller than its em). The page shows every image at this size, never scaled down
+# (lpzero_sr.report.layout breaks long formulas into lines; lpzero_sr.report.pagecheck checks it in a browser).
+FONT_SIZE = 16
+PT_TO_PX = 96 / 72  # CSS pixels per point
+_MEASURE = mathtext.MathTextParser("path")  # the layout only (no drawing): widths for line breaking
 # A factor that ends (``}``, ``\right)``, a digit) and a factor that starts after only a space: sympy's implicit
 # product. Between multi-letter names it would read as one word (``paramssynflow``), so it gets a ``\cdot``.
 _PRODUCT = re.compile(r"(\}|\\right[)|\]]|[0-9])\s+(?=\\mathrm|\\left|\\log|\\exp|\\sqrt|\\frac|\\operatorname|e\^)")
@@ -28,11 +32,13 @@ _SIZE = re.compile(r'<svg[^>]*?\swidth="([0-9.]+)pt"[^>]*?\sheight="([0-9.]+)pt"
 
 @dataclass(frozen=True)
 class RenderedFormula:
-    """An SVG image of a formula and its CSS pixel size (what an ``<img>`` needs for its attributes)."""
+    """An SVG image of a formula, its CSS pixel size (what an ``<img>`` needs for its attributes) and the em (font
+    size, CSS pixels) it is drawn at: shown at ``width`` x ``height``, its text is ``em`` pixels."""
 
     svg: bytes
     width: int
     height: int
+    em: float = FONT_SIZE * PT_TO_PX
 
     def data_uri(self) -> str:
         """``data:image/svg+xml;base64,...``: the page stays one self-contained file for the formula."""
@@ -59,6 +65,18 @@ def _mathtext_name(match: re.Match[str]) -> str:
     return r"\mathrm{" + name + "}"
 
 
+def drawn_width(latex: str, size: float = FONT_SIZE) -> int:
+    """The CSS pixel width :func:`render_formula` draws ``latex`` at, from mathtext's layout without drawing (about
+    30 times faster); 0 when mathtext cannot parse it."""
+    if not latex.strip() or "$" in latex:
+        return 0
+    try:
+        box = _MEASURE.parse(f"${mathtext_latex(latex)}$", dpi=72, prop=FontProperties(size=size))
+    except ValueError:
+        return 0
+    return round(box.width * PT_TO_PX)
+
+
 def render_formula(latex: str, size: float = FONT_SIZE) -> RenderedFormula | None:
     """SVG of ``$latex$`` (glyphs as paths, so no fonts are needed to view it), or ``None`` when mathtext cannot
     parse it (an unsupported command such as ``\\operatorname``) or the result is empty."""
@@ -73,7 +91,7 @@ def render_formula(latex: str, size: float = FONT_SIZE) -> RenderedFormula | Non
     match = _SIZE.search(svg.decode("utf-8", "replace"))
     if match is None:
         return None
-    width, height = (round(float(v) * _PT_TO_PX) for v in match.groups())
+    width, height = (round(float(v) * PT_TO_PX) for v in match.groups())
     if width <= 0 or height <= 0:
         return None
-    return RenderedFormula(svg, width, height)
+    return RenderedFormula(svg, width, height, size * PT_TO_PX)

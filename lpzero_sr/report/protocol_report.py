@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from lpzero_sr.proxy import Proxy
-from lpzero_sr.report.document import Block, Figure, Formula, Heading, Note, Paragraph, Table
-from lpzero_sr.report.fit_report import correlation, rows, stat
+from lpzero_sr.report.document import Block, Figure, Heading, Note, Paragraph, Table
+from lpzero_sr.report.fit_report import correlation, proxy_formula, rows, stat
 from lpzero_sr.report.plots import plot_baselines, plot_convergence, plot_fronts, plot_scatter, stat_label
 from lpzero_sr.report.runfiles import fmt
 from lpzero_sr.rundir import RunDir
@@ -26,7 +26,7 @@ def protocol_blocks(run: RunDir) -> list[Block]:
         rho = f", held-out {stat_label(metric)} {held[metric]:.4f}" if metric in held else ""
         blocks += [
             Paragraph(f"{run.path.name} (seed {run.proxy.seed}{rho}):"),
-            Formula(run.proxy.latex(), run.proxy.text()),
+            proxy_formula(run.proxy),
         ]
     blocks += scatter_blocks(path, runs[0])
     blocks += front_blocks(path, runs)

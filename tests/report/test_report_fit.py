@@ -147,3 +147,77 @@ def test_a_fit_with_the_additive_formula_names_it(tmp_path, quick):
     text = write_report(tmp_path)[0].read_text()
     head = "The rank average of 1 search's best member and the additive formula (`fit --bag 1`, `--additive`): "
     assert head in text and f"f2 = `{result.parts[1]['text']}`" in text
+
+
+def test_the_report_says_the_proxy_is_higher_is_better_and_a_minimised_target_negated(fit_run):
+    text = write_report(fit_run(direction="minimize"))[0].read_text()
+    assert (
+        "The proxy is higher-is-better: a higher value predicts a lower `val_loss` (the minimised target is negated, "
+        "so the proxy ranks by −`val_loss`). Statistics it reads: "
+    ) in text
+    maximised = write_report(fit_run(direction="maximize"))[0].read_text()
+    assert "The proxy is higher-is-better: a higher value predicts a higher `val_loss`. Statistics" in maximised
+    assert "`q(" not in text  # no quantile terminal, no words about one
+
+
+def test_q_is_explained_for_statistics_and_for_formulas():
+    import numpy as np
+
+    from lpzero_sr.formula import Node
+    from lpzero_sr.quantile import Quantile
+    from lpzero_sr.report.fit_report import RANK_WORDS, quantile_words
+
+    column = {"q(a)": Quantile.fit("a", np.arange(7.0))}
+    formula = {"q[f1]": Quantile.fit("", np.arange(4.0), Node(var="a"))}
+    (words,) = quantile_words(column)
+    assert (
+        words.text == f"`q(x)` is statistic `x`'s {RANK_WORDS}; `proxy.json` stores each training CDF (up to 7 knots)."
+    )
+    assert RANK_WORDS.startswith("mid-rank among the training architectures, centred on their median (-1/2 lowest")
+    (words,) = quantile_words(formula)
+    assert words.text.startswith(f"`q(f)` is formula `f`'s {RANK_WORDS}; ")
+    (words,) = quantile_words(column | formula)
+    assert f"`q(x)` is statistic `x`'s {RANK_WORDS}; `q(f)` is the same for a formula `f`; " in words.text
+    assert quantile_words({}) == []
+
+
+def test_the_compact_default_fit_explains_its_quantile_terminals(tmp_path, quick):
+    import numpy as np
+
+    from lpzero_sr.fit.pipeline import fit_table
+    from lpzero_sr.report.fit_report import RANK_WORDS
+    from lpzero_sr.rundir import RunDir
+    from lpzero_sr.table import StatTable
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"arch": [f"a{i}" for i in range(40)], "s": rng.normal(size=40), "t": rng.normal(size=40)})
+    frame["y"] = frame["s"] - frame["t"] ** 2 + 0.1 * rng.normal(size=40)
+    train, test = StatTable.from_frame(frame, "y").split(30, seed=0)
+    result = fit_table(train, test, quick(generations=3, population=20))
+    assert result.proxy.quantiles and all(q.source is None for q in result.proxy.quantiles.values())
+    RunDir(tmp_path).write(result.record())
+    text = write_report(tmp_path)[0].read_text()
+    assert f"`q(x)` is statistic `x`'s {RANK_WORDS}; `proxy.json` stores each training CDF" in text
+    assert "`q(f)`" not in text and "first search's own formula" not in text
+
+
+def test_an_ensemble_report_draws_the_first_search_formula_beside_it(tmp_path, quick):
+    import numpy as np
+
+    from lpzero_sr.fit.pipeline import fit_table
+    from lpzero_sr.rundir import RunDir
+    from lpzero_sr.table import StatTable
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"arch": [f"a{i}" for i in range(40)], "s": rng.normal(size=40), "t": rng.normal(size=40)})
+    frame["y"] = frame["s"] - frame["t"] ** 2 + 0.1 * rng.normal(size=40)
+    train, test = StatTable.from_frame(frame, "y").split(30, seed=0)
+    result = fit_table(train, test, quick(generations=3, population=20, bag=2, terminals=("raw",), additive=0))
+    RunDir(tmp_path).write(result.record())
+    md, page = write_report(tmp_path)
+    compact = result.front.candidates[result.compact]
+    text = md.read_text()
+    assert f"The first search's own formula ({compact.complexity} nodes), the one formula a fit without" in text
+    assert f"`{compact.text}`" in text and f"`{result.proxy.text()}`" in text
+    assert "`q(f)` is formula `f`'s mid-rank" in text and "`q(x)` is statistic" not in text  # raw terminals
+    assert f"<pre><code>{compact.text}</code></pre>" in page.read_text()
