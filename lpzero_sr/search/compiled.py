@@ -167,7 +167,7 @@ def kernel_source(names: Sequence[str]) -> str:
         "import math",
         "",
         "import numpy as np",
-        "from numba import njit, prange",
+        "from numba import njit",
         "",
         "from lpzero_sr.search import rankcorr",
         "",

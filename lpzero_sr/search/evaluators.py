@@ -11,6 +11,7 @@ the same order with the same arithmetic, so both give the same bits (``tests/sea
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 import numpy as np
@@ -29,6 +30,7 @@ from lpzero_sr.table import StatTable
 EvaluatorName = Literal["compiled", "reference"]
 EVALUATORS: tuple[str, ...] = ("compiled", "reference")
 FINITE, NON_CONSTANT = 0, 1
+MIN_PER_THREAD = 16  # fewer formulas per thread are evaluated in the calling thread
 
 
 class UnsupportedRules(ValueError):
@@ -54,6 +56,9 @@ class ReferenceEvaluator:
             verdict[j] = -1 if outcome.rejected_by is None else self.index[outcome.rejected_by]
         return loss, verdict
 
+    def close(self) -> None:
+        """Nothing to release."""
+
 
 class CompiledEvaluator:
     """Outcomes of whole populations on one table, or several (reduced to the ``mean`` or the worst loss, ``min``
@@ -70,8 +75,10 @@ class CompiledEvaluator:
         aggregation: Aggregation = "sum",
         seed: int = 0,
         reduce: Reduce = "mean",
+        jobs: int = 1,
     ) -> None:
-        self.rules, self.alphabet = rules, alphabet
+        self.rules, self.alphabet, self.jobs = rules, alphabet, max(1, jobs)
+        self._pool: ThreadPoolExecutor | None = None
         self.structure = StructureChecks(rules, alphabet)
         value_rules = [(i, r) for i, r in enumerate(rules.rules) if r.stage == "values"]
         unknown = [r.name for _, r in value_rules if not isinstance(r, (Finite, NonConstant))]
@@ -144,13 +151,35 @@ class CompiledEvaluator:
     def evaluate(
         self, codes: np.ndarray, lens: np.ndarray, todo: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``(loss, verdict)`` of rows ``todo`` of ``codes`` (default: every row), in the order of ``todo``."""
+        """``(loss, verdict)`` of rows ``todo`` of ``codes`` (default: every row), in the order of ``todo``. With
+        ``jobs`` > 1, threads evaluate interleaved parts of ``todo`` (the kernel releases the GIL); each formula is
+        computed by one thread from its own inputs, so the outcome does not depend on ``jobs``."""
         todo = np.arange(len(lens)) if todo is None else np.asarray(todo, np.int64)
         verdict = np.full(len(lens), -1, np.int32)
         if len(todo):
             verdict[todo] = self.structure.violations(codes[todo], lens[todo])
+        parts = min(self.jobs, len(todo) // MIN_PER_THREAD)
+        if parts < 2:
+            return self._kernel(codes, lens, todo, verdict)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.jobs, thread_name_prefix="lpzero-sr-eval")
+        loss, out = np.empty(len(todo)), np.empty(len(todo), np.int32)
+        futures = [self._pool.submit(self._kernel, codes, lens, todo[k::parts], verdict) for k in range(parts)]
+        for k, future in enumerate(futures):
+            loss[k::parts], out[k::parts] = future.result()
+        return loss, out
+
+    def _kernel(
+        self, codes: np.ndarray, lens: np.ndarray, todo: np.ndarray, verdict: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         return self.kernels.evaluate(
             codes, lens, todo, verdict, self.sym_op, self.sym_col, self.sym_const, self.cols, self.kernels.SLOTS,
             self.tables, self.groups, self.sample_rows, self.sample_groups, self.centred, self.dense, self.ties,
             self.early, self.value_kinds, self.value_rules, self.method, self.mean, self.reduce, *self.loops,
         )  # fmt: skip
+
+    def close(self) -> None:
+        """Stop the evaluation threads (a later call starts them again)."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None

@@ -7,7 +7,7 @@ rankcorr.py: f1041a83d10f517e (a change there changes this file, so numba recomp
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from lpzero_sr.search import rankcorr
 
@@ -249,7 +249,7 @@ def table_outcome(
     return loss, np.int32(-1)
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def evaluate(
     codes,
     lens,
@@ -278,54 +278,63 @@ def evaluate(
     loop_data,
 ):
     """Loss and verdict of rows ``todo`` of ``codes`` whose structural ``verdict`` is -1, over every table (the
-    mean or, ``reduce == 1``, the worst loss; the first table that rejects a formula names the rule). Formulas are
-    spread over threads in a fixed interleaving; each is computed by one thread from its own inputs."""
+    mean or, ``reduce == 1``, the worst loss; the first table that rejects a formula names the rule). Releases the
+    GIL: threads may evaluate disjoint parts of a population at once."""
     m = todo.shape[0]
     loss = np.full(m, rankcorr.WORST_LOSS)
     out = np.empty(m, np.int32)
     max_rows = 1
     for t in range(tables.shape[0]):
         max_rows = max(max_rows, tables[t, 1])
-    depth = codes.shape[1] + 1
-    n_chunks = min(m, 64)
-    for chunk in prange(n_chunks):
-        stack = np.empty((depth, max_rows))
-        T = np.empty((slots, max_rows))
-        meta = np.empty(8, np.int64)
-        for j in range(chunk, m, n_chunks):
-            i = todo[j]
-            out[j] = verdict[i]
-            if verdict[i] >= 0:
-                continue
-            total = 0.0
-            worst = 0.0
-            for t in range(tables.shape[0]):
-                lo, n = tables[t, 0], tables[t, 1]
-                run(
-                    codes[i],
-                    lens[i],
-                    sym_op,
-                    sym_col,
-                    sym_const,
-                    cols,
-                    lo,
-                    n,
-                    stack,
-                    T,
-                    meta,
-                    loop_log,
-                    loop_exp,
-                    loop_data,
-                )
-                part, v = table_outcome(
-                    stack[0, :n], t, tables, groups, sample_rows, sample_groups, centred, dense, ties, early,
-                    value_kinds, value_rules, method, mean,
-                )  # fmt: skip
-                if v >= 0:
-                    out[j] = v
-                    break
-                total += part
-                worst = max(worst, part)
-            if out[j] < 0:
-                loss[j] = total / tables.shape[0] if reduce == 0 else worst
+    stack = np.empty((codes.shape[1] + 1, max_rows))
+    T = np.empty((slots, max_rows))
+    meta = np.empty(8, np.int64)
+    for j in range(m):
+        i = todo[j]
+        out[j] = verdict[i]
+        if verdict[i] >= 0:
+            continue
+        total = 0.0
+        worst = 0.0
+        for t in range(tables.shape[0]):
+            lo, n = tables[t, 0], tables[t, 1]
+            run(
+                codes[i],
+                lens[i],
+                sym_op,
+                sym_col,
+                sym_const,
+                cols,
+                lo,
+                n,
+                stack,
+                T,
+                meta,
+                loop_log,
+                loop_exp,
+                loop_data,
+            )
+            part, v = table_outcome(
+                stack[0, :n],
+                t,
+                tables,
+                groups,
+                sample_rows,
+                sample_groups,
+                centred,
+                dense,
+                ties,
+                early,
+                value_kinds,
+                value_rules,
+                method,
+                mean,
+            )
+            if v >= 0:
+                out[j] = v
+                break
+            total += part
+            worst = max(worst, part)
+        if out[j] < 0:
+            loss[j] = total / tables.shape[0] if reduce == 0 else worst
     return loss, out
