@@ -48,7 +48,7 @@ from lpzero_sr.search.evaluators import (
 )
 from lpzero_sr.search.fitness import Fitness
 from lpzero_sr.search.multitask import MultiFitness, Reduce
-from lpzero_sr.search.outcomes import OutcomeCache, first_occurrences
+from lpzero_sr.search.outcomes import OutcomeCache, first_occurrences, record
 from lpzero_sr.search.programs import Alphabet, program_keys
 from lpzero_sr.search.seeds import seed_formulas
 from lpzero_sr.table import StatTable
@@ -89,9 +89,10 @@ class _Search:
         self.lens = np.zeros(0, np.int32)
         self.loss = np.zeros(0)
         self.front_rank, self.crowding = np.zeros(0, np.int64), np.zeros(0)
-        self.best_by_size: dict[int, tuple[float, tuple[Token, ...]]] = {}
+        self.best_loss_by_size = np.full(self.width + 1, np.inf)  # the best formula of each size, for the front
+        self.best_codes = np.full((self.width + 1, self.width), -1, np.int32)
         self.rule_names = rules.rule_names()
-        self.rejections: dict[str, int] = {name: 0 for name in self.rule_names}
+        self.rejection_counts = np.zeros(len(self.rule_names), np.int64)
         self.history: list[tuple[int, float]] = []
         self.evaluations = 0
         self.generation = 0
@@ -109,24 +110,24 @@ class _Search:
 
     def record(self, codes: np.ndarray, lens: np.ndarray, loss: np.ndarray, verdict: np.ndarray) -> None:
         """Counters, rejections, the best formula per size and the history, as if recorded one by one in order."""
-        counts = np.bincount(verdict[verdict >= 0], minlength=len(self.rule_names))
-        for name, count in zip(self.rule_names, counts.tolist(), strict=True):
-            self.rejections[name] += count
-        accepted = verdict < 0
-        for size in np.unique(lens[accepted]).tolist():
-            rows = np.flatnonzero(accepted & (lens == size))
-            j = rows[np.argmin(loss[rows])]  # the first formula of the smallest loss
-            if size not in self.best_by_size or loss[j] < self.best_by_size[size][0]:
-                self.best_by_size[size] = (float(loss[j]), self.alphabet.decode(codes[j, :size]))
-        running = np.minimum.accumulate(np.where(accepted, loss, np.inf))
-        before = np.concatenate(([self.history[-1][1] if self.history else np.inf], running[:-1]))
-        before = np.minimum(before, self.history[-1][1] if self.history else np.inf)
-        for j in np.flatnonzero(accepted & (loss < before)).tolist():
-            self.history.append((self.evaluations + j + 1, float(loss[j])))
+        last = self.history[-1][1] if self.history else np.inf
+        tallies = (self.best_loss_by_size, self.best_codes, self.rejection_counts)
+        at, best = record(codes, lens, loss, verdict, *tallies, last)
+        self.history += [(self.evaluations + j + 1, v) for j, v in zip(at.tolist(), best.tolist(), strict=True)]
         self.evaluations += len(loss)
 
+    @property
+    def best_by_size(self) -> dict[int, tuple[float, tuple[Token, ...]]]:
+        sizes = np.flatnonzero(np.isfinite(self.best_loss_by_size)).tolist()
+        return {s: (float(self.best_loss_by_size[s]), self.alphabet.decode(self.best_codes[s, :s])) for s in sizes}
+
+    @property
+    def rejections(self) -> dict[str, int]:
+        return dict(zip(self.rule_names, self.rejection_counts.tolist(), strict=True))
+
     def best_loss(self) -> float:
-        return min((loss for loss, _ in self.best_by_size.values()), default=WORST_LOSS)
+        best = float(self.best_loss_by_size.min())
+        return best if np.isfinite(best) else WORST_LOSS
 
     # ------------------------------------------------------------------ generations
     def initial_population(self) -> None:
@@ -159,9 +160,9 @@ class _Search:
         keys = self.evaluate(codes, lens)
         unique = first_occurrences(keys)
         loss, _ = self.cache.lookup(keys[unique])
-        chosen = unique[nsga2.select(loss, lens[unique].astype(float), min(self.mu, len(unique)))]
-        self.codes, self.lens = codes[chosen], lens[chosen]
-        self.set_population_loss(self.cache.lookup(keys[chosen])[0])
+        chosen = nsga2.select(loss, lens[unique].astype(float), min(self.mu, len(unique)))
+        self.codes, self.lens = codes[unique[chosen]], lens[unique[chosen]]
+        self.set_population_loss(loss[chosen])
 
     def set_population_loss(self, loss: np.ndarray) -> None:
         self.loss = loss
@@ -176,7 +177,7 @@ class _Search:
                 best = loss
                 candidates.append(Candidate(Node.from_tokens(key, self.features), loss, size))
         history = [*self.history, (self.evaluations, self.best_loss())] if self.history else []
-        return Front(candidates, dict(self.rejections), history, self.evaluations, self.generation, stopped)
+        return Front(candidates, self.rejections, history, self.evaluations, self.generation, stopped)
 
     # ------------------------------------------------------------------ checkpoint (JSON data)
     def state(self) -> dict[str, Any]:
@@ -202,8 +203,13 @@ class _Search:
             self.rng.bit_generator.state = state["random"]
             self.generation, self.evaluations = int(state["generation"]), int(state["evaluations"])
             self.history = [(int(e), float(v)) for e, v in state["history"]]
-            self.best_by_size = {int(s): (float(v), self._tokens(t)) for s, v, t in state["best_by_size"]}
-            self.rejections = {name: int(state["rejections"][name]) for name in self.rule_names}
+            for size, value, tokens in state["best_by_size"]:
+                row = self.alphabet.encode(self._tokens(tokens))
+                if len(row) != size:
+                    raise ValueError("a best formula of another size")
+                self.best_loss_by_size[size] = float(value)
+                self.best_codes[size, :size] = row
+            self.rejection_counts[:] = [int(state["rejections"][name]) for name in self.rule_names]
             cache = state["cache"]
             keys, loss, verdict = (ckpt.decode_array(cache[k], str(where)) for k in ("keys", "loss", "verdict"))
             if keys.ndim != 2 or keys.shape[1] != 2 or not len(keys) == len(loss) == len(verdict):

@@ -188,6 +188,19 @@ def run(row, length, sym_op, sym_col, sym_const, cols, lo, n, stack, T, meta, lo
 
 
 @njit(cache=True, nogil=True)
+def values(codes, lens, sym_op, sym_col, sym_const, cols, slots, lo, n, loop_log, loop_exp, loop_data):
+    """Every row's values over rows ``lo .. lo + n`` of ``cols`` (what the rules and the rank loss see)."""
+    out = np.empty((codes.shape[0], n))
+    stack = np.empty((codes.shape[1] + 1, max(n, 1)))
+    T = np.empty((slots, max(n, 1)))
+    meta = np.empty(8, np.int64)
+    for i in range(codes.shape[0]):
+        run(codes[i], lens[i], sym_op, sym_col, sym_const, cols, lo, n, stack, T, meta, loop_log, loop_exp, loop_data)
+        out[i] = stack[0, :n]
+    return out
+
+
+@njit(cache=True, nogil=True)
 def value_violation(scores, kinds, rules):
     """Index of the first value rule (kind 0: finite, 1: non-constant) that rejects ``scores``, or -1."""
     for k in range(kinds.shape[0]):

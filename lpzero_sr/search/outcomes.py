@@ -100,3 +100,28 @@ class OutcomeCache:
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Keys (``uint64[n, 2]``), losses and verdicts of every entry, in insertion order."""
         return _arrays(self.table)
+
+
+@njit(cache=True, nogil=True)
+def record(codes, lens, loss, verdict, best_loss, best_codes, rejections, history_best):  # noqa: ANN001, ANN201
+    """Tally outcomes in evaluation order: rejections per rule, the best formula per size (the first of the smallest
+    loss), and the positions at which the best loss so far improves (below ``history_best``). Updates the arrays in
+    place; returns the improving positions and their losses."""
+    at = np.empty(loss.shape[0], np.int64)
+    value = np.empty(loss.shape[0])
+    n = 0
+    best = history_best
+    for j in range(loss.shape[0]):
+        if verdict[j] >= 0:
+            rejections[verdict[j]] += 1
+            continue
+        size = lens[j]
+        if loss[j] < best_loss[size]:
+            best_loss[size] = loss[j]
+            best_codes[size, :] = codes[j, :]
+        if loss[j] < best:
+            best = loss[j]
+            at[n] = j
+            value[n] = best
+            n += 1
+    return at[:n], value[:n]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numba import njit
@@ -33,7 +34,7 @@ class Alphabet:
     def size(self) -> int:
         return len(self.ops) + self.n_features + len(self.constants)
 
-    @property
+    @cached_property
     def arity(self) -> np.ndarray:
         """``int8`` arity of every symbol (0 for terminals)."""
         out = np.zeros(self.size, np.int8)
@@ -105,23 +106,3 @@ def subtree_end(codes: np.ndarray, arity: np.ndarray, start: int) -> int:
         need += arity[codes[k]] - 1
         k += 1
     return k
-
-
-@njit(cache=True, nogil=True)
-def heights(codes: np.ndarray, lens: np.ndarray, arity: np.ndarray) -> np.ndarray:
-    """Height of each row's tree (a single leaf has height 0, as DEAP counts)."""
-    n = codes.shape[0]
-    out = np.zeros(n, np.int32)
-    stack = np.empty(codes.shape[1] + 1, np.int32)
-    for i in range(n):
-        sp = 0
-        for k in range(lens[i] - 1, -1, -1):
-            a = arity[codes[i, k]]
-            h = 0
-            for _ in range(a):
-                sp -= 1
-                h = max(h, stack[sp] + 1)
-            stack[sp] = h
-            sp += 1
-        out[i] = stack[0]
-    return out

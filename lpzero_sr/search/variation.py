@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from lpzero_sr.search.programs import PAD
+from lpzero_sr.search.programs import PAD, subtree_end
 
 CXPB, MUTPB = 0.6, 0.5
 MUT_UNIFORM, MUT_NODE, MUT_SHRINK = 0.4, 0.7, 0.85  # cumulative thresholds; the rest is mutInsert
@@ -34,16 +34,6 @@ DRAWS = 64  # uniforms per pair of children: crossover 3 + 4 limit checks, each 
 def _pick(u: float, n: int) -> int:
     """``random.choice`` of ``range(n)`` from one uniform."""
     return min(int(u * n), n - 1)
-
-
-@njit(cache=True, nogil=True)
-def _end(row: np.ndarray, arity: np.ndarray, start: int) -> int:
-    need = 1
-    k = start
-    while need > 0:
-        need += arity[row[k]] - 1
-        k += 1
-    return k
 
 
 @njit(cache=True, nogil=True)
@@ -128,7 +118,7 @@ def _mutate(row, length, u, cursor, out, prims, unary, binary, n_terms, first_te
     if r < MUT_UNIFORM:  # mutUniform: a uniform subtree becomes genFull(min 0, max 2)
         index = _pick(u[cursor], length)
         cursor += 1
-        stop = _end(row, arity, index)
+        stop = subtree_end(row, arity, index)
         size, cursor = _grow(piece, 0, u, cursor, prims, n_terms, first_term, 0, 2, True, 0.0, arity)
         return _splice(row, length, index, stop, piece, size, out), cursor
     if r < MUT_NODE:  # mutNodeReplacement: a non-root node becomes another of its arity
@@ -169,15 +159,15 @@ def _mutate(row, length, u, cursor, out, prims, unary, binary, n_terms, first_te
         cursor += 1
         start = index + 1
         for _ in range(arg):
-            start = _end(row, arity, start)
-        stop = _end(row, arity, start)
+            start = subtree_end(row, arity, start)
+        stop = subtree_end(row, arity, start)
         size = stop - start
         piece[:size] = row[start:stop]
-        return _splice(row, length, index, _end(row, arity, index), piece, size, out), cursor
+        return _splice(row, length, index, subtree_end(row, arity, index), piece, size, out), cursor
     # mutInsert: a new operator above a uniform node, that node at a uniform argument, terminals elsewhere
     index = _pick(u[cursor], length)
     cursor += 1
-    stop = _end(row, arity, index)
+    stop = subtree_end(row, arity, index)
     prim = prims[_pick(u[cursor], prims.shape[0])]
     cursor += 1
     a = arity[prim]
@@ -242,7 +232,7 @@ def vary(codes, lens, parents, u, prims, unary, binary, n_terms, first_term, ari
             la, lb = out_lens[a], out_lens[b]
             ia = 1 + _pick(row[1], la - 1)
             ib = 1 + _pick(row[2], lb - 1)
-            ea, eb = _end(out[a], arity, ia), _end(out[b], arity, ib)
+            ea, eb = subtree_end(out[a], arity, ia), subtree_end(out[b], arity, ib)
             pair[:] = PAD
             pair_lens[0] = _splice(out[a], la, ia, ea, out[b, ib:eb], eb - ib, pair[0])
             pair_lens[1] = _splice(out[b], lb, ib, eb, out[a, ia:ea], ea - ia, pair[1])

@@ -52,6 +52,23 @@ def test_same_seed_same_front_for_any_worker_count(arch_table) -> None:
     assert summary(fit(arch_table, seed=3)) == summary(one)
 
 
+@pytest.mark.parametrize("loss", ["spearman", "kendall"])
+def test_compiled_and_reference_evaluators_give_the_same_front(arch_table, layer_table, loss) -> None:
+    """The same seed and number of evaluations: the same front, formulas in the same order, and the same counts."""
+    budget = Budget(generations=None, evaluations=400)
+    for table, aggregation in ((arch_table, "sum"), (layer_table, "mean")):
+        runs = [
+            fit(table, budget=budget, seed=4, loss=loss, aggregation=aggregation, evaluator=name)
+            for name in ("compiled", "reference")
+        ]
+        assert summary(runs[0]) == summary(runs[1])
+        assert [(r.evaluations, r.history, r.rejections) for r in runs[:1]] == [
+            (r.evaluations, r.history, r.rejections) for r in runs[1:]
+        ]
+    with pytest.raises(SearchError, match="unknown evaluator 'fast'; choose one of compiled, reference"):
+        fit(arch_table, evaluator="fast")
+
+
 def test_evaluation_budget_and_ctrl_c(arch_table) -> None:
     front = fit(arch_table, budget=Budget(generations=None, evaluations=150), seed=0)
     assert front.stopped == "evaluations" and front.evaluations >= 150
