@@ -48,7 +48,7 @@ from lpzero_sr.search.evaluators import (
 )
 from lpzero_sr.search.fitness import Fitness
 from lpzero_sr.search.multitask import MultiFitness, Reduce
-from lpzero_sr.search.outcomes import OutcomeCache, first_occurrences, record
+from lpzero_sr.search.outcomes import OutcomeCache, record
 from lpzero_sr.search.programs import Alphabet, program_keys
 from lpzero_sr.search.seeds import seed_formulas
 from lpzero_sr.table import StatTable
@@ -98,16 +98,6 @@ class _Search:
         self.generation = 0
 
     # ------------------------------------------------------------------ evaluation
-    def evaluate(self, codes: np.ndarray, lens: np.ndarray) -> np.ndarray:
-        """Evaluate the rows not seen before (each once, in order) and record them; returns every row's key."""
-        keys = program_keys(codes, lens)
-        todo = self.cache.novel(keys)
-        if len(todo):
-            loss, verdict = self.evaluator.evaluate(codes, lens, todo)
-            self.cache.insert(keys[todo], loss, verdict)
-            self.record(codes[todo], lens[todo], loss, verdict)
-        return keys
-
     def record(self, codes: np.ndarray, lens: np.ndarray, loss: np.ndarray, verdict: np.ndarray) -> None:
         """Counters, rejections, the best formula per size and the history, as if recorded one by one in order."""
         last = self.history[-1][1] if self.history else np.inf
@@ -156,9 +146,14 @@ class _Search:
         self.generation += 1
 
     def survive(self, codes: np.ndarray, lens: np.ndarray) -> None:
-        """Evaluate ``codes``, then keep NSGA-II's ``mu`` best of the unique formulas as the population."""
-        keys = self.evaluate(codes, lens)
-        unique = first_occurrences(keys)
+        """Evaluate the formulas not seen before (each once, in order), then keep NSGA-II's ``mu`` best of the unique
+        formulas as the population."""
+        keys = program_keys(codes, lens)
+        unique, todo = self.cache.classify(keys)
+        if len(todo):
+            loss, verdict = self.evaluator.evaluate(codes, lens, todo)
+            self.cache.insert(keys[todo], loss, verdict)
+            self.record(codes[todo], lens[todo], loss, verdict)
         loss, _ = self.cache.lookup(keys[unique])
         chosen = nsga2.select(loss, lens[unique].astype(float), min(self.mu, len(unique)))
         self.codes, self.lens = codes[unique[chosen]], lens[unique[chosen]]

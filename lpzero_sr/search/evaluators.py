@@ -162,10 +162,11 @@ class CompiledEvaluator:
         if parts < 2:
             return self._kernel(codes, lens, todo, verdict)
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.jobs, thread_name_prefix="lpzero-sr-eval")
+            self._pool = ThreadPoolExecutor(self.jobs - 1, thread_name_prefix="lpzero-sr-eval")
         loss, out = np.empty(len(todo)), np.empty(len(todo), np.int32)
-        futures = [self._pool.submit(self._kernel, codes, lens, todo[k::parts], verdict) for k in range(parts)]
-        for k, future in enumerate(futures):
+        futures = [self._pool.submit(self._kernel, codes, lens, todo[k::parts], verdict) for k in range(1, parts)]
+        loss[::parts], out[::parts] = self._kernel(codes, lens, todo[::parts], verdict)  # part 0 in this thread
+        for k, future in enumerate(futures, start=1):
             loss[k::parts], out[k::parts] = future.result()
         return loss, out
 

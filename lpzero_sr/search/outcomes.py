@@ -1,7 +1,7 @@
 """The search's outcome cache: every formula evaluated so far, by its 128-bit key (a numba typed dict).
 
 A formula is evaluated once per search: offspring whose key is cached, or that repeat an earlier offspring of the
-same generation, are skipped before evaluation (:meth:`OutcomeCache.novel`) and read back afterwards
+same generation, are skipped before evaluation (:meth:`OutcomeCache.classify`) and read back afterwards
 (:meth:`OutcomeCache.lookup`). The cache is part of a checkpoint, as plain arrays (:meth:`arrays`), so a resumed
 search counts exactly the formulas an unbroken one counts.
 """
@@ -17,18 +17,22 @@ VALUE = types.Tuple((types.float64, types.int32))
 
 
 @njit(cache=True, nogil=True)
-def _novel(cache, keys):  # noqa: ANN001, ANN202
+def _classify(cache, keys):  # noqa: ANN001, ANN202
     seen = Dict.empty(key_type=KEY, value_type=types.int64)
-    out = np.empty(keys.shape[0], np.int64)
-    n = 0
+    first = np.empty(keys.shape[0], np.int64)
+    novel = np.empty(keys.shape[0], np.int64)
+    n_first = n_novel = 0
     for i in range(keys.shape[0]):
         key = (keys[i, 0], keys[i, 1])
-        if key in cache or key in seen:
+        if key in seen:
             continue
         seen[key] = i
-        out[n] = i
-        n += 1
-    return out[:n]
+        first[n_first] = i
+        n_first += 1
+        if key not in cache:
+            novel[n_novel] = i
+            n_novel += 1
+    return first[:n_first], novel[:n_novel]
 
 
 @njit(cache=True, nogil=True)
@@ -58,25 +62,6 @@ def _arrays(cache):  # noqa: ANN001, ANN202
     return keys, loss, verdict
 
 
-@njit(cache=True, nogil=True)
-def _first(keys):  # noqa: ANN001, ANN202
-    seen = Dict.empty(key_type=KEY, value_type=types.int64)
-    out = np.empty(keys.shape[0], np.int64)
-    n = 0
-    for i in range(keys.shape[0]):
-        key = (keys[i, 0], keys[i, 1])
-        if key not in seen:
-            seen[key] = i
-            out[n] = i
-            n += 1
-    return out[:n]
-
-
-def first_occurrences(keys: np.ndarray) -> np.ndarray:
-    """Indices of the first row with each key, in order."""
-    return _first(keys)
-
-
 class OutcomeCache:
     """``(loss, verdict)`` of every evaluated formula, by key (:func:`lpzero_sr.search.programs.program_keys`)."""
 
@@ -86,9 +71,9 @@ class OutcomeCache:
     def __len__(self) -> int:
         return len(self.table)
 
-    def novel(self, keys: np.ndarray) -> np.ndarray:
-        """Indices of the rows whose key is neither cached nor held by an earlier row, in order."""
-        return _novel(self.table, keys)
+    def classify(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Indices of the first row with each key, in order, and those of them whose key is not cached."""
+        return _classify(self.table, keys)
 
     def insert(self, keys: np.ndarray, loss: np.ndarray, verdict: np.ndarray) -> None:
         _insert(self.table, keys, np.asarray(loss, np.float64), np.asarray(verdict, np.int32))

@@ -37,8 +37,7 @@ def _pick(u: float, n: int) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _height(row: np.ndarray, length: int, arity: np.ndarray) -> int:
-    stack = np.empty(length + 1, np.int64)
+def _height(row: np.ndarray, length: int, arity: np.ndarray, stack: np.ndarray) -> int:
     sp = 0
     for k in range(length - 1, -1, -1):
         h = 0
@@ -51,12 +50,11 @@ def _height(row: np.ndarray, length: int, arity: np.ndarray) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _grow(out, at, u, cursor, prims, n_terms, first_term, min_h, max_h, full, ratio, arity):  # noqa: ANN001, ANN202
+def _grow(out, at, u, cursor, prims, n_terms, first_term, min_h, max_h, full, ratio, arity, depths):  # noqa: ANN001, ANN202
     """Write a DEAP-generated tree at ``out[at:]``; returns ``(end, cursor)``. ``full``: ``genFull``, else
-    ``genGrow``; the height is drawn uniformly from ``min_h .. max_h``."""
+    ``genGrow``; the height is drawn uniformly from ``min_h .. max_h`` (``depths``: scratch)."""
     height = min_h + _pick(u[cursor], max_h - min_h + 1)
     cursor += 1
-    depths = np.empty(64, np.int64)
     depths[0] = 0
     sp = 1
     k = at
@@ -85,9 +83,10 @@ def generate(n, width, u, prims, n_terms, first_term, ratio, arity, min_h, max_h
     codes = np.full((n, width), PAD, np.int32)
     lens = np.zeros(n, np.int32)
     buf = np.empty(2**9, np.int32)
+    depths = np.empty(2**9, np.int64)
     for i in range(n):
         full = u[i, 0] < 0.5
-        end, _ = _grow(buf, 0, u[i], 1, prims, n_terms, first_term, min_h, max_h, full, ratio, arity)
+        end, _ = _grow(buf, 0, u[i], 1, prims, n_terms, first_term, min_h, max_h, full, ratio, arity, depths)
         codes[i, :end] = buf[:end]
         lens[i] = end
     return codes, lens
@@ -110,16 +109,15 @@ def _splice(row, length, start, stop, piece, piece_len, out):  # noqa: ANN001, A
 
 
 @njit(cache=True, nogil=True)
-def _mutate(row, length, u, cursor, out, prims, unary, binary, n_terms, first_term, arity):  # noqa: ANN001, ANN202
-    """One DEAP mutation of ``row`` into ``out``; returns ``(length, cursor)``."""
-    piece = np.empty(2**5, np.int32)
+def _mutate(row, length, u, cursor, out, prims, unary, binary, n_terms, first_term, arity, piece, ints):  # noqa: ANN001, ANN202
+    """One DEAP mutation of ``row`` into ``out``; returns ``(length, cursor)`` (``piece``, ``ints``: scratch)."""
     r = u[cursor]
     cursor += 1
     if r < MUT_UNIFORM:  # mutUniform: a uniform subtree becomes genFull(min 0, max 2)
         index = _pick(u[cursor], length)
         cursor += 1
         stop = subtree_end(row, arity, index)
-        size, cursor = _grow(piece, 0, u, cursor, prims, n_terms, first_term, 0, 2, True, 0.0, arity)
+        size, cursor = _grow(piece, 0, u, cursor, prims, n_terms, first_term, 0, 2, True, 0.0, arity, ints)
         return _splice(row, length, index, stop, piece, size, out), cursor
     if r < MUT_NODE:  # mutNodeReplacement: a non-root node becomes another of its arity
         out[:length] = row[:length]
@@ -138,7 +136,7 @@ def _mutate(row, length, u, cursor, out, prims, unary, binary, n_terms, first_te
         return length, cursor
     if r < MUT_SHRINK and length > 1:  # mutShrink: a non-root operator becomes one of its arguments
         out[:length] = row[:length]
-        if length < 3 or _height(row, length, arity) <= 1:
+        if length < 3 or _height(row, length, arity, ints) <= 1:
             return length, cursor
         n_prims = 0
         for k in range(1, length):
@@ -173,7 +171,7 @@ def _mutate(row, length, u, cursor, out, prims, unary, binary, n_terms, first_te
     a = arity[prim]
     position = _pick(u[cursor], a)
     cursor += 1
-    tree = np.empty(stop - index + 3, np.int32)
+    tree = piece
     tree[0] = prim
     k = 1
     for i in range(a):
@@ -189,12 +187,12 @@ def _mutate(row, length, u, cursor, out, prims, unary, binary, n_terms, first_te
 
 
 @njit(cache=True, nogil=True)
-def _limited(rows, lens, originals, original_lens, u, cursor, max_size, max_height, arity):  # noqa: ANN001, ANN202
+def _limited(rows, lens, originals, original_lens, u, cursor, max_size, max_height, arity, ints):  # noqa: ANN001, ANN202
     """``gp.staticLimit`` for size, then for height: a child over the limit becomes a random original (a copy of
     one of the operator's arguments). Returns the cursor."""
     for check in range(2):
         for c in range(rows.shape[0]):
-            over = lens[c] > max_size if check == 0 else _height(rows[c], lens[c], arity) > max_height
+            over = lens[c] > max_size if check == 0 else _height(rows[c], lens[c], arity, ints) > max_height
             if over:
                 k = _pick(u[cursor], originals.shape[0])
                 rows[c, :] = PAD
@@ -221,6 +219,8 @@ def vary(codes, lens, parents, u, prims, unary, binary, n_terms, first_term, ari
     out_lens = np.zeros(n, np.int32)
     pair = np.full((2, wide), PAD, np.int32)
     pair_lens = np.zeros(2, np.int32)
+    piece = np.empty(wide, np.int32)
+    ints = np.empty(wide, np.int64)
     for i in range(n):
         p = parents[i]
         out[i, : lens[p]] = codes[p, : lens[p]]
@@ -236,7 +236,7 @@ def vary(codes, lens, parents, u, prims, unary, binary, n_terms, first_term, ari
             pair[:] = PAD
             pair_lens[0] = _splice(out[a], la, ia, ea, out[b, ib:eb], eb - ib, pair[0])
             pair_lens[1] = _splice(out[b], lb, ib, eb, out[a, ia:ea], ea - ia, pair[1])
-            _limited(pair, pair_lens, out[a : b + 1], out_lens[a : b + 1], row, 3, max_size, max_height, arity)
+            _limited(pair, pair_lens, out[a : b + 1], out_lens[a : b + 1], row, 3, max_size, max_height, arity, ints)
             for c in range(2):
                 _store(out, a + c, pair[c], pair_lens[c])
                 out_lens[a + c] = pair_lens[c]
@@ -247,9 +247,9 @@ def vary(codes, lens, parents, u, prims, unary, binary, n_terms, first_term, ari
             if row[cursor] < MUTPB:
                 pair[0] = PAD
                 pair_lens[0], _ = _mutate(out[child], out_lens[child], row, cursor + 1, pair[0], prims, unary, binary,
-                                          n_terms, first_term, arity)  # fmt: skip
+                                          n_terms, first_term, arity, piece, ints)  # fmt: skip
                 _limited(pair[:1], pair_lens[:1], out[child : child + 1], out_lens[child : child + 1], row,
-                         cursor + 16, max_size, max_height, arity)  # fmt: skip
+                         cursor + 16, max_size, max_height, arity, ints)  # fmt: skip
                 _store(out, child, pair[0], pair_lens[0])
                 out_lens[child] = pair_lens[0]
     return out, out_lens
