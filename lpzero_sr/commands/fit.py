@@ -322,7 +322,7 @@ def command(
             f"{plural(len(table.features), 'feature')}, target {table.target} ({table.direction})"
         )
     label = STAT_LABEL[loss]
-    if checkpoint is not None and any(checkpoint.rglob("*_state.pkl")):
+    if checkpoint is not None and any(checkpoint.rglob("*_state.json")):
         click.echo(f"resuming the search saved in {checkpoint} (same table, rules, loss and seed required)")
     total = generations if generations is not None else (int(time_limit) if time_limit else None)
     total = total * bag if total is not None else None

@@ -7,7 +7,7 @@ The same arithmetic as :mod:`lpzero_sr.ranking`, so a loss computed here has the
 * Spearman: centred doubled mid-ranks ``c = 2 r - (n + 1)`` (integers), exact integer sums, then
   ``float(Sxy) / sqrt(float(Sxx) * float(Syy))`` clipped to [-1, 1] (:func:`lpzero_sr.ranking.spearman`);
 * Kendall tau-b: exact pair counts (discordant pairs with a Fenwick tree over the target's dense ranks, ties in
-  either side and joint ties), then ``scipy.stats.kendalltau``'s ``(tot - xtie - ytie + ntie - 2 dis) /
+  either side and joint ties; one sort), then ``scipy.stats.kendalltau``'s ``(tot - xtie - ytie + ntie - 2 dis) /
   sqrt(tot - xtie) / sqrt(tot - ytie)`` clipped to [-1, 1].
 
 The target's side (its centred ranks, its dense ranks and ties) is computed once per table by :class:`Target`.
@@ -94,57 +94,44 @@ def spearman_rho(x: np.ndarray, target_centred: np.ndarray) -> float:
 
 @njit(cache=True, nogil=True)
 def kendall_tau_b(x: np.ndarray, target_dense: np.ndarray, target_ties: int) -> float:
-    """Kendall's tau-b of finite ``x`` against a target's dense ranks; NaN when either side is constant."""
+    """Kendall's tau-b of finite ``x`` against a target's dense ranks; NaN when either side is constant.
+
+    One sort of ``x``; then, group by group of equal ``x`` in increasing order, each point counts the points of
+    smaller ``x`` with a larger target (discordant pairs, a Fenwick tree over the target's dense ranks) and the
+    points of its own group with its target (joint ties)."""
     n = x.shape[0]
     tot = n * (n - 1) // 2
     order = np.argsort(x)
-    xdense = np.empty(n, np.int64)
-    level = 0
-    for k in range(n):
-        if k > 0 and x[order[k]] != x[order[k - 1]]:
-            level += 1
-        xdense[order[k]] = level
     m = 0
     for i in range(n):
         m = max(m, target_dense[i] + 1)
-    key = np.empty(n, np.int64)
-    for i in range(n):
-        key[i] = xdense[i] * m + target_dense[i]
-    order = np.argsort(key)
-    tree = np.zeros(m + 1, np.int64)  # Fenwick tree over the target's dense ranks
-    inserted = 0
-    dis = 0
-    xtie = 0
-    ntie = 0
+    tree = np.zeros(m + 1, np.int64)
+    same = np.zeros(m, np.int64)  # points of the current group per target rank
+    dis = xtie = ntie = 0
     start = 0
     while start < n:
         stop = start
-        while stop + 1 < n and xdense[order[stop + 1]] == xdense[order[start]]:
+        while stop + 1 < n and x[order[stop + 1]] == x[order[start]]:
             stop += 1
-        run = 1  # joint ties: runs of equal (x, y) inside this group of equal x
         for k in range(start, stop + 1):
             y = target_dense[order[k]]
-            if k > start:
-                if y == target_dense[order[k - 1]]:
-                    run += 1
-                else:
-                    ntie += run * (run - 1) // 2
-                    run = 1
-            at_most = 0  # inserted points (smaller x) with target rank <= y
+            at_most = 0  # points of smaller x with target rank <= y
             j = y + 1
             while j > 0:
                 at_most += tree[j]
                 j -= j & -j
-            dis += inserted - at_most
-        ntie += run * (run - 1) // 2
+            dis += start - at_most
+            ntie += same[y]
+            same[y] += 1
         size = stop - start + 1
         xtie += size * (size - 1) // 2
         for k in range(start, stop + 1):
-            j = target_dense[order[k]] + 1
+            y = target_dense[order[k]]
+            same[y] = 0
+            j = y + 1
             while j <= m:
                 tree[j] += 1
                 j += j & -j
-        inserted += size
         start = stop + 1
     if xtie == tot or target_ties == tot:
         return np.nan
