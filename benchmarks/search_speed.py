@@ -2,11 +2,12 @@
 
 Every line is measured in this run, on this machine (the load average is printed with it):
 
-* one line per table size, ``search-speed rows=R cols=C evals_per_s=N peak_mb=M``: the compiled engine on a
+* one line per table size, ``search-speed rows=R cols=C evals_per_s=N ... peak_mb=M``: the compiled engine on a
   synthetic table (log-normal statistics of both signs, a target ranked by a 3-column formula plus noise) for a
   fixed wall time, each size in a fresh process (``peak_mb`` is that process's peak resident memory, the table
   itself included; ``table_mb`` is the table's float64 matrix alone). Cost should be near linear in rows and flat
-  in columns.
+  in columns. ``evals_per_cpu_s`` divides by the CPU time the process got instead of the wall time: on a machine
+  shared with other work it shows what the engine does with the CPU it is given.
 * ``step=...`` lines: what each part buys, timed on the same population (the old per-formula paths against the
   batched ones): DEAP's variation of PrimitiveTree objects vs the batched operators, DEAP's ``selNSGA2`` vs the
   batched NSGA-II, ``RuleSet.tree_violation`` vs the compiled structural rules, ``Fitness`` vs the compiled
@@ -57,18 +58,24 @@ def synthetic_table(rows: int, cols: int, seed: int = 0) -> StatTable:
 
 
 def timed_fit(table: StatTable, **kw: object) -> tuple[Front, float]:
-    start = time.perf_counter()
+    front, wall, _ = cpu_timed_fit(table, **kw)
+    return front, wall
+
+
+def cpu_timed_fit(table: StatTable, **kw: object) -> tuple[Front, float, float]:
+    """The front, the wall time and the CPU time of this process (every thread) of one search."""
+    start, cpu = time.perf_counter(), time.process_time()
     front = DeapEngine().fit(table, RuleSet.load("default"), **kw)  # type: ignore[arg-type]
-    return front, time.perf_counter() - start
+    return front, time.perf_counter() - start, time.process_time() - cpu
 
 
 def one_size(rows: int, cols: int, seconds: float, jobs: int) -> None:
     """Child process: warm up, then one timed search; prints a JSON line."""
     table = synthetic_table(rows, cols)
     timed_fit(synthetic_table(50, 11, 1), budget=Budget(generations=1), jobs=jobs)  # load the compiled kernels
-    front, wall = timed_fit(table, budget=Budget(generations=None, time_limit=seconds), jobs=jobs)
+    front, wall, cpu = cpu_timed_fit(table, budget=Budget(generations=None, time_limit=seconds), jobs=jobs)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"evals": front.evaluations, "wall": wall, "peak_mb": peak_mb}))
+    print(json.dumps({"evals": front.evaluations, "wall": wall, "cpu": cpu, "peak_mb": peak_mb}))
 
 
 def scaling(sizes: list[tuple[int, int]], seconds: float, jobs: int) -> None:
@@ -79,8 +86,8 @@ def scaling(sizes: list[tuple[int, int]], seconds: float, jobs: int) -> None:
         result = json.loads(out.stdout.strip().splitlines()[-1])
         print(
             f"search-speed rows={rows} cols={cols} evals_per_s={result['evals'] / result['wall']:.0f} "
-            f"peak_mb={result['peak_mb']:.0f} table_mb={rows * cols * 8 / 2**20:.1f} "
-            f"load={os.getloadavg()[0]:.1f}",
+            f"evals_per_cpu_s={result['evals'] / result['cpu']:.0f} peak_mb={result['peak_mb']:.0f} "
+            f"table_mb={rows * cols * 8 / 2**20:.1f} load={os.getloadavg()[0]:.1f}",
             flush=True,
         )
 
@@ -186,7 +193,8 @@ def steps(table: StatTable, jobs: int, n: int) -> None:
 
 def headline(table: StatTable, seconds: float, same_evals: int, jobs: int, population: int) -> None:
     timed_fit(table, budget=Budget(generations=1), jobs=jobs)  # load the compiled kernels
-    fast, wall = timed_fit(table, budget=Budget(generations=None, time_limit=seconds), jobs=jobs, population=population)
+    budget = Budget(generations=None, time_limit=seconds)
+    fast, wall, cpu = cpu_timed_fit(table, budget=budget, jobs=jobs, population=population)
     skipped = 1 - (fast.evaluations - 4 * len(table.features)) / max(1, fast.generations * population)
     print(f"search-speed step=duplicates offspring_skipped={skipped:.2f} (never evaluated: cached or repeated)")
     budget = Budget(generations=None, evaluations=same_evals)
@@ -199,7 +207,8 @@ def headline(table: StatTable, seconds: float, same_evals: int, jobs: int, popul
     new, old = fast.evaluations / wall, ref_front.evaluations / ref_wall
     print(
         f"search-speed front members={len(fast.candidates)} best={fast.best.text!r} loss={fast.best.loss:.4f} "
-        f"evals={fast.evaluations} generations={fast.generations} wall_s={wall:.1f} load={os.getloadavg()[0]:.1f}"
+        f"evals={fast.evaluations} generations={fast.generations} wall_s={wall:.1f} cpu_s={cpu:.1f} "
+        f"evals_per_cpu_s={fast.evaluations / cpu:.0f} load={os.getloadavg()[0]:.1f}"
     )
     print(
         f"search-speed rows={len(table.archs)} cols={len(table.features)} evals_per_s={new:.0f} "
