@@ -9,7 +9,8 @@ wall-clock budgets (``--budgets``, default 10 s and 60 s; the longer run continu
   continued from a checkpoint for the longer budget;
 * ``gplearn``: ``gplearn.SymbolicRegressor`` (a plain numpy GP, run as a baseline only) on the same quantile
   terminals, Spearman fitness, functions add, sub, mul, div, log, sqrt, abs, neg, defaults otherwise, one
-  generation at a time (``warm_start``) until the budget is spent;
+  generation at a time (``warm_start``) until the budget is spent; its fitness is the absolute correlation, so its
+  program is negated when it ranks the training rows backwards;
 * ``xgboost``: ``xgboost.XGBRegressor`` on the raw columns, fitted to the training ranks (fixed size, one thread:
   it needs about a second; its node count is the total over its trees, for scale).
 
@@ -84,9 +85,10 @@ def gplearn_runs(train: StatTable, test: StatTable, budgets: list[float], seed: 
                 model.fit(x, train.y)
             generation += 1
         program = model._program
-        out.append({"heldout": spearman(model.predict(x_test), test.y), "nodes": program.length_,
-                    "train": float(program.raw_fitness_), "work": f"{generation - 1} generations",
-                    "text": str(program)})  # fmt: skip
+        sign = 1.0 if spearman(model.predict(x), train.y) >= 0 else -1.0  # gplearn's fitness is |correlation|
+        out.append({"heldout": spearman(sign * model.predict(x_test), test.y), "nodes": program.length_,
+                    "train": spearman(sign * model.predict(x), train.y), "work": f"{generation - 1} generations",
+                    "text": ("" if sign > 0 else "-") + str(program)})  # fmt: skip
     return out
 
 

@@ -29,11 +29,6 @@ def path(directory: Path, engine: str) -> Path:
     return Path(directory) / f"{engine}_state.json"
 
 
-def exists(directory: Path, engine: str) -> bool:
-    """Whether ``directory`` holds a checkpoint of ``engine`` (to say "resuming" before a run)."""
-    return path(directory, engine).is_file()
-
-
 def encode_array(values: np.ndarray, dtype: str) -> dict[str, Any]:
     """A numeric array as JSON data: its dtype, shape and base64 little-endian bytes."""
     array = np.ascontiguousarray(values, dtype=DTYPES[dtype])

@@ -47,7 +47,7 @@ from lpzero_sr.search.evaluators import (
     UnsupportedRules,
 )
 from lpzero_sr.search.fitness import Fitness
-from lpzero_sr.search.multitask import MultiFitness, Reduce
+from lpzero_sr.search.multitask import MultiFitness, Reduce, shared_features
 from lpzero_sr.search.outcomes import OutcomeCache, record
 from lpzero_sr.search.programs import Alphabet, program_keys
 from lpzero_sr.search.seeds import seed_formulas
@@ -62,16 +62,10 @@ class _Search:
     """State of one run; split from the engine so a checkpoint can restore it."""
 
     def __init__(
-        self,
-        rules: RuleSet,
-        fitness: Fitness | MultiFitness,
-        evaluator: CompiledEvaluator | ReferenceEvaluator,
-        alphabet: Alphabet,
-        mu: int,
-        seed: int,
+        self, rules: RuleSet, evaluator: CompiledEvaluator | ReferenceEvaluator, alphabet: Alphabet, mu: int, seed: int
     ) -> None:
-        self.rules, self.fitness, self.evaluator, self.alphabet, self.mu = rules, fitness, evaluator, alphabet, mu
-        self.features = fitness.features
+        self.rules, self.evaluator, self.alphabet, self.mu = rules, evaluator, alphabet, mu
+        self.features = evaluator.features
         self.arity = alphabet.arity
         allowed = (*rules.unary, *rules.binary)
         self.prims = np.array([alphabet.ops.index(n) for n in allowed], np.int32)
@@ -87,7 +81,6 @@ class _Search:
         self.cache = OutcomeCache()
         self.codes = np.zeros((0, self.width), np.int32)
         self.lens = np.zeros(0, np.int32)
-        self.loss = np.zeros(0)
         self.front_rank, self.crowding = np.zeros(0, np.int64), np.zeros(0)
         self.best_loss_by_size = np.full(self.width + 1, np.inf)  # the best formula of each size, for the front
         self.best_codes = np.full((self.width + 1, self.width), -1, np.int32)
@@ -125,7 +118,7 @@ class _Search:
             codes, lens = self.alphabet.matrix(formulas, self.width)
             return self.evaluator.evaluate(codes, lens)[0].tolist()
 
-        seeds = seed_formulas(self.fitness, self.rules, score=score)
+        seeds = seed_formulas(self.evaluator, self.rules, score=score)
         seed_codes, seed_lens = self.alphabet.matrix(seeds, self.width)
         u = self.rng.random((self.mu, variation.DRAWS))
         rand_codes, rand_lens = variation.generate(
@@ -160,7 +153,7 @@ class _Search:
         self.set_population_loss(loss[chosen])
 
     def set_population_loss(self, loss: np.ndarray) -> None:
-        self.loss = loss
+        """The population's fronts and crowding distances, for the next tournaments."""
         self.front_rank, self.crowding = nsga2.rank_and_crowding(loss, self.lens.astype(float))
 
     def front(self, stopped: str) -> Front:
@@ -281,19 +274,16 @@ class DeapEngine:
         if evaluator not in EVALUATORS:
             raise SearchError(f"unknown evaluator {evaluator!r}; choose one of {', '.join(EVALUATORS)}")
         if isinstance(table, StatTable):
-            fitness: Fitness | MultiFitness = Fitness(table, rules, loss, aggregation, seed)
-            tables, archs = [table], list(table.archs)
+            tables, archs, features = [table], list(table.archs), table.features
         else:
-            fitness = MultiFitness(table, rules, loss, aggregation, seed, multi_loss)
-            tables, archs = [t.with_features(fitness.features) for t in table], [list(t.archs) for t in table]
+            features = tuple(shared_features(table))
+            tables, archs = [t.with_features(features) for t in table], [list(t.archs) for t in table]
         ops = (*rules.unary, *rules.binary)
-        alphabet = Alphabet((*ops, *(() if "neg" in ops else ("neg",))), len(fitness.features), rules.constants)
-        judge = self._evaluator(
-            evaluator, fitness, tables, rules, alphabet, (loss, aggregation, seed, multi_loss), jobs
-        )
-        search = _Search(rules, fitness, judge, alphabet, population, seed)
+        alphabet = Alphabet((*ops, *(() if "neg" in ops else ("neg",))), len(features), rules.constants)
+        judge = self._evaluator(evaluator, table, tables, rules, alphabet, (loss, aggregation, seed, multi_loss), jobs)
+        search = _Search(rules, judge, alphabet, population, seed)
         key: dict[str, Any] = {
-            "features": list(fitness.features),
+            "features": list(features),
             "archs": archs,
             "rules": rules.fingerprint(),
             "loss": loss,
@@ -301,7 +291,7 @@ class DeapEngine:
             "seed": seed,
             "population": population,
         }
-        if isinstance(fitness, MultiFitness):
+        if not isinstance(table, StatTable):
             key["multi_loss"] = multi_loss
         start = time.monotonic()
         stopped = "budget"
@@ -343,19 +333,22 @@ class DeapEngine:
     @staticmethod
     def _evaluator(
         name: str,
-        fitness: Fitness | MultiFitness,
+        table: StatTable | Sequence[StatTable],
         tables: list[StatTable],
         rules: RuleSet,
         alphabet: Alphabet,
         how: tuple[Method, Aggregation, int, Reduce],
         jobs: int,
     ) -> CompiledEvaluator | ReferenceEvaluator:
-        if name == "compiled":
+        loss, aggregation, seed, reduce = how
+        if name == "compiled":  # ``tables``: the searched columns of each table
             try:
-                return CompiledEvaluator(tables, rules, alphabet, *how, jobs=jobs)
+                return CompiledEvaluator(tables, rules, alphabet, loss, aggregation, seed, reduce, jobs=jobs)
             except UnsupportedRules as exc:
                 log.warning("%s: using the reference evaluator", exc)
-        return ReferenceEvaluator(fitness, alphabet)
+        if isinstance(table, StatTable):
+            return ReferenceEvaluator(Fitness(table, rules, loss, aggregation, seed), alphabet)
+        return ReferenceEvaluator(MultiFitness(table, rules, loss, aggregation, seed, reduce), alphabet)
 
     @staticmethod
     def _reason(budget: Budget, search: _Search, start: float) -> str:

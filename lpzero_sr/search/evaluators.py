@@ -43,6 +43,7 @@ class ReferenceEvaluator:
 
     def __init__(self, fitness: Fitness | MultiFitness, alphabet: Alphabet) -> None:
         self.fitness, self.alphabet = fitness, alphabet
+        self.features = tuple(fitness.features)
         self.index = {r.name: i for i, r in enumerate(fitness.rules.rules)}
 
     def evaluate(
@@ -78,6 +79,7 @@ class CompiledEvaluator:
         jobs: int = 1,
     ) -> None:
         self.rules, self.alphabet, self.jobs = rules, alphabet, max(1, jobs)
+        self.features = tuple(tables[0].features)
         self._pool: ThreadPoolExecutor | None = None
         self.structure = StructureChecks(rules, alphabet)
         value_rules = [(i, r) for i, r in enumerate(rules.rules) if r.stage == "values"]

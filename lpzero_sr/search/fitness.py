@@ -1,4 +1,10 @@
-"""Rank fitness of one formula on a StatTable: rules first, then exact rank loss on aggregated scores."""
+"""Rank fitness of one formula on a StatTable: rules first, then exact rank loss on aggregated scores.
+
+This is the reference path (``formula.evaluate_tokens`` and ``ranking.rank_loss``, one formula at a time), used by
+the PySR engine and the LPZero work to re-score formulas and selectable in the DEAP engine (``evaluator=
+"reference"``); the search's default, :class:`lpzero_sr.search.evaluators.CompiledEvaluator`, decides the same rules
+in the same order with the same arithmetic on whole populations.
+"""
 
 from __future__ import annotations
 

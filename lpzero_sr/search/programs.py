@@ -41,9 +41,6 @@ class Alphabet:
         out[: len(self.ops)] = [OPS.get(name).arity for name in self.ops]
         return out
 
-    def feature(self, index: int) -> int:
-        return len(self.ops) + index
-
     def encode(self, tokens: Sequence[Token]) -> np.ndarray:
         """The ``int32`` row of a prefix token tuple."""
         out = np.empty(len(tokens), np.int32)

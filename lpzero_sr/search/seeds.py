@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from lpzero_sr.formula import Token
 from lpzero_sr.rules.ruleset import RuleSet
@@ -11,8 +12,12 @@ from lpzero_sr.search.fitness import Fitness
 SEED_TOP = 8  # columns whose signed log-sums are seeded
 
 
+class HasFeatures(Protocol):
+    features: tuple[str, ...]
+
+
 def seed_formulas(
-    fitness: Fitness,
+    fitness: Fitness | HasFeatures,
     rules: RuleSet,
     top: int = SEED_TOP,
     score: Callable[[list[tuple[Token, ...]]], list[float]] | None = None,
@@ -20,8 +25,8 @@ def seed_formulas(
     """Each column, its log and their negations, then signed sums of logs of the ``top`` best single columns.
 
     Columns are ranked by the better loss of ``x`` and ``-x``: ``score`` gives the losses of a list of formulas
-    (default: one ``fitness`` call each). Formulas using operators the rules do not allow, or breaking a structural
-    rule, are left out.
+    (default: one ``fitness`` call each; with ``score``, ``fitness`` only names the columns). Formulas using
+    operators the rules do not allow, or breaking a structural rule, are left out.
     """
     have = set(rules.unary) | set(rules.binary)
     n = len(fitness.features)
@@ -33,7 +38,7 @@ def seed_formulas(
         if "neg" in have:
             out += [("neg", "log", i) for i in range(n)]
     if score is None:
-        score = lambda formulas: [fitness(f).loss for f in formulas]  # noqa: E731
+        score = lambda formulas: [fitness(f).loss for f in formulas]  # type: ignore[operator]  # noqa: E731
     plain, negated = score([(i,) for i in range(n)]), score([("neg", i) for i in range(n)])
     ranked = sorted(range(n), key=lambda i: (min(plain[i], negated[i]), i))
     best = ranked[:top]

@@ -180,6 +180,7 @@ def test_spearman_by_hand() -> None:
     assert ranking.spearman(x, y) == 18 / math.sqrt(360)
 
 
+@settings(deadline=None)
 @given(
     values=st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=30),
     n_groups=st.integers(1, 5),
