@@ -14,8 +14,8 @@ wall-clock budgets (``--budgets``, default 10 s and 60 s; the longer run continu
 * ``xgboost``: ``xgboost.XGBRegressor`` on the raw columns, fitted to the training ranks (fixed size, one thread:
   it needs about a second; its node count is the total over its trees, for scale).
 
-Printed: one line per task, seed, method and budget (held-out Spearman, node count of the formula, train
-correlation, work done), then per method and budget the mean held-out Spearman over tasks and seeds with the mean
+Printed: one line per task, seed, method and budget (held-out Spearman, node count of the formula, Spearman on
+the training rows, work done), then per method and budget the mean held-out Spearman over tasks and seeds with the mean
 node count, and whether the engine's held-out Spearman falls as its budget rises (overfitting with more time).
 
 Which seeds count as development or report seeds is the coordinator's decision: pass them with ``--seeds``.
@@ -63,8 +63,8 @@ def deap_runs(train: StatTable, test: StatTable, budgets: list[float], args: arg
             )  # fmt: skip
             spent = budget
             chosen = SELECTIONS.get(DEFAULT_SELECTION)(front)
-            values = evaluate_numpy(chosen.formula, {n: test.column(n) for n in test.features})
-            out.append({"heldout": spearman(values, test.y), "nodes": chosen.complexity, "train": 1 - chosen.loss,
+            held, seen = (evaluate_numpy(chosen.formula, {n: t.column(n) for n in t.features}) for t in (test, train))
+            out.append({"heldout": spearman(held, test.y), "nodes": chosen.complexity, "train": spearman(seen, train.y),
                         "work": f"{front.evaluations} evals", "text": chosen.text})  # fmt: skip
     return out
 
