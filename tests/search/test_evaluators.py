@@ -239,3 +239,19 @@ def test_each_operator_is_generated_from_its_definition() -> None:
     ]
     libm_block, _ = compiled.operator_block("exp", {})
     assert "    v1 = math.exp(v0)" in libm_block
+
+
+def test_seeds_ranked_by_the_compiled_scores_are_the_reference_seeds(arch_table) -> None:
+    """The engine ranks seed columns with the compiled evaluator (``neg`` added to its symbols when the rules lack
+    it); PySR's guesses rank them with ``Fitness``: the same seed formulas."""
+    from lpzero_sr.search.seeds import seed_formulas
+
+    for rules in (RULES["default"], dataclasses.replace(RULES["default"], unary=("log",))):
+        alphabet = Alphabet((*rules.unary, *rules.binary, *(() if "neg" in rules.unary else ("neg",))), 3)
+        evaluator = CompiledEvaluator([arch_table], rules, alphabet)
+
+        def score(formulas: list[tuple]) -> list[float]:
+            return evaluator.evaluate(*alphabet.matrix(formulas, 16))[0].tolist()  # noqa: B023
+
+        expected = seed_formulas(Fitness(arch_table, rules), rules)
+        assert seed_formulas(evaluator, rules, score=score) == expected and len(expected) > 3
