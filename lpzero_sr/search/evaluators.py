@@ -178,14 +178,14 @@ class CompiledEvaluator:
         return self.kernels.evaluate(
             codes, lens, todo, verdict, self.sym_op, self.sym_col, self.sym_const, self.cols, self.kernels.SLOTS,
             self.tables, self.groups, self.sample_rows, self.sample_groups, self.centred, self.dense, self.ties,
-            self.early, self.value_kinds, self.value_rules, self.method, self.mean, self.reduce, *self.loops,
+            self.early, self.value_kinds, self.value_rules, self.method, self.mean, self.reduce, self.loops,
         )  # fmt: skip
 
     def values(self, codes: np.ndarray, lens: np.ndarray, table: int = 0) -> np.ndarray:
         """``(len(lens), rows)``: each formula's values on the rows of table ``table`` (before aggregation)."""
         lo, n = self.tables[table, 0], self.tables[table, 1]
         return self.kernels.values(
-            codes, lens, self.sym_op, self.sym_col, self.sym_const, self.cols, self.kernels.SLOTS, lo, n, *self.loops
+            codes, lens, self.sym_op, self.sym_col, self.sym_const, self.cols, self.kernels.SLOTS, lo, n, self.loops
         )
 
     def close(self) -> None:

@@ -11,28 +11,30 @@ import numpy as np
 from numba import njit
 
 from lpzero_sr.search import rankcorr
+from lpzero_sr.search.numpy_loops import call_at
 
 
-def apply(opcode, stack, sp, n, T, meta, loop_log, loop_exp, loop_data):
+def apply(opcode, stack, sp, n, T, meta, loops):
     """Operator ``opcode`` on the top of ``stack`` (rows ``:n``); returns its arity (generated)."""
     raise NotImplementedError
 
 
 # ---- template: copied into the generated module ----
 @njit(cache=True, nogil=True)
-def call_loop(loop, data, x, out, n, meta):
-    """numpy's float64 inner loop ``loop`` (:mod:`lpzero_sr.search.numpy_loops`) from ``x[:n]`` into ``out[:n]``."""
+def call_loop(loops, k, x, out, n, meta):
+    """numpy's float64 inner loop ``k`` (``loops[2k]``: its address, ``loops[2k + 1]``: its data pointer;
+    :mod:`lpzero_sr.search.numpy_loops`) from ``x[:n]`` into ``out[:n]``."""
     meta[0] = x.ctypes.data
     meta[1] = out.ctypes.data
     meta[2] = n
     meta[3] = 8
     meta[4] = 8
     base = meta.ctypes.data
-    loop(base, base + 16, base + 24, data)
+    call_at(loops[2 * k], base, base + 16, base + 24, loops[2 * k + 1])
 
 
 @njit(cache=True, nogil=True)
-def run(row, length, sym_op, sym_col, sym_const, cols, lo, n, stack, T, meta, loop_log, loop_exp, loop_data):
+def run(row, length, sym_op, sym_col, sym_const, cols, lo, n, stack, T, meta, loops):
     """Values of one prefix row over rows ``lo .. lo + n`` of ``cols``, left in ``stack[0, :n]`` (evaluated right
     to left: a postfix program on a stack of row vectors)."""
     sp = 0
@@ -47,18 +49,18 @@ def run(row, length, sym_op, sym_col, sym_const, cols, lo, n, stack, T, meta, lo
                 stack[sp, :n] = sym_const[s]
             sp += 1
         else:
-            sp -= apply(op, stack, sp, n, T, meta, loop_log, loop_exp, loop_data) - 1
+            sp -= apply(op, stack, sp, n, T, meta, loops) - 1
 
 
 @njit(cache=True, nogil=True)
-def values(codes, lens, sym_op, sym_col, sym_const, cols, slots, lo, n, loop_log, loop_exp, loop_data):
+def values(codes, lens, sym_op, sym_col, sym_const, cols, slots, lo, n, loops):
     """Every row's values over rows ``lo .. lo + n`` of ``cols`` (what the rules and the rank loss see)."""
     out = np.empty((codes.shape[0], n))
     stack = np.empty((codes.shape[1] + 1, max(n, 1)))
     T = np.empty((slots, max(n, 1)))
     meta = np.empty(8, np.int64)
     for i in range(codes.shape[0]):
-        run(codes[i], lens[i], sym_op, sym_col, sym_const, cols, lo, n, stack, T, meta, loop_log, loop_exp, loop_data)
+        run(codes[i], lens[i], sym_op, sym_col, sym_const, cols, lo, n, stack, T, meta, loops)
         out[i] = stack[0, :n]
     return out
 
@@ -149,9 +151,7 @@ def evaluate(
     method,
     mean,
     reduce,
-    loop_log,
-    loop_exp,
-    loop_data,
+    loops,
 ):
     """Loss and verdict of rows ``todo`` of ``codes`` whose structural ``verdict`` is -1, over every table (the
     mean or, ``reduce == 1``, the worst loss; the first table that rejects a formula names the rule). Releases the
@@ -186,9 +186,7 @@ def evaluate(
                 stack,
                 T,
                 meta,
-                loop_log,
-                loop_exp,
-                loop_data,
+                loops,
             )
             part, v = table_outcome(
                 stack[0, :n],

@@ -71,12 +71,26 @@ def crowding(loss: np.ndarray, size: np.ndarray, members: np.ndarray) -> np.ndar
 
 
 @njit(cache=True, nogil=True)
+def _by_front(front: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Point indices grouped by front, in input order within a front, and where each front starts."""
+    order = np.argsort(front, kind="mergesort")
+    n_fronts = front.max() + 1 if front.shape[0] else 0
+    starts = np.zeros(n_fronts + 1, np.int64)
+    for i in range(front.shape[0]):
+        starts[front[i] + 1] += 1
+    for f in range(n_fronts):
+        starts[f + 1] += starts[f]
+    return order, starts
+
+
+@njit(cache=True, nogil=True)
 def rank_and_crowding(loss: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Front index and crowding distance (within its front) of every point."""
     front = fronts(loss, size)
+    order, starts = _by_front(front)
     dist = np.empty(loss.shape[0])
-    for f in range(front.max() + 1 if front.shape[0] else 0):
-        members = np.flatnonzero(front == f)
+    for f in range(starts.shape[0] - 1):
+        members = order[starts[f] : starts[f + 1]]
         dist[members] = crowding(loss, size, members)
     return front, dist
 
@@ -84,21 +98,16 @@ def rank_and_crowding(loss: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, n
 @njit(cache=True, nogil=True)
 def select(loss: np.ndarray, size: np.ndarray, k: int) -> np.ndarray:
     """Indices of the ``k`` survivors, in order (``tools.selNSGA2``)."""
-    front = fronts(loss, size)
-    chosen = np.empty(k, np.int64)
-    n_chosen = 0
+    order, starts = _by_front(fronts(loss, size))
     f = 0
-    while n_chosen < k:
-        members = np.flatnonzero(front == f)
-        if n_chosen + members.shape[0] <= k:
-            chosen[n_chosen : n_chosen + members.shape[0]] = members
-            n_chosen += members.shape[0]
-        else:
-            dist = crowding(loss, size, members)
-            best = np.argsort(-dist, kind="mergesort")[: k - n_chosen]
-            chosen[n_chosen:] = members[best]
-            n_chosen = k
+    while starts[f + 1] <= k:  # whole fronts
         f += 1
+        if f == starts.shape[0] - 1:
+            return order[:k].copy()
+    chosen = order[:k].copy()
+    members = order[starts[f] : starts[f + 1]]
+    best = np.argsort(-crowding(loss, size, members), kind="mergesort")[: k - starts[f]]
+    chosen[starts[f] :] = members[best]
     return chosen
 
 

@@ -16,6 +16,9 @@ import ctypes
 from dataclasses import dataclass
 
 import numpy as np
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
 
 LIBM_ULPS = 1  # bound on |libm - numpy| for log and exp, in units in the last place (checked by the tests)
 NPY_DOUBLE = 12
@@ -49,6 +52,24 @@ class Loop:
 
     function: ctypes._CFuncPtr
     data: int
+
+    @property
+    def address(self) -> int:
+        return ctypes.cast(self.function, ctypes.c_void_p).value or 0
+
+
+@intrinsic
+def call_at(typingctx, address, args, dimensions, steps, data):  # noqa: ANN001, ANN201, ARG001
+    """Compiled code's call of the inner loop at ``address`` (an int64, so that the kernels take no ctypes object
+    and numba can cache them): ``loop(args, dimensions, steps, data)``, every pointer as an int64."""
+    signature = types.void(types.int64, types.int64, types.int64, types.int64, types.int64)
+
+    def codegen(context, builder, sig, llargs):  # noqa: ANN001, ANN202, ARG001
+        loop_type = ir.FunctionType(ir.VoidType(), [ir.IntType(64)] * 4)
+        builder.call(builder.inttoptr(llargs[0], loop_type.as_pointer()), llargs[1:])
+        return context.get_dummy_value()
+
+    return signature, codegen
 
 
 def float64_loop(ufunc: np.ufunc) -> Loop | None:

@@ -225,7 +225,7 @@ def test_each_operator_is_generated_from_its_definition() -> None:
         "    v0 = abs(A[r])",
         "    v1 = v0 if (v0 > 1e-30 or v0 != v0) else 1e-30",
         "    T[0, r] = v1",
-        "call_loop(loop_log, loop_data[0], T[0], T[1], n, meta)",
+        "call_loop(loops, 0, T[0], T[1], n, meta)",
         "for r in range(n):",
         "    v2 = T[1, r]",
         "    OUT[r] = v2",
