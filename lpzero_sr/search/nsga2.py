@@ -22,11 +22,33 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
+def _dense(values: np.ndarray) -> np.ndarray:
+    """Dense rank (0, 1, ...) of each value: equal values share a rank."""
+    order = np.argsort(values)
+    out = np.empty(values.shape[0], np.int64)
+    rank = 0
+    for k in range(values.shape[0]):
+        if k > 0 and values[order[k]] != values[order[k - 1]]:
+            rank += 1
+        out[order[k]] = rank
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _sorted_by(major: np.ndarray, middle: np.ndarray, minor: np.ndarray) -> np.ndarray:
+    """Indices sorted by ``(major, middle, minor)`` (non-negative integers; ``minor`` unique): one sort of
+    composite keys, so equal ``(major, middle)`` keep the order of ``minor``, as a stable sort keeps input order."""
+    n = major.shape[0]
+    span = middle.max() + 1 if n else 1
+    return np.argsort((major * span + middle) * n + minor)
+
+
+@njit(cache=True, nogil=True)
 def fronts(loss: np.ndarray, size: np.ndarray) -> np.ndarray:
     """Front index (0 = non-dominated) of each point."""
     n = loss.shape[0]
-    order = np.argsort(size, kind="mergesort")
-    order = order[np.argsort(loss[order], kind="mergesort")]  # by loss, then size
+    index = np.arange(n)
+    order = _sorted_by(_dense(loss), size.astype(np.int64), index)  # by loss, then size
     front = np.empty(n, np.int64)
     best_size = np.empty(n + 1)  # smallest size in each front so far (its members are in increasing loss)
     n_fronts = 0
@@ -48,66 +70,64 @@ def fronts(loss: np.ndarray, size: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def crowding(loss: np.ndarray, size: np.ndarray, members: np.ndarray) -> np.ndarray:
-    """DEAP's crowding distance of ``members`` (one front, in front order); aligned with ``members``."""
-    m = members.shape[0]
-    dist = np.zeros(m)
-    if m == 0:
-        return dist
-    order = np.arange(m)
-    for objective in range(2):
-        values = np.empty(m)
-        for k in range(m):
-            values[k] = loss[members[k]] if objective == 0 else size[members[k]]
-        order = order[np.argsort(values[order], kind="mergesort")]
-        dist[order[0]] = np.inf
-        dist[order[m - 1]] = np.inf
-        if values[order[m - 1]] == values[order[0]]:
-            continue
-        norm = 2.0 * (values[order[m - 1]] - values[order[0]])
-        for k in range(1, m - 1):
-            dist[order[k]] += (values[order[k + 1]] - values[order[k - 1]]) / norm
-    return dist
+def _add_distances(values: np.ndarray, front: np.ndarray, order: np.ndarray, dist: np.ndarray) -> None:
+    """One objective's terms of the crowding distance, front by front along ``order``."""
+    n = order.shape[0]
+    a = 0
+    while a < n:
+        b = a
+        while b + 1 < n and front[order[b + 1]] == front[order[a]]:
+            b += 1
+        dist[order[a]] = np.inf
+        dist[order[b]] = np.inf
+        if values[order[b]] != values[order[a]]:
+            norm = 2.0 * (values[order[b]] - values[order[a]])
+            for k in range(a + 1, b):
+                dist[order[k]] += (values[order[k + 1]] - values[order[k - 1]]) / norm
+        a = b + 1
 
 
 @njit(cache=True, nogil=True)
-def _by_front(front: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Point indices grouped by front, in input order within a front, and where each front starts."""
-    order = np.argsort(front, kind="mergesort")
-    n_fronts = front.max() + 1 if front.shape[0] else 0
-    starts = np.zeros(n_fronts + 1, np.int64)
-    for i in range(front.shape[0]):
-        starts[front[i] + 1] += 1
-    for f in range(n_fronts):
-        starts[f + 1] += starts[f]
-    return order, starts
+def crowding(loss: np.ndarray, size: np.ndarray, front: np.ndarray) -> np.ndarray:
+    """DEAP's crowding distance of every point within its front, term for term: the front's points (in input order)
+    stably sorted by loss, then that order stably sorted by size."""
+    n = loss.shape[0]
+    dist = np.zeros(n)
+    by_loss = _sorted_by(front, _dense(loss), np.arange(n))
+    _add_distances(loss, front, by_loss, dist)
+    position = np.empty(n, np.int64)
+    position[by_loss] = np.arange(n)
+    _add_distances(size, front, _sorted_by(front, size.astype(np.int64), position), dist)
+    return dist
 
 
 @njit(cache=True, nogil=True)
 def rank_and_crowding(loss: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Front index and crowding distance (within its front) of every point."""
     front = fronts(loss, size)
-    order, starts = _by_front(front)
-    dist = np.empty(loss.shape[0])
-    for f in range(starts.shape[0] - 1):
-        members = order[starts[f] : starts[f + 1]]
-        dist[members] = crowding(loss, size, members)
-    return front, dist
+    return front, crowding(loss, size, front)
 
 
 @njit(cache=True, nogil=True)
 def select(loss: np.ndarray, size: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the ``k`` survivors, in order (``tools.selNSGA2``)."""
-    order, starts = _by_front(fronts(loss, size))
-    f = 0
-    while starts[f + 1] <= k:  # whole fronts
-        f += 1
-        if f == starts.shape[0] - 1:
-            return order[:k].copy()
+    """Indices of the ``k`` survivors, in order (``tools.selNSGA2``): whole fronts in input order, then the last
+    front's points by crowding distance, largest first (ties in input order)."""
+    n = loss.shape[0]
+    front = fronts(loss, size)
+    order = np.argsort(front * n + np.arange(n))
+    cut = front[order[k - 1]]
+    if k == n or front[order[k]] != cut:
+        return order[:k].copy()
+    start = k - 1
+    while start > 0 and front[order[start - 1]] == cut:
+        start -= 1
+    stop = k
+    while stop < n and front[order[stop]] == cut:
+        stop += 1
+    members = order[start:stop]
+    dist = crowding(loss, size, front)[members]
     chosen = order[:k].copy()
-    members = order[starts[f] : starts[f + 1]]
-    best = np.argsort(-crowding(loss, size, members), kind="mergesort")[: k - starts[f]]
-    chosen[starts[f] :] = members[best]
+    chosen[start:] = members[np.argsort(-dist, kind="mergesort")[: k - start]]
     return chosen
 
 
