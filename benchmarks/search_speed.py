@@ -197,6 +197,10 @@ def headline(table: StatTable, seconds: float, same_evals: int, jobs: int, popul
     fast, wall, cpu = cpu_timed_fit(table, budget=budget, jobs=jobs, population=population)
     skipped = 1 - (fast.evaluations - 4 * len(table.features)) / max(1, fast.generations * population)
     print(f"search-speed step=duplicates offspring_skipped={skipped:.2f} (never evaluated: cached or repeated)")
+    if jobs > 1:
+        one, one_wall = timed_fit(table, budget=budget, jobs=1, population=population)
+        print(f"search-speed step=threads jobs1_evals_per_s={one.evaluations / one_wall:.0f} "
+              f"jobs{jobs}_evals_per_s={fast.evaluations / wall:.0f}")  # fmt: skip
     budget = Budget(generations=None, evaluations=same_evals)
     runs = {name: timed_fit(table, budget=budget, seed=1, jobs=jobs, population=population, evaluator=name)
             for name in ("compiled", "reference")}  # fmt: skip
