@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Sequence
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -52,13 +52,13 @@ class NumbaPrimitives:
     Values are local scalars (``v0``, ``v1``, ...) inside a loop over rows. A looped primitive (``log``, ``exp``
     with numpy's loop bound) ends the loop: its argument is stored in a scratch row ``T[k]``, numpy's loop is called
     on the whole row, and a new loop reads ``T[k + 1, r]``; a scalar needed across such a call is kept in a scratch
-    row too. :meth:`source` returns the finished function.
+    row too. :meth:`block` returns the finished statements.
     """
 
-    def __init__(self, looped: Mapping[str, str]) -> None:
-        self.looped = looped  # primitive -> name of the generated function that calls numpy's loop on a row
+    def __init__(self, looped: Collection[str]) -> None:
+        self.looped = looped  # the primitives computed by numpy's loops (the others by the C library)
         self.segments: list[list[str]] = [[]]
-        self.calls: list[tuple[str, int, int]] = []  # after segment k: (caller, argument slot, result slot)
+        self.calls: list[tuple[str, int, int]] = []  # after segment k: (primitive, argument slot, result slot)
         self.defined: dict[str, int] = {}  # scalar -> segment that defines it
         self.spilled: dict[str, int] = {}  # scalar -> scratch slot that carries it to later segments
         self.slots = 0
@@ -126,7 +126,7 @@ class NumbaPrimitives:
             return self._let(f"math.{name}({self._arg(a)})")
         src, dst = self._slot(), self._slot()
         self.segments[-1].append(f"T[{src}, r] = {self._arg(a)}")
-        self.calls.append((self.looped[name], src, dst))
+        self.calls.append((name, src, dst))
         self.segments.append([])
         return self._let(f"T[{dst}, r]")
 
@@ -147,7 +147,7 @@ class NumbaPrimitives:
 
 
 # ------------------------------------------------------------------ kernel generation
-def operator_block(name: str, looped: Mapping[str, str]) -> tuple[list[str], int]:
+def operator_block(name: str, looped: Collection[str]) -> tuple[list[str], int]:
     """Statements applying operator ``name`` to ``A[r]`` (and ``B[r]``) into ``OUT[r]``, and its scratch rows."""
     p = NumbaPrimitives(looped)
     op = OPS.get(name)
@@ -156,7 +156,7 @@ def operator_block(name: str, looped: Mapping[str, str]) -> tuple[list[str], int
 
 def kernel_source(names: Sequence[str]) -> str:
     """The generated module for operators ``names`` (opcode = position in ``names``)."""
-    looped = {prim: prim for prim in LOOPED if LOOPS[prim] is not None}
+    looped = {prim for prim in LOOPED if LOOPS[prim] is not None}
     body = Path(kernel_template.__file__).read_text().split(TEMPLATE_MARKER)[1]
     digest = hashlib.sha256()
     for module in (rankcorr, numpy_loops):  # compiled into the kernels, so part of their source
