@@ -35,7 +35,7 @@ import numpy as np
 
 from lpzero_sr.fsutil import atomic_write_text
 from lpzero_sr.operators import OPS
-from lpzero_sr.search import kernel_template, numpy_loops, rankcorr
+from lpzero_sr.search import numpy_loops, rankcorr
 from lpzero_sr.search.numpy_loops import LOOPS
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ TRANSCENDENTALS = "numpy" if all(LOOPS.values()) else "libm"
 LOOPED = ("log", "exp")  # the primitives computed by numpy's loops, passed to the kernels in this order
 TEMPLATE_MARKER = "# ---- template: copied into the generated module ----\n"
 GENERATED = Path(__file__).with_name("kernels.py")
+TEMPLATE = Path(__file__).with_name("kernel_template.py")
 
 
 # ------------------------------------------------------------------ the primitives backend
@@ -157,7 +158,7 @@ def operator_block(name: str, looped: Collection[str]) -> tuple[list[str], int]:
 def kernel_source(names: Sequence[str]) -> str:
     """The generated module for operators ``names`` (opcode = position in ``names``)."""
     looped = {prim for prim in LOOPED if LOOPS[prim] is not None}
-    body = Path(kernel_template.__file__).read_text().split(TEMPLATE_MARKER)[1]
+    body = TEMPLATE.read_text().split(TEMPLATE_MARKER)[1]
     digest = hashlib.sha256()
     for module in (rankcorr, numpy_loops):  # compiled into the kernels, so part of their source
         digest.update(Path(module.__file__).read_bytes())
