@@ -155,9 +155,9 @@ def operator_block(name: str, looped: Collection[str]) -> tuple[list[str], int]:
     return p.block(op.define(p, *("A[r]", "B[r]")[: op.arity])), p.slots
 
 
-def kernel_source(names: Sequence[str]) -> str:
-    """The generated module for operators ``names`` (opcode = position in ``names``)."""
-    looped = {prim for prim in LOOPED if LOOPS[prim] is not None}
+def kernel_source(names: Sequence[str], looped: Collection[str] = LOOPED) -> str:
+    """The generated module for operators ``names`` (opcode = position in ``names``), the primitives ``looped``
+    computed by numpy's loops."""
     body = TEMPLATE.read_text().split(TEMPLATE_MARKER)[1]
     digest = hashlib.sha256()
     for module in (rankcorr, numpy_loops):  # compiled into the kernels, so part of their source
@@ -204,12 +204,13 @@ def kernel_source(names: Sequence[str]) -> str:
 def kernels() -> ModuleType:
     """The kernels of every registered operator: the committed :data:`GENERATED` module while it is what
     :func:`kernel_source` writes now (numba caches it on disk), else the new source compiled in this process."""
-    source = kernel_source(tuple(OPS.names()))
+    source = kernel_source(tuple(OPS.names()), {prim for prim in LOOPED if LOOPS[prim] is not None})
     if GENERATED.is_file() and GENERATED.read_text() == source:
         from lpzero_sr.search import kernels as module
 
         return module
-    log.warning("%s is not generated from the current operators: compiling the kernels in this process", GENERATED)
+    log.warning("compiling the search kernels in this process (seconds): the operators differ from %s's, or numpy's "
+                "loops are not available here", GENERATED.name)  # fmt: skip
     module = ModuleType("lpzero_sr.search.kernels_fresh")
     exec(compile(source.replace("cache=True", "cache=False"), "<generated kernels>", "exec"), module.__dict__)  # noqa: S102
     return module
