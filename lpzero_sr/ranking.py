@@ -1,10 +1,23 @@
 """Rank statistics used as fitness and for reporting (scipy-backed).
 
 Every score here is "higher is better": callers orient minimised targets once, at the table boundary.
+
+Spearman's rho is Pearson's correlation of scipy's mid-ranks (average ranks for ties). It is computed here in
+exact integer arithmetic, not with ``scipy.stats.spearmanr`` (whose ``corrcoef`` sums in an order that depends on
+the BLAS build): each mid-rank is doubled and centred, ``c = 2 r - (n + 1)``, an integer, so the three sums
+``Sxy = sum cx cy``, ``Sxx`` and ``Syy`` are exact, and
+
+    rho = float(Sxy) / sqrt(float(Sxx) * float(Syy)),   clipped to [-1, 1].
+
+Those three IEEE operations are the whole floating-point part, so the search's compiled rank loss
+(:mod:`lpzero_sr.search.rankcorr`) gives the same bits from the same ranks. Kendall's tau-b is
+``scipy.stats.kendalltau``; its floating-point part is ``(C - D) / sqrt(n0 - n1) / sqrt(n0 - n2)`` on exact
+pair counts, which the compiled path computes the same way.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Literal
 
@@ -17,10 +30,27 @@ WORST_LOSS = 2.0  # 1 - (-1): what an invalid candidate scores
 
 
 def spearman(score: np.ndarray, target: np.ndarray) -> float:
-    """Spearman's rho; NaN when either side is constant."""
-    if _constant(score) or _constant(target):
+    """Spearman's rho with average ranks for ties (exact sums, see the module docstring); NaN when either side is
+    constant or holds NaN."""
+    score, target = np.asarray(score, dtype=float), np.asarray(target, dtype=float)
+    if _constant(score) or _constant(target) or np.isnan(score).any() or np.isnan(target).any():
         return float("nan")
-    return float(stats.spearmanr(score, target).statistic)
+    return rho_from_centred_ranks(centred_ranks(score), centred_ranks(target))
+
+
+def centred_ranks(x: np.ndarray) -> np.ndarray:
+    """``2 * r - (n + 1)`` for scipy's mid-ranks ``r`` of ``x`` (no NaN): integers that sum to 0."""
+    doubled = 2.0 * stats.rankdata(x)  # mid-ranks are multiples of 1/2, so this is exact
+    return doubled.astype(np.int64) - (len(x) + 1)
+
+
+def rho_from_centred_ranks(cx: np.ndarray, cy: np.ndarray) -> float:
+    """Pearson's correlation of two centred doubled rank vectors: exact integer sums, three IEEE operations."""
+    sxx, syy = int(np.dot(cx, cx)), int(np.dot(cy, cy))
+    if sxx == 0 or syy == 0:
+        return float("nan")
+    rho = float(int(np.dot(cx, cy))) / math.sqrt(float(sxx) * float(syy))
+    return min(1.0, max(-1.0, rho))
 
 
 def kendall(score: np.ndarray, target: np.ndarray) -> float:

@@ -40,7 +40,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     deep.write_text('{"a": ' * 10_000 + "1" + "}" * 10_000)
     checkpoint = root / "ckpt"
     checkpoint.mkdir()
-    (checkpoint / "deap_state.pkl").write_bytes(b"not a pickle")
+    (checkpoint / "deap_state.json").write_bytes(b"not json")
     return {"root": root, "ok": root / "ok.csv", "indexed": root / "indexed.csv", "text": root / "text.csv",
             "configs": configs, "deep": deep, "ckpt": checkpoint}  # fmt: skip
 

@@ -180,15 +180,15 @@ def test_interrupted_fit_writes_its_files_and_exits_130(csv, tmp_path, monkeypat
     from lpzero_sr.search import deap_engine
 
     calls = {"n": 0}
-    vary = deap_engine._Search.vary
+    step = deap_engine._Search.step
 
-    def interrupt_on_second(self, parents):  # Ctrl-C during the second generation
+    def interrupt_on_second(self):  # Ctrl-C during the second generation
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt
-        return vary(self, parents)
+        return step(self)
 
-    monkeypatch.setattr(deap_engine._Search, "vary", interrupt_on_second)
+    monkeypatch.setattr(deap_engine._Search, "step", interrupt_on_second)
     out = tmp_path / "run"
     args = ["fit", str(csv), "--target", "ppl", "--minimize", "--train-size", "30", "--generations", "50",
             "--population", "24", "--jobs", "1", "--out", str(out)]  # fmt: skip

@@ -1,4 +1,10 @@
-"""Rank fitness of one formula on a StatTable: rules first, then exact rank loss on aggregated scores."""
+"""Rank fitness of one formula on a StatTable: rules first, then exact rank loss on aggregated scores.
+
+This is the reference path (``formula.evaluate_tokens`` and ``ranking.rank_loss``, one formula at a time), used by
+the PySR engine and the LPZero work to re-score formulas and selectable in the DEAP engine (``evaluator=
+"reference"``); the search's default, :class:`lpzero_sr.search.evaluators.CompiledEvaluator`, decides the same rules
+in the same order with the same arithmetic on whole populations.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ import numpy as np
 
 from lpzero_sr.formula import Token, evaluate_tokens
 from lpzero_sr.ranking import WORST_LOSS, Aggregation, Method, aggregate, rank_loss
-from lpzero_sr.rules.ruleset import RuleSet
+from lpzero_sr.rules.ruleset import EarlyRejection, RuleSet
 from lpzero_sr.table import StatTable
 
 
@@ -28,6 +34,13 @@ class Outcome:
 
     loss: float
     rejected_by: str | None = None
+
+
+def subsample(n_archs: int, early: EarlyRejection | None, seed: int) -> np.ndarray | None:
+    """The sorted architectures of the early-rejection subsample (drawn once from ``seed``), ``None`` for none."""
+    if early is None or early.params["subsample"] >= n_archs:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n_archs, early.params["subsample"], replace=False))
 
 
 class Fitness:
@@ -53,9 +66,8 @@ class Fitness:
         self.full = Rows([table.column(f) for f in table.features], table.groups, table.y)
         self.early = rules.early_rejection
         self.sample: Rows | None = None
-        n_archs = len(self.full.y)
-        if self.early is not None and self.early.params["subsample"] < n_archs:
-            picked = np.sort(np.random.default_rng(seed).choice(n_archs, self.early.params["subsample"], replace=False))
+        picked = subsample(len(self.full.y), self.early, seed)
+        if picked is not None:
             rows = np.isin(self.full.groups, picked)
             _, sub_groups = np.unique(self.full.groups[rows], return_inverse=True)
             self.sample = Rows([c[rows] for c in self.full.columns], sub_groups, self.full.y[picked])

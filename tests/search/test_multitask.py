@@ -96,8 +96,8 @@ def test_multi_table_search_finds_the_shared_law(tables) -> None:
 
 
 def test_fit_multi_reports_each_task(tables, tmp_path) -> None:
-    splits = [t.split(20, 0) for t in tables]
-    search = SearchSettings(generations=30, population=24, seed=0, jobs=1)
+    splits = [t.split(20, 1) for t in tables]
+    search = SearchSettings(generations=30, population=24, seed=1, jobs=1)
     result = fit_tables(tables, MultiFitSettings(search=search, train_size=20), names=["t1", "t2"])
     assert result.front.candidates[result.chosen].loss == pytest.approx(0.0, abs=1e-12)  # log|a| + b or a*exp(b)
     assert result.proxy.metrics["train"]["spearman"] == pytest.approx(1.0)
