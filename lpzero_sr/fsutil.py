@@ -25,6 +25,7 @@ from pathlib import Path
 from lpzero_sr.errors import LpzeroError
 
 LOCK_NAME = ".lock"
+_HELD: dict[Path, int] = {}  # folder -> pid of its holder here: a nested lock in that process is the same holder
 
 
 class FileWriteError(LpzeroError):
@@ -81,8 +82,12 @@ def _holder(lock_file: Path) -> str:
 @contextmanager
 def run_lock(folder: str | Path, what: str = "run") -> Iterator[Path]:
     """Hold ``folder`` exclusively while the body runs (creates the folder). Raises :class:`LockError` naming
-    the holder when another live process holds it."""
+    the holder when another live process holds it; inside this process a nested lock of a held folder (``fit
+    --checkpoint`` naming its own ``--out``) holds it already."""
     folder = Path(folder)
+    if _HELD.get(folder.resolve()) == os.getpid():  # a forked child inherits the table, not the lock
+        yield folder
+        return
     lock_file = folder / LOCK_NAME
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -100,6 +105,10 @@ def run_lock(folder: str | Path, what: str = "run") -> Iterator[Path]:
         with suppress(OSError):
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}: {command}\n".encode(), 0)
-        yield folder
+        _HELD[folder.resolve()] = os.getpid()
+        try:
+            yield folder
+        finally:
+            _HELD.pop(folder.resolve(), None)
     finally:
         os.close(fd)  # closing the descriptor releases the flock

@@ -43,6 +43,13 @@ def _try_lock(folder: str, queue: multiprocessing.Queue) -> None:
         queue.put(str(exc))
 
 
+def test_a_nested_lock_of_a_held_folder_is_the_same_holder(tmp_path: Path) -> None:
+    with run_lock(tmp_path / "run"), run_lock(tmp_path / "run" / ".." / "run"):
+        pass
+    with run_lock(tmp_path / "run"):  # released: it can be taken again
+        pass
+
+
 def test_a_second_process_is_refused_with_the_holders_name(tmp_path: Path) -> None:
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()

@@ -340,8 +340,14 @@ def progress_bar(settings: FitSettings | MultiFitSettings) -> Iterator[Callable[
     with tqdm(total=total, desc="search", unit=unit, mininterval=1.0) as bar:
         start = time.monotonic()
 
+        shown = [0.0]
+
         def progress(generation: int, n_evals: int, best: float) -> None:  # generation: over all searches of a bag
-            done = generation if unit == "gen" else min(int(time.monotonic() - start), total or 0)
+            now = time.monotonic()
+            if now - shown[0] < 0.25:  # the compiled engine reports hundreds of generations a second
+                return
+            shown[0] = now
+            done = generation if unit == "gen" else min(int(now - start), total or 0)
             bar.update(done - bar.n)
             bar.set_postfix({f"best_{label}": f"{1 - best:.4f}", "evals": n_evals, "gen": generation})
 
