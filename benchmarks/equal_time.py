@@ -4,15 +4,15 @@ For each of the 11 NB-Suite-Zero tasks in the data folder (NB101 cifar10, NB201 
 each split seed: train on 100 architectures, score the chosen formula on all the others. Every method gets the same
 wall-clock budgets (``--budgets``, default 10 s and 60 s; the longer run continues the shorter one):
 
-* ``deap``: this project's engine (default rules, population 200, ``--loss``, ``--jobs`` threads) on the training
-  quantile terminals ``q(x)`` (the default of ``fit``), the front's ``best`` member (the default selection rule),
-  continued from a checkpoint for the longer budget;
+* ``lpzero-sr``: this project's ``fit`` with its default settings (:class:`lpzero_sr.settings.FitSettings`: one
+  short formula, its terminals and selection rule) and the budget as its time limit (``--jobs`` threads), one fit per
+  budget;
 * ``gplearn``: ``gplearn.SymbolicRegressor`` (a plain numpy GP, run as a baseline only) on the same quantile
   terminals, Spearman fitness, functions add, sub, mul, div, log, sqrt, abs, neg, defaults otherwise, one
   generation at a time (``warm_start``) until the budget is spent; its fitness is the absolute correlation, so its
   program is negated when it ranks the training rows backwards;
-* ``xgboost``: ``xgboost.XGBRegressor`` on the raw columns, fitted to the training ranks (fixed size, one thread:
-  it needs about a second; its node count is the total over its trees, for scale).
+* ``xgboost``: the XGBoost peer of :mod:`lpzero_sr.predictors` (its fixed parameters, fitted to the training ranks,
+  one thread: it needs about a second; its node count is the total over its trees, for scale).
 
 Printed: one line per task, seed, method and budget (held-out Spearman, node count of the formula, Spearman on
 the training rows, work done), then per method and budget the mean held-out Spearman over tasks and seeds with the mean
@@ -21,7 +21,7 @@ node count, and whether the engine's held-out Spearman falls as its budget rises
 Which seeds count as development or report seeds is the coordinator's decision: pass them with ``--seeds``.
 
     python benchmarks/equal_time.py [--seeds 0,1,2] [--budgets 10,60] [--tasks nb201-cifar10,...] [--jobs 2]
-                                    [--loss kendall|spearman] [--data-dir DIR] [--json FILE] [--smoke]
+                                    [--data-dir DIR] [--json FILE] [--smoke]
 """
 
 from __future__ import annotations
@@ -29,20 +29,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from lpzero_sr.formula import evaluate_numpy
+from lpzero_sr.fit.pipeline import fit_table
+from lpzero_sr.predictors import XGB_PARAMS, XGBoost
 from lpzero_sr.quantile import fit_quantiles, search_table
 from lpzero_sr.ranking import spearman
-from lpzero_sr.rules.ruleset import RuleSet
-from lpzero_sr.search.deap_engine import DeapEngine
-from lpzero_sr.search.engine import Budget
-from lpzero_sr.search.selection import DEFAULT_SELECTION, SELECTIONS
+from lpzero_sr.settings import FitSettings, with_changes
 from lpzero_sr.spaces.nb_suite_zero import TASKS
 from lpzero_sr.table import StatTable
 from lpzero_sr.tables import resolve_table
@@ -52,20 +49,14 @@ SUITE = [t for t in TASKS if not t.startswith(("nb301", "tnb101-macro"))]  # the
 GP_FUNCTIONS = ("add", "sub", "mul", "div", "log", "sqrt", "abs", "neg")
 
 
-def deap_runs(train: StatTable, test: StatTable, budgets: list[float], args: argparse.Namespace, seed: int) -> list:
-    out, rules = [], RuleSet.load("default")
-    with tempfile.TemporaryDirectory() as folder:
-        spent = 0.0
-        for budget in budgets:
-            front = DeapEngine().fit(
-                train, rules, loss=args.loss, budget=Budget(generations=None, time_limit=budget - spent), seed=seed,
-                jobs=args.jobs, checkpoint=Path(folder), checkpoint_every=3600.0,
-            )  # fmt: skip
-            spent = budget
-            chosen = SELECTIONS.get(DEFAULT_SELECTION)(front)
-            held, seen = (evaluate_numpy(chosen.formula, {n: t.column(n) for n in t.features}) for t in (test, train))
-            out.append({"heldout": spearman(held, test.y), "nodes": chosen.complexity, "train": spearman(seen, train.y),
-                        "work": f"{front.evaluations} evals", "text": chosen.text})  # fmt: skip
+def lpzero_runs(train: StatTable, test: StatTable, budgets: list[float], args: argparse.Namespace, seed: int) -> list:
+    out = []
+    for budget in budgets:
+        search = {"search.seed": seed, "search.time_limit": budget, "search.jobs": args.jobs}
+        fit = fit_table(train, test, with_changes(FitSettings(), {**search, "peers": False}))
+        metrics, evals = fit.proxy.metrics, sum(r.front.evaluations for r in fit.runs)
+        out.append({"heldout": metrics["heldout"]["spearman"], "nodes": fit.proxy.size, "work": f"{evals} evals",
+                    "train": metrics["train"]["spearman"], "text": fit.proxy.text()})  # fmt: skip
     return out
 
 
@@ -92,17 +83,13 @@ def gplearn_runs(train: StatTable, test: StatTable, budgets: list[float], seed: 
     return out
 
 
-def xgboost_run(train: StatTable, test: StatTable, seed: int) -> dict:
-    from scipy.stats import rankdata
-    from xgboost import XGBRegressor
-
+def xgboost_run(train: StatTable, test: StatTable) -> dict:
     start = time.monotonic()
-    model = XGBRegressor(n_estimators=200, max_depth=3, learning_rate=0.05, subsample=0.8, random_state=seed,
-                         n_jobs=1).fit(train.X, rankdata(train.y))  # fmt: skip
-    nodes = len(model.get_booster().trees_to_dataframe())
-    return {"heldout": spearman(model.predict(test.X), test.y), "nodes": nodes,
-            "train": spearman(model.predict(train.X), train.y), "work": f"{time.monotonic() - start:.1f} s",
-            "text": "200 trees of depth 3"}  # fmt: skip
+    peer = XGBoost().fit(train)
+    nodes = len(peer.fitted.get_booster().trees_to_dataframe())
+    text = f"{XGB_PARAMS['n_estimators']} trees of depth {XGB_PARAMS['max_depth']}"
+    held, seen = spearman(peer.query(test), test.y), spearman(peer.query(train), train.y)
+    return {"heldout": held, "nodes": nodes, "train": seen, "work": f"{time.monotonic() - start:.1f} s", "text": text}
 
 
 def main() -> None:
@@ -113,7 +100,6 @@ def main() -> None:
     parser.add_argument("--tasks", default=",".join(SUITE))
     parser.add_argument("--train-size", type=int, default=100)
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--loss", choices=["spearman", "kendall"], default="kendall")
     parser.add_argument("--json", type=Path, help="Also write every run here.")
     parser.add_argument("--smoke", action="store_true", help="One task, one seed, budgets of 1 and 2 s.")
     args = parser.parse_args()
@@ -121,7 +107,7 @@ def main() -> None:
     budgets = sorted(float(b) for b in args.budgets.split(","))
     if args.smoke:
         tasks, seeds, budgets = tasks[:1], seeds[:1], [1.0, 2.0]
-    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; jobs={args.jobs}; loss={args.loss}")
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; jobs={args.jobs}; fit's default settings")
     rows = []
     for task in tasks:
         table = resolve_table(task, args.data_dir)
@@ -132,9 +118,9 @@ def main() -> None:
             quantiles = fit_quantiles(train, "quantile")
             q_train, q_test = search_table(train, quantiles, "quantile"), search_table(test, quantiles, "quantile")
             results = {
-                "deap": deap_runs(q_train, q_test, budgets, args, seed),
+                "lpzero-sr": lpzero_runs(train, test, budgets, args, seed),
                 "gplearn": gplearn_runs(q_train, q_test, budgets, seed),
-                "xgboost": [xgboost_run(train, test, seed)] * len(budgets),
+                "xgboost": [xgboost_run(train, test)] * len(budgets),
             }
             for method, runs in results.items():
                 for budget, run in zip(budgets, runs, strict=True):
@@ -143,14 +129,14 @@ def main() -> None:
                           f"nodes {run['nodes']:>5} train {run['train']:.4f}  {run['work']}  {run['text'][:70]}",
                           flush=True)  # fmt: skip
     print(f"\nmean over {len(tasks)} tasks x {len(seeds)} seeds (held-out Spearman, mean node count):")
-    for method in ("deap", "gplearn", "xgboost"):
+    for method in ("lpzero-sr", "gplearn", "xgboost"):
         cells = []
         for budget in budgets:
             sel = [r for r in rows if r["method"] == method and r["budget"] == budget]
             cells.append(f"{budget:.0f}s {np.nanmean([r['heldout'] for r in sel]):.4f} "
                          f"({np.mean([r['nodes'] for r in sel]):.1f} nodes)")  # fmt: skip
         print(f"  {method:<8} " + "   ".join(cells))
-    for method in ("deap", "gplearn"):
+    for method in ("lpzero-sr", "gplearn"):
         first, last = (
             [r for r in rows if r["method"] == method and r["budget"] == b] for b in (budgets[0], budgets[-1])
         )

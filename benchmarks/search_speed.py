@@ -40,7 +40,8 @@ import pandas as pd
 
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search.deap_engine import DeapEngine
-from lpzero_sr.search.engine import Budget, Front
+from lpzero_sr.search.engine import Front
+from lpzero_sr.settings import SearchSettings
 from lpzero_sr.table import StatTable
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -63,17 +64,19 @@ def timed_fit(table: StatTable, **kw: object) -> tuple[Front, float]:
 
 
 def cpu_timed_fit(table: StatTable, **kw: object) -> tuple[Front, float, float]:
-    """The front, the wall time and the CPU time of this process (every thread) of one search."""
+    """The front, the wall time and the CPU time of this process (every thread) of one search (``kw``: fields of
+    :class:`SearchSettings`)."""
+    settings = SearchSettings(**kw)  # type: ignore[arg-type]
     start, cpu = time.perf_counter(), time.process_time()
-    front = DeapEngine().fit(table, RuleSet.load("default"), **kw)  # type: ignore[arg-type]
+    front = DeapEngine().fit(table, RuleSet.load("default"), settings)
     return front, time.perf_counter() - start, time.process_time() - cpu
 
 
 def one_size(rows: int, cols: int, seconds: float, jobs: int) -> None:
     """Child process: warm up, then one timed search; prints a JSON line."""
     table = synthetic_table(rows, cols)
-    timed_fit(synthetic_table(50, 11, 1), budget=Budget(generations=1), jobs=jobs)  # load the compiled kernels
-    front, wall, cpu = cpu_timed_fit(table, budget=Budget(generations=None, time_limit=seconds), jobs=jobs)
+    timed_fit(synthetic_table(50, 11, 1), generations=1, jobs=jobs)  # load the compiled kernels
+    front, wall, cpu = cpu_timed_fit(table, generations=None, time_limit=seconds, jobs=jobs)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"evals": front.evaluations, "wall": wall, "cpu": cpu, "peak_mb": peak_mb}))
 
@@ -192,17 +195,17 @@ def steps(table: StatTable, jobs: int, n: int) -> None:
 
 
 def headline(table: StatTable, seconds: float, same_evals: int, jobs: int, population: int) -> None:
-    timed_fit(table, budget=Budget(generations=1), jobs=jobs)  # load the compiled kernels
-    budget = Budget(generations=None, time_limit=seconds)
-    fast, wall, cpu = cpu_timed_fit(table, budget=budget, jobs=jobs, population=population)
+    timed_fit(table, generations=1, jobs=jobs)  # load the compiled kernels
+    budget = {"generations": None, "time_limit": seconds}
+    fast, wall, cpu = cpu_timed_fit(table, **budget, jobs=jobs, population=population)
     skipped = 1 - (fast.evaluations - 4 * len(table.features)) / max(1, fast.generations * population)
     print(f"search-speed step=duplicates offspring_skipped={skipped:.2f} (never evaluated: cached or repeated)")
     if jobs > 1:
-        one, one_wall = timed_fit(table, budget=budget, jobs=1, population=population)
+        one, one_wall = timed_fit(table, **budget, jobs=1, population=population)
         print(f"search-speed step=threads jobs1_evals_per_s={one.evaluations / one_wall:.0f} "
               f"jobs{jobs}_evals_per_s={fast.evaluations / wall:.0f}")  # fmt: skip
-    budget = Budget(generations=None, evaluations=same_evals)
-    runs = {name: timed_fit(table, budget=budget, seed=1, jobs=jobs, population=population, evaluator=name)
+    budget = {"generations": None, "evaluations": same_evals}
+    runs = {name: timed_fit(table, **budget, seed=1, jobs=jobs, population=population, evaluator=name)
             for name in ("compiled", "reference")}  # fmt: skip
     same = [(c.complexity, c.loss, c.text) for c in runs["compiled"][0].candidates] == [
         (c.complexity, c.loss, c.text) for c in runs["reference"][0].candidates

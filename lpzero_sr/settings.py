@@ -14,6 +14,7 @@ pandas, scipy or torch.
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
@@ -26,6 +27,7 @@ ENGINE_NAMES = ("auto", "deap", "pysr")  # auto: pysr where Julia and the pysr p
 LOSSES = ("spearman", "kendall")
 AGGREGATIONS = ("sum", "mean")
 MULTI_LOSSES = ("mean", "min")  # several tables: mean rank loss, or the worst task's
+EVALUATORS = ("compiled", "reference")  # lpzero_sr.search.evaluators: the same losses, the compiled one ~40x faster
 TERMINAL_MODES = ("raw", "quantile", "both")  # lpzero_sr.quantile
 SELECTION_RULES = ("best", "cv", "parsimony", "score")  # lpzero_sr.fit.selection (a test checks they agree)
 
@@ -68,8 +70,10 @@ class SearchSettings:
     per search; a time limit is the whole budget of a fit: a fit of several searches (a bag, the folds of the ``cv``
     rule) gives each its share (:meth:`FitSettings.searches`). ``aggregation`` is how a
     per-layer table's row values become one score per architecture (ignored for per-architecture tables).
-    ``jobs`` is the number of evaluation processes (``None``: every core); results never depend on it.
-    ``rules`` names a packaged rule set (``default``, ``minmax``, ``no_pruning``) or a ``.toml`` file."""
+    ``jobs`` is the number of evaluation threads (``None``: every core); results never depend on it, nor on the
+    ``evaluator`` (``compiled``, or the pure-Python ``reference`` it is checked against). ``checkpoint_every``:
+    seconds between the saves of a search given a checkpoint folder (0: every generation). ``rules`` names a
+    packaged rule set (``default``, ``minmax``, ``no_pruning``) or a ``.toml`` file."""
 
     engine: str = "auto"
     rules: str = "default"
@@ -81,9 +85,13 @@ class SearchSettings:
     time_limit: float | None = None
     seed: int = 0
     jobs: int | None = None
+    evaluator: str = "compiled"
+    checkpoint_every: float = 10.0
 
     def __post_init__(self) -> None:
         _one_of("engine", self.engine, ENGINE_NAMES)
+        _one_of("evaluator", self.evaluator, EVALUATORS)
+        _at_least("checkpoint_every", self.checkpoint_every, 0)
         _one_of("loss", self.loss, LOSSES)
         _one_of("aggregation", self.aggregation, AGGREGATIONS)
         if not isinstance(self.rules, str) or not self.rules:
@@ -95,6 +103,11 @@ class SearchSettings:
         _at_least("jobs", self.jobs, 1)
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             raise SettingsError("seed", f"must be an integer, got {self.seed!r}")
+
+    @property
+    def cores(self) -> int:
+        """``jobs``, or every core of this machine."""
+        return self.jobs or os.cpu_count() or 1
 
     @property
     def budgeted_generations(self) -> int | None:

@@ -8,6 +8,7 @@ a fresh install.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import re
 import shlex
 from pathlib import Path
@@ -95,10 +96,24 @@ def test_ctrl_c_in_nas_exits_130_keeps_each_scored_candidate_and_writes_top_json
     assert json.loads((out / "top.json").read_text())["evaluations"] == 12
 
 
+def _hold(folder: Path, held: Any, release: Any) -> None:
+    with run_lock(folder, "nas run"):
+        held.set()
+        release.wait(60)
+
+
 def test_a_second_nas_run_on_the_same_folder_is_refused_naming_the_holder(tmp_path: Path) -> None:
     out = tmp_path / "nas"
-    with run_lock(out, "nas run"):
+    ctx = multiprocessing.get_context("fork")
+    held, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold, args=(out, held, release))  # another process: a lock is per process
+    holder.start()
+    try:
+        assert held.wait(30)
         second = invoke([*NAS, "--candidates", "5", "--out", out])
+    finally:
+        release.set()
+        holder.join(30)
     assert second.exit_code == 1
     assert re.fullmatch(
         rf"Error: {re.escape(str(out))} is in use by pid \d+ on \S+: .*; wait for that nas run to end or choose "

@@ -18,7 +18,7 @@ from lpzero_sr.evaluate import rank_metrics
 from lpzero_sr.fit.assess import heldout_report, member_metrics, metrics, predictions
 from lpzero_sr.fit.compose import ProxyMaker, compose
 from lpzero_sr.fit.prepare import Prepared, prepare
-from lpzero_sr.fit.search import SearchRun, run_search, run_searches
+from lpzero_sr.fit.search import SearchRun, run_searches
 from lpzero_sr.fit.selection import select
 from lpzero_sr.fit.validation import ValidationCurve, validation_curve
 from lpzero_sr.predictors import ProxyPredictor
@@ -178,10 +178,9 @@ def fit_tables(
     trains = [train.with_features(features) for train, _ in splits]
     tests = [test.with_features(features) for _, test in splits if test is not None] or None
     rules = RuleSet.load(search.rules)
-    front = run_search(
-        get_engine("deap"), trains, rules, search, checkpoint=checkpoint, progress=progress,
-        multi_loss=settings.multi_loss,
-    )  # fmt: skip
+    front = get_engine("deap").fit(
+        trains, rules, search, checkpoint=checkpoint, progress=progress, multi_loss=settings.multi_loss
+    )  # type: ignore[call-arg]  # only the deap engine searches several tables
     make = ProxyMaker(trains[0], FitSettings(search, selection=settings.selection), "deap", rules.name)
     chosen = select(front, settings.selection)
     members = []

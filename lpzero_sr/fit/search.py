@@ -15,7 +15,7 @@ from pathlib import Path
 from lpzero_sr.fit.bagging import subspace
 from lpzero_sr.fit.prepare import Prepared
 from lpzero_sr.rules.ruleset import RuleSet
-from lpzero_sr.search.engine import Budget, Engine, Front, Progress
+from lpzero_sr.search.engine import Front, Progress
 from lpzero_sr.search.engines import get_engine
 from lpzero_sr.settings import FitSettings, SearchSettings
 
@@ -30,30 +30,11 @@ class SearchRun:
     columns: tuple[str, ...]
 
 
-def budget(settings: SearchSettings) -> Budget:
-    """The engine's budget from the settings (:attr:`SearchSettings.budgeted_generations`)."""
-    return Budget(settings.budgeted_generations, settings.evaluations, settings.time_limit)
-
-
 def shared_time(settings: SearchSettings, searches: int) -> SearchSettings:
     """The settings of one of ``searches`` searches of a fit: its share of the fit's time limit."""
     if settings.time_limit is None or searches == 1:
         return settings
     return replace(settings, time_limit=settings.time_limit / searches)
-
-
-def run_search(engine: Engine, table: object, rules: RuleSet, settings: SearchSettings, **runtime: object) -> Front:
-    """One engine call with every search setting (``runtime``: ``checkpoint``, ``progress``, ``multi_loss``)."""
-    return engine.fit(
-        table, rules, loss=settings.loss, aggregation=settings.aggregation, budget=budget(settings),
-        seed=settings.seed, population=settings.population, jobs=settings.jobs or _cores(), **runtime,
-    )  # type: ignore[arg-type]  # fmt: skip
-
-
-def _cores() -> int:
-    import os
-
-    return os.cpu_count() or 1
 
 
 def run_searches(
@@ -77,8 +58,8 @@ def run_searches(
         columns = subspace(prepared.train.features, settings.subspace, settings.search.seed + k)
         share = shared_time(settings.search, settings.searches(len(prepared.train.archs)))
         search = replace(share, seed=settings.search.seed + k)
-        front = run_search(
-            engine, prepared.search_table(mode, columns), rules, search,
+        front = engine.fit(
+            prepared.search_table(mode, columns), rules, search,
             checkpoint=checkpoint if checkpoint is None or settings.bag == 1 else checkpoint / f"search{k + 1}",
             progress=None if progress is None else step,
         )  # fmt: skip

@@ -18,7 +18,7 @@ import numpy as np
 
 from lpzero_sr.evaluate import rank_metrics
 from lpzero_sr.fit.prepare import prepare
-from lpzero_sr.fit.search import run_search, shared_time
+from lpzero_sr.fit.search import shared_time
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search.engine import Candidate, Engine, Front
@@ -75,7 +75,7 @@ def validation_curve(
         keep = np.setdiff1d(np.arange(len(archs)), held)
         prepared = prepare(train.subset(archs[keep]), train.subset(archs[held]))
         search = replace(share, seed=settings.search.seed + 1000 * (index + 1))
-        front = run_search(engine, prepared.search_table(mode, prepared.train.features), rules, search)
+        front = engine.fit(prepared.search_table(mode, prepared.train.features), rules, search)
         values = []
         for size in sizes:
             member = best_up_to(front, size)

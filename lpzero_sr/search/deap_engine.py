@@ -38,11 +38,9 @@ from lpzero_sr.rules.render import deap_limits
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search import checkpoint as ckpt
 from lpzero_sr.search import nsga2, variation
-from lpzero_sr.search.engine import ENGINES, Budget, Candidate, Front, Progress, SearchError
+from lpzero_sr.search.engine import ENGINES, Candidate, Front, Progress, SearchError
 from lpzero_sr.search.evaluators import (
-    EVALUATORS,
     CompiledEvaluator,
-    EvaluatorName,
     ReferenceEvaluator,
     UnsupportedRules,
 )
@@ -51,10 +49,10 @@ from lpzero_sr.search.multitask import MultiFitness, Reduce, shared_features
 from lpzero_sr.search.outcomes import OutcomeCache, record
 from lpzero_sr.search.programs import Alphabet, program_keys
 from lpzero_sr.search.seeds import seed_formulas
+from lpzero_sr.settings import SearchSettings
 from lpzero_sr.table import StatTable
 
 log = logging.getLogger(__name__)
-CHECKPOINT_SECONDS = 10.0  # a checkpoint is written at most this often (and at the end)
 INIT_HEIGHT = (1, 3)  # genHalfAndHalf's height range for the first population
 
 
@@ -255,24 +253,16 @@ class DeapEngine:
         self,
         table: StatTable | Sequence[StatTable],
         rules: RuleSet,
+        settings: SearchSettings,
         *,
-        loss: Method = "spearman",
-        aggregation: Aggregation = "sum",
-        budget: Budget,
-        seed: int = 0,
-        population: int = 200,
         checkpoint: Path | None = None,
-        jobs: int = 1,
         progress: Progress | None = None,
         multi_loss: Reduce = "mean",
-        evaluator: EvaluatorName = "compiled",
-        checkpoint_every: float = CHECKPOINT_SECONDS,
     ) -> Front:
         """Search one table, or a list of tables sharing column names (:class:`MultiFitness`, reduced by
-        ``multi_loss``: the mean or the worst rank loss over the tables). ``evaluator``: ``compiled`` or
+        ``multi_loss``: the mean or the worst rank loss over the tables). ``settings.evaluator``: ``compiled`` or
         ``reference`` (same results; see the module docstring)."""
-        if evaluator not in EVALUATORS:
-            raise SearchError(f"unknown evaluator {evaluator!r}; choose one of {', '.join(EVALUATORS)}")
+        loss, aggregation, seed, population = settings.loss, settings.aggregation, settings.seed, settings.population
         if isinstance(table, StatTable):
             tables, archs, features = [table], list(table.archs), table.features
         else:
@@ -280,7 +270,8 @@ class DeapEngine:
             tables, archs = [t.with_features(features) for t in table], [list(t.archs) for t in table]
         ops = (*rules.unary, *rules.binary)
         alphabet = Alphabet((*ops, *(() if "neg" in ops else ("neg",))), len(features), rules.constants)
-        judge = self._evaluator(evaluator, table, tables, rules, alphabet, (loss, aggregation, seed, multi_loss), jobs)
+        how = (loss, aggregation, seed, multi_loss)
+        judge = self._evaluator(settings.evaluator, table, tables, rules, alphabet, how, settings.cores)
         search = _Search(rules, judge, alphabet, population, seed)
         key: dict[str, Any] = {
             "features": list(features),
@@ -310,11 +301,11 @@ class DeapEngine:
                 else:
                     search.initial_population()
                 whole = True
-                while not self._exhausted(budget, search, start) and not sigint.pending:
+                while not self._exhausted(settings, search, start) and not sigint.pending:
                     whole = False
                     search.step()
                     whole = True
-                    if checkpoint and time.monotonic() - saved >= checkpoint_every:
+                    if checkpoint and time.monotonic() - saved >= settings.checkpoint_every:
                         ckpt.save(checkpoint, "deap", key, search.state())
                         saved = time.monotonic()
                     if progress:
@@ -327,7 +318,7 @@ class DeapEngine:
             if checkpoint and whole:
                 ckpt.save(checkpoint, "deap", key, search.state())
         if stopped == "budget":
-            stopped = self._reason(budget, search, start)
+            stopped = self._reason(settings, search, start)
         return search.front(stopped)
 
     @staticmethod
@@ -351,17 +342,19 @@ class DeapEngine:
         return ReferenceEvaluator(MultiFitness(table, rules, loss, aggregation, seed, reduce), alphabet)
 
     @staticmethod
-    def _reason(budget: Budget, search: _Search, start: float) -> str:
-        if budget.generations is not None and search.generation >= budget.generations:
+    def _reason(settings: SearchSettings, search: _Search, start: float) -> str:
+        generations = settings.budgeted_generations
+        if generations is not None and search.generation >= generations:
             return "generations"
-        if budget.evaluations is not None and search.evaluations >= budget.evaluations:
+        if settings.evaluations is not None and search.evaluations >= settings.evaluations:
             return "evaluations"
         return "time limit"
 
     @staticmethod
-    def _exhausted(budget: Budget, search: _Search, start: float) -> bool:
+    def _exhausted(settings: SearchSettings, search: _Search, start: float) -> bool:
+        generations, evaluations, limit = settings.budgeted_generations, settings.evaluations, settings.time_limit
         return (
-            (budget.generations is not None and search.generation >= budget.generations)
-            or (budget.evaluations is not None and search.evaluations >= budget.evaluations)
-            or (budget.time_limit is not None and time.monotonic() - start >= budget.time_limit)
+            (generations is not None and search.generation >= generations)
+            or (evaluations is not None and search.evaluations >= evaluations)
+            or (limit is not None and time.monotonic() - start >= limit)
         )

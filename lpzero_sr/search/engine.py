@@ -11,27 +11,14 @@ from typing import Any, Protocol
 
 from lpzero_sr.errors import LpzeroError
 from lpzero_sr.formula import Node
-from lpzero_sr.ranking import Aggregation, Method
 from lpzero_sr.registry import Registry
 from lpzero_sr.rules.ruleset import RuleSet
+from lpzero_sr.settings import SearchSettings
 from lpzero_sr.table import StatTable
 
 
 class SearchError(LpzeroError):
     """A search that cannot run (missing engine, bad budget, incompatible checkpoint)."""
-
-
-@dataclass(frozen=True)
-class Budget:
-    """Stop at whichever comes first; ``None`` means unlimited (at least one limit must be set)."""
-
-    generations: int | None = 50
-    evaluations: int | None = None
-    time_limit: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.generations is None and self.evaluations is None and self.time_limit is None:
-            raise SearchError("the search budget needs --generations, an evaluation count or --time-limit")
 
 
 @dataclass(frozen=True)
@@ -86,20 +73,17 @@ Progress = Callable[[int, int, float], None]  # (generation, evaluations, best l
 
 
 class Engine(Protocol):
-    """A search backend; registered in :data:`ENGINES`."""
+    """A search backend; registered in :data:`ENGINES`. Every setting of a search (rank loss, aggregation, budget,
+    seed, population, threads, evaluator) comes in one :class:`lpzero_sr.settings.SearchSettings`; ``checkpoint``
+    (a folder to resume from and save to) and ``progress`` are the run's own."""
 
     def fit(
         self,
         table: StatTable,
         rules: RuleSet,
+        settings: SearchSettings,
         *,
-        loss: Method = "spearman",
-        aggregation: Aggregation = "sum",
-        budget: Budget,
-        seed: int = 0,
-        population: int = 200,
         checkpoint: Path | None = None,
-        jobs: int = 1,
         progress: Progress | None = None,
     ) -> Front: ...
 

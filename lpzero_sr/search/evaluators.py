@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal
 
 import numpy as np
 
@@ -27,8 +26,6 @@ from lpzero_sr.search.programs import Alphabet
 from lpzero_sr.search.structure import StructureChecks
 from lpzero_sr.table import StatTable
 
-EvaluatorName = Literal["compiled", "reference"]
-EVALUATORS: tuple[str, ...] = ("compiled", "reference")
 FINITE, NON_CONSTANT = 0, 1
 MIN_PER_THREAD = 16  # fewer formulas per thread are evaluated in the calling thread
 

@@ -39,7 +39,6 @@ from lpzero_sr.rules.render import pysr_operator_kwargs
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search.engine import (
     ENGINES,
-    Budget,
     Candidate,
     Front,
     Progress,
@@ -49,6 +48,7 @@ from lpzero_sr.search.engine import (
 )
 from lpzero_sr.search.fitness import Fitness
 from lpzero_sr.search.seeds import seed_formulas
+from lpzero_sr.settings import SearchSettings
 from lpzero_sr.table import StatTable
 
 log = logging.getLogger(__name__)
@@ -87,19 +87,12 @@ def fit_arrays(table: StatTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def pysr_kwargs(
-    table: StatTable,
-    rules: RuleSet,
-    *,
-    loss: Method = "spearman",
-    aggregation: Aggregation = "sum",
-    budget: Budget,
-    seed: int = 0,
-    population: int = 200,
-    jobs: int = 1,
-    checkpoint: Path | None = None,
+    table: StatTable, rules: RuleSet, settings: SearchSettings, checkpoint: Path | None = None
 ) -> dict[str, Any]:
     """Everything ``PySRRegressor`` needs; known proxies become ``guesses`` in Julia operator names."""
+    loss, aggregation, seed, jobs = settings.loss, settings.aggregation, settings.seed, settings.cores
     fitness = Fitness(table, rules, loss, aggregation, seed)
+    generations = settings.budgeted_generations
     kwargs = pysr_operator_kwargs(rules)
     guesses = [Node.from_tokens(t, table.features) for t in seed_formulas(fitness, rules)]
     kwargs.update(
@@ -107,8 +100,8 @@ def pysr_kwargs(
         loss_scale="linear",
         batching=False,
         precision=64,
-        population_size=population,
-        niterations=budget.generations if budget.generations is not None else 10**9,
+        population_size=settings.population,
+        niterations=generations if generations is not None else 10**9,
         guesses=[julia_text(g, table.features) for g in guesses],
         random_state=seed,
         deterministic=jobs <= 1,
@@ -118,10 +111,10 @@ def pysr_kwargs(
         progress=False,
         verbosity=0,
     )
-    if budget.time_limit is not None:
-        kwargs["timeout_in_seconds"] = float(budget.time_limit)
-    if budget.evaluations is not None:
-        kwargs["max_evals"] = int(budget.evaluations)
+    if settings.time_limit is not None:
+        kwargs["timeout_in_seconds"] = float(settings.time_limit)
+    if settings.evaluations is not None:
+        kwargs["max_evals"] = int(settings.evaluations)
     if checkpoint is not None:
         kwargs.update(output_directory=str(checkpoint), run_id=RUN_ID)
     return kwargs
@@ -158,14 +151,9 @@ class PysrEngine:
         self,
         table: StatTable,
         rules: RuleSet,
+        settings: SearchSettings,
         *,
-        loss: Method = "spearman",
-        aggregation: Aggregation = "sum",
-        budget: Budget,
-        seed: int = 0,
-        population: int = 200,
         checkpoint: Path | None = None,
-        jobs: int = 1,
         progress: Progress | None = None,
     ) -> Front:
         if not isinstance(table, StatTable):
@@ -174,13 +162,10 @@ class PysrEngine:
             raise SearchError("the pysr engine needs Julia: no `julia` on PATH (install Julia, or use --engine deap)")
         if not pysr_available():
             raise SearchError("the pysr engine needs the pysr extra: pip install 'lpzero-sr[pysr]'")
-        set_julia_threads(jobs)
+        set_julia_threads(settings.cores)
         import pysr
 
-        kwargs = pysr_kwargs(
-            table, rules, loss=loss, aggregation=aggregation, budget=budget, seed=seed,
-            population=population, jobs=jobs, checkpoint=checkpoint,
-        )  # fmt: skip
+        kwargs = pysr_kwargs(table, rules, settings, checkpoint)
         run_dir = Path(checkpoint) / RUN_ID if checkpoint is not None else None
         if run_dir is not None and (run_dir / "checkpoint.pkl").exists():
             model = pysr.PySRRegressor.from_file(run_directory=str(run_dir))
@@ -190,7 +175,8 @@ class PysrEngine:
         X, y, weights = fit_arrays(table)
         with contextlib.suppress(KeyboardInterrupt):  # PySR keeps the hall of fame found so far in equations_
             model.fit(X, y, weights=weights, variable_names=variable_names(table))
-        return front_from_equations(model.equations_, Fitness(table, rules, loss, aggregation, seed))
+        fitness = Fitness(table, rules, settings.loss, settings.aggregation, settings.seed)
+        return front_from_equations(model.equations_, fitness)
 
 
 def set_julia_threads(jobs: int) -> None:

@@ -15,16 +15,20 @@ from lpzero_sr.fsutil import FileWriteError, LockError, run_lock
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.search import checkpoint as ckpt
 from lpzero_sr.search.deap_engine import DeapEngine
-from lpzero_sr.search.engine import Budget, Front, SearchError
+from lpzero_sr.search.engine import Front, SearchError
+from lpzero_sr.settings import SearchSettings
 
 
 def summary(front: Front) -> list[tuple[int, float, str]]:
     return [(c.complexity, c.loss, c.text) for c in front.candidates]
 
 
-def fit(table, **kw):
-    kw.setdefault("budget", Budget(generations=3))
-    return DeapEngine().fit(table, RuleSet.load("default"), population=24, seed=2, checkpoint_every=0.0, **kw)
+def fit(table, checkpoint=None, progress=None, **kw):
+    """The engine with small search settings (``kw``: fields of :class:`SearchSettings`), saving every generation."""
+    kw = {"generations": 3, "population": 24, "seed": 2, "jobs": 1, "checkpoint_every": 0.0, **kw}
+    return DeapEngine().fit(
+        table, RuleSet.load("default"), SearchSettings(**kw), checkpoint=checkpoint, progress=progress
+    )
 
 
 class _Touch:
@@ -65,13 +69,13 @@ def test_a_damaged_checkpoint_is_one_line(arch_table, tmp_path) -> None:
     path = tmp_path / "deap_state.json"
     path.write_text(path.read_text()[:-40])
     with pytest.raises(SearchError, match=r"cannot read checkpoint .*deap_state.json: JSONDecodeError; delete it"):
-        fit(arch_table, checkpoint=tmp_path, budget=Budget(generations=5))
+        fit(arch_table, checkpoint=tmp_path, generations=5)
     fit(arch_table, checkpoint=tmp_path / "b")
     good = json.loads((tmp_path / "b" / "deap_state.json").read_text())
     good["state"]["population"][0] = ["add", 0, "no-such-op"]
     (tmp_path / "b" / "deap_state.json").write_text(json.dumps(good))
     with pytest.raises(SearchError, match=r"deap_state.json is damaged \(ValueError\); delete it to start afresh$"):
-        fit(arch_table, checkpoint=tmp_path / "b", budget=Budget(generations=5))
+        fit(arch_table, checkpoint=tmp_path / "b", generations=5)
 
 
 def test_a_full_disk_keeps_the_previous_checkpoint_and_leaves_no_temporary_file(arch_table, tmp_path, monkeypatch):
@@ -83,7 +87,7 @@ def test_a_full_disk_keeps_the_previous_checkpoint_and_leaves_no_temporary_file(
 
     monkeypatch.setattr(os, "fsync", full)
     with pytest.raises(FileWriteError, match=r"deap_state.json: no space left on the device; the previous file"):
-        fit(arch_table, checkpoint=tmp_path, budget=Budget(generations=5))
+        fit(arch_table, checkpoint=tmp_path, generations=5)
     assert (tmp_path / "deap_state.json").read_text() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", "deap_state.json"]
 
@@ -106,15 +110,15 @@ def test_a_second_search_on_the_same_folder_is_refused_naming_the_holder(arch_ta
 
 
 def test_interrupted_at_a_generation_end_resumes_exactly(arch_table, tmp_path) -> None:
-    whole = fit(arch_table, budget=Budget(generations=8))
+    whole = fit(arch_table, generations=8)
 
     def stop(generation: int, evaluations: int, best: float) -> None:
         if generation == 5:
             raise KeyboardInterrupt
 
-    cut = fit(arch_table, budget=Budget(generations=8), checkpoint=tmp_path, progress=stop)
+    cut = fit(arch_table, generations=8, checkpoint=tmp_path, progress=stop)
     assert cut.stopped == "interrupted" and cut.generations == 5
-    resumed = fit(arch_table, budget=Budget(generations=8), checkpoint=tmp_path)
+    resumed = fit(arch_table, generations=8, checkpoint=tmp_path)
     assert summary(resumed) == summary(whole)
     assert (resumed.evaluations, resumed.history, resumed.rejections) == (
         whole.evaluations,
@@ -129,6 +133,5 @@ def test_checkpoints_are_written_at_most_every_so_often(arch_table, tmp_path, mo
     monkeypatch.setattr(ckpt, "save", lambda d, e, k, state: saved.append(state["generation"]) or real(d, e, k, state))
     for every in (3600.0, 0.0):
         saved.clear()
-        DeapEngine().fit(arch_table, RuleSet.load("default"), population=24, budget=Budget(generations=6),
-                         checkpoint=tmp_path / str(every), checkpoint_every=every)  # fmt: skip
+        fit(arch_table, generations=6, seed=0, checkpoint=tmp_path / str(every), checkpoint_every=every)
         assert saved == ([6] if every else [1, 2, 3, 4, 5, 6, 6])  # every generation, or only the final save

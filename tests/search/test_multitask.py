@@ -17,7 +17,7 @@ from lpzero_sr.ranking import WORST_LOSS
 from lpzero_sr.rules.ruleset import RuleSet
 from lpzero_sr.rundir import RunDir
 from lpzero_sr.search.deap_engine import DeapEngine
-from lpzero_sr.search.engine import Budget, SearchError
+from lpzero_sr.search.engine import SearchError
 from lpzero_sr.search.fitness import Fitness
 from lpzero_sr.search.multitask import MultiFitness, shared_features
 from lpzero_sr.settings import MultiFitSettings, SearchSettings, SettingsError
@@ -90,7 +90,8 @@ def test_rejection_on_any_table_rejects(tables) -> None:
 
 
 def test_multi_table_search_finds_the_shared_law(tables) -> None:
-    front = DeapEngine().fit(tables, RuleSet.load("default"), budget=Budget(generations=30), population=24, seed=1)
+    settings = SearchSettings(generations=30, population=24, seed=1, jobs=1)
+    front = DeapEngine().fit(tables, RuleSet.load("default"), settings)
     assert front.best.loss == pytest.approx(0.0, abs=1e-12)
     assert front.best.text == "log|a| + b"
 

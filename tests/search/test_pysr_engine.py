@@ -10,7 +10,7 @@ import pytest
 
 from lpzero_sr.export.julia import julia_text, parse_equation
 from lpzero_sr.rules.ruleset import RuleSet
-from lpzero_sr.search.engine import Budget, SearchError
+from lpzero_sr.search.engine import SearchError
 from lpzero_sr.search.fitness import Fitness
 from lpzero_sr.search.pysr_engine import (
     PysrEngine,
@@ -21,6 +21,7 @@ from lpzero_sr.search.pysr_engine import (
     pysr_kwargs,
     variable_names,
 )
+from lpzero_sr.settings import SearchSettings
 
 
 def test_julia_library_defines_the_rank_loss() -> None:
@@ -56,10 +57,10 @@ def test_fit_arrays_carry_architecture_ids_in_weights(layer_table) -> None:
 
 
 def test_kwargs(arch_table, tmp_path) -> None:
-    kw = pysr_kwargs(
-        arch_table, RuleSet.load("default"), loss="spearman", aggregation="sum",
-        budget=Budget(generations=40, time_limit=30), seed=7, population=64, jobs=2, checkpoint=tmp_path,
-    )  # fmt: skip
+    settings = SearchSettings(
+        loss="spearman", aggregation="sum", generations=40, time_limit=30, seed=7, population=64, jobs=2
+    )
+    kw = pysr_kwargs(arch_table, RuleSet.load("default"), settings, tmp_path)
     assert kw["loss_function"] == loss_function_source("spearman", "sum")
     assert kw["loss_scale"] == "linear" and kw["batching"] is False and kw["precision"] == 64
     assert kw["niterations"] == 40 and kw["timeout_in_seconds"] == 30.0 and "max_evals" not in kw
@@ -70,7 +71,7 @@ def test_kwargs(arch_table, tmp_path) -> None:
     assert "x0" in kw["guesses"] and "lpz_log(x1)" in kw["guesses"] and "lpz_neg(lpz_log(x2))" in kw["guesses"]
     assert any(g.startswith("(lpz_log(") and " + lpz_log(" in g for g in kw["guesses"])
     assert kw["should_simplify"] is False
-    serial = pysr_kwargs(arch_table, RuleSet.load("default"), budget=Budget(evaluations=500, generations=None))
+    serial = pysr_kwargs(arch_table, RuleSet.load("default"), SearchSettings(evaluations=500, jobs=1))
     assert serial["parallelism"] == "serial" and serial["deterministic"] is True and "procs" not in serial
     assert serial["max_evals"] == 500 and serial["niterations"] == 10**9
 
@@ -78,7 +79,7 @@ def test_kwargs(arch_table, tmp_path) -> None:
 def test_missing_julia_is_one_clear_error(arch_table, monkeypatch) -> None:
     monkeypatch.setattr("shutil.which", lambda name: None)
     with pytest.raises(SearchError, match=r"^the pysr engine needs Julia: no `julia` on PATH"):
-        PysrEngine().fit(arch_table, RuleSet.load("default"), budget=Budget(generations=1))
+        PysrEngine().fit(arch_table, RuleSet.load("default"), SearchSettings(generations=1))
 
 
 def test_equations_are_parsed_and_rescored_by_the_embedded_fitness(arch_table) -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from lpzero_sr.rules.ruleset import RuleSet
-from lpzero_sr.search.engine import Budget
 from lpzero_sr.search.pysr_engine import pysr_kwargs
+from lpzero_sr.settings import SearchSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,8 +31,8 @@ def installed_init_parameters() -> set[str]:
 
 def test_every_keyword_we_pass_exists_in_the_installed_pysr(tmp_path, arch_table) -> None:
     params = installed_init_parameters()
-    budget = Budget(generations=5, evaluations=100, time_limit=10)
-    kwargs = pysr_kwargs(arch_table, RuleSet.load("default"), budget=budget, jobs=2, checkpoint=tmp_path)
+    settings = SearchSettings(generations=5, evaluations=100, time_limit=10, jobs=2)
+    kwargs = pysr_kwargs(arch_table, RuleSet.load("default"), settings, tmp_path)
     assert set(kwargs) - params == set()
     assert {"guesses", "loss_scale", "should_simplify", "loss_function"} <= set(kwargs)
     assert "warm_start" in params  # set on resume via set_params
