@@ -58,7 +58,9 @@ def _reduce(values: torch.Tensor, aggregation: str | None) -> torch.Tensor:
         return values.sum()
     if aggregation == "mean":
         return values.mean()
-    raise ValueError(f"unknown aggregation {aggregation!r}; use 'sum' or 'mean'")
+    if aggregation == "nanmean":
+        return values.nanmean()
+    raise ValueError(f"unknown aggregation {aggregation!r}; use 'sum', 'mean' or 'nanmean'")
 
 
 def torch_source(
@@ -89,7 +91,7 @@ def torch_source(
 
     body = emit(node)
     doc = "per-layer statistics (one value per layer)" if aggregation else "per-architecture statistics"
-    reduce = {"sum": ".sum()", "mean": ".mean()", None: ""}[aggregation]
+    reduce = {"sum": ".sum()", "mean": ".mean()", "nanmean": ".nanmean()", None: ""}[aggregation]
     return (
         f"import torch\n{helpers}\n\n"
         f"def {name}(stats: dict[str, torch.Tensor]) -> torch.Tensor:\n"

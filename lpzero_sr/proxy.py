@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import sympy
@@ -161,8 +161,9 @@ class Proxy:
         for key, types in _FIELD_TYPES.items():
             if key in fields and not isinstance(fields[key], types):
                 raise ProxyError(f"proxy field {key!r} has the wrong type ({type(fields[key]).__name__})")
-        if fields.get("aggregation") not in (None, "sum", "mean"):
-            raise ProxyError(f"proxy aggregation must be 'sum', 'mean' or null, got {fields['aggregation']!r}")
+        if fields.get("aggregation") not in (None, *get_args(Aggregation)):
+            known = ", ".join(repr(a) for a in get_args(Aggregation))
+            raise ProxyError(f"proxy aggregation must be {known} or null, got {fields['aggregation']!r}")
         if fields.get("direction", "maximize") not in ("maximize", "minimize"):
             raise ProxyError(f"proxy direction must be 'maximize' or 'minimize', got {fields['direction']!r}")
         try:

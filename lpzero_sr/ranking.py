@@ -12,7 +12,7 @@ import numpy as np
 from scipy import stats
 
 Method = Literal["spearman", "kendall"]
-Aggregation = Literal["sum", "mean"]
+Aggregation = Literal["sum", "mean", "nanmean"]
 WORST_LOSS = 2.0  # 1 - (-1): what an invalid candidate scores
 
 
@@ -55,14 +55,24 @@ def rank_loss(score: np.ndarray, target: np.ndarray, method: Method = "spearman"
 
 
 def aggregate(values: np.ndarray, groups: np.ndarray, n_groups: int, how: Aggregation = "sum") -> np.ndarray:
-    """Reduce per-row ``values`` to one value per group (``groups`` are integer codes 0..n_groups-1)."""
+    """Reduce per-row ``values`` to one value per group (``groups`` are integer codes 0..n_groups-1).
+
+    ``nanmean`` is the mean over a group's rows whose value is not NaN (NaN when there is none): in a per-item
+    table NaN marks an item that a formula's columns do not all have, so LPZero's zip of two lists of different
+    lengths is the mean over the items both have (:mod:`lpzero_sr.features.lpzero_space`)."""
     values = np.asarray(values, dtype=float)
+    if how == "nanmean":
+        present = ~np.isnan(values)
+        total = np.bincount(groups, weights=np.where(present, values, 0.0), minlength=n_groups)
+        count = np.bincount(groups, weights=present.astype(float), minlength=n_groups)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(count > 0, total / np.maximum(count, 1), np.nan)
     total = np.bincount(groups, weights=values, minlength=n_groups)
     if how == "sum":
         return total
     if how == "mean":
         return total / np.bincount(groups, minlength=n_groups)
-    raise ValueError(f"unknown aggregation {how!r}; use 'sum' or 'mean'")
+    raise ValueError(f"unknown aggregation {how!r}; use 'sum', 'mean' or 'nanmean'")
 
 
 def bootstrap_ci(

@@ -1,0 +1,92 @@
+"""LPZero's space on a benchmark: branch values of its architectures (cached) and the per-item StatTable.
+
+Every model is initialised from ``torch.manual_seed(settings.seed)`` and sees the batch of
+:func:`lpzero_sr.features.inputs.make_batch` (the same models and batch as ``lpzero-sr baselines``), on CPU with one
+thread. Branch values are stored under ``<cache>/lpzero_space/<benchmark>/<b..-t..-s..>/`` keyed by content
+(:mod:`lpzero_sr.features.lpzero_table`).
+
+The table has one row per (architecture, item) and is aggregated with ``nanmean`` (:func:`lpzero_sr.ranking.aggregate`):
+the mean over the items where a formula has a value, which for an LPZero genotype are the items both of its
+branches have (LPZero's zip). Constant columns stay searchable here (``StatTable`` drops columns constant over all
+rows, but a branch that is 0 on every item of its list, like FlexiBERT's ``act.frobenius_norm.logsoftmax``, still
+decides which items a genotype averages over).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from lpzero_sr.baselines import ExtractSettings, extract_inputs
+from lpzero_sr.features.lpzero_space import Genotype
+from lpzero_sr.features.lpzero_table import ITEM, ArchBranches, branch_frame, branch_key, extract_branches
+from lpzero_sr.proxy import Proxy
+from lpzero_sr.spaces.base import Benchmark, cache_dir
+from lpzero_sr.table import StatTable
+
+AGGREGATION = "nanmean"
+SETTINGS = ExtractSettings()  # batch 4 x 64, seed 0: the baselines' extraction
+
+
+def branch_dir(bench: Benchmark, settings: ExtractSettings, root: str | Path | None = None) -> Path:
+    base = Path(root) if root is not None else cache_dir() / "lpzero_space"
+    return base / bench.name / ExtractSettings(settings.batch_size, settings.seq_len, settings.seed).tag()
+
+
+def benchmark_branches(
+    bench: Benchmark,
+    settings: ExtractSettings = SETTINGS,
+    archs: Sequence[str] | None = None,
+    columns: str | Iterable[str] = "all",
+    root: str | Path | None = None,
+    progress: bool = True,
+) -> tuple[dict[str, ArchBranches], dict[str, float]]:
+    """Branch values ``columns`` of ``archs`` (default all) of ``bench``, computing what the store lacks; also the
+    seconds each computed architecture took."""
+    from lpzero_sr.features.inputs import make_batch
+
+    if bench.space is None:
+        raise ValueError(f"benchmark {bench.name!r} has no model builder")
+    chosen = list(bench.archs if archs is None else archs)
+    inputs = {**extract_inputs(bench.space, settings), "device": "cpu", "dtype": "float32", "cpu_threads": 1}
+    keys = {a: branch_key(bench.configs[a], inputs) for a in chosen}
+    batches: dict[int, torch.Tensor] = {}
+
+    def build(arch: str) -> torch.nn.Module:
+        torch.manual_seed(settings.seed)
+        return bench.build(arch)
+
+    def batch(arch: str, _: torch.nn.Module) -> torch.Tensor:
+        size = bench.space.vocab_size(bench.configs[arch])  # type: ignore[union-attr]
+        if size not in batches:
+            batches[size] = make_batch(size, settings.batch_size, settings.seq_len, seed=settings.seed)
+        return batches[size]
+
+    return extract_branches(chosen, build, batch, keys, branch_dir(bench, settings, root), columns, progress)
+
+
+def item_table(bench: Benchmark, branches: dict[str, ArchBranches], columns: Sequence[str]) -> StatTable:
+    """The per-item StatTable of ``columns`` with ``bench``'s target (every column searchable, constant or not)."""
+    frame = branch_frame(branches, columns)
+    table = bench.table(frame, layer_col=ITEM)
+    return table.with_features([c for c in columns if c in frame.columns])
+
+
+def genotype_proxy(genotype: Genotype) -> Proxy:
+    """A genotype as a per-item proxy: its formula aggregated by ``nanmean``."""
+    return Proxy(genotype.formula(), aggregation=AGGREGATION, selection=str(genotype))  # type: ignore[arg-type]
+
+
+def genotype_scores(genotype: Genotype, table: StatTable) -> np.ndarray:
+    """LPZero's value of ``genotype`` per architecture of ``table`` (NaN where LPZero returns -1)."""
+    if not genotype.valid or any(c not in table.frame.columns for c in genotype.columns()):
+        return np.full(len(table.archs), np.nan)
+    return genotype_proxy(genotype).evaluate(table)
+
+
+def per_arch(table: StatTable, scores: np.ndarray) -> pd.Series:
+    return pd.Series(scores, index=pd.Index(table.archs, name="arch"))
