@@ -22,6 +22,7 @@ import pandas as pd
 import torch
 
 from lpzero_sr.baselines import ExtractSettings, extract_inputs
+from lpzero_sr.errors import DataError
 from lpzero_sr.features.lpzero_space import Genotype
 from lpzero_sr.features.lpzero_table import ITEM, ArchBranches, branch_frame, branch_key, extract_branches
 from lpzero_sr.proxy import Proxy
@@ -90,3 +91,24 @@ def genotype_scores(genotype: Genotype, table: StatTable) -> np.ndarray:
 
 def per_arch(table: StatTable, scores: np.ndarray) -> pd.Series:
     return pd.Series(scores, index=pd.Index(table.archs, name="arch"))
+
+
+REFERENCE = "lpzero_reference"  # LPZero's committed per-architecture values (see its README in the data root)
+
+
+def lpzero_reference(data_dir: str | Path, benchmark: str, proxy: str = "lpzero") -> pd.Series:
+    """LPZero's own value of ``proxy`` per architecture id of ``benchmark`` ("lts-gpt2": any of its 16 GPT-2
+    proxies, e.g. ``lpzero``, ``snip``; "flexibert": ``lpzero`` or a column of its CSV)."""
+    import yaml
+
+    root = Path(data_dir) / REFERENCE
+    if benchmark == "lts-gpt2":
+        path = root / "gpt2_wt103" / f"{proxy}_scores_seed_1111.yaml"
+        if not path.is_file():
+            raise DataError(f"LPZero reference values not found: {path}")
+        return pd.Series(yaml.safe_load(path.read_text(encoding="utf-8")), dtype=float, name=proxy)
+    path = root / "flexibert" / "BERT_results_activation_3.csv"
+    if not path.is_file():
+        raise DataError(f"LPZero reference values not found: {path}")
+    frame = pd.read_csv(path)
+    return pd.Series(frame[proxy].to_numpy(float), index=frame["ID"].astype(str), name=proxy)
