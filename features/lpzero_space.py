@@ -89,12 +89,12 @@ def _op(name: str) -> Callable[[UnaryOp], UnaryOp]:
 # LPZero's numerics, operator by operator (float32 tensors; a 0-d tensor is a valid input of every operator)
 @_op("log")
 def _log(a: torch.Tensor) -> torch.Tensor:
-    return torch.log(torch.where(a <= 0, torch.ones_like(a), a) + 1e-9)  # A[A <= 0] = 1; log(A + 1e-9)
+    return a.masked_fill(a <= 0, 1.0).add_(1e-9).log_()  # A[A <= 0] = 1; log(A + 1e-9)
 
 
 @_op("abslog")
 def _abslog(a: torch.Tensor) -> torch.Tensor:
-    return torch.log(torch.abs(torch.where(a == 0, torch.ones_like(a), a)))  # A[A == 0] = 1; log|A|
+    return a.masked_fill(a == 0, 1.0).abs_().log_()  # A[A == 0] = 1; log|A|
 
 
 _op("abs")(torch.abs)
@@ -112,8 +112,8 @@ def _pow(a: torch.Tensor) -> torch.Tensor:
 
 @_op("normalize")
 def _normalize(a: torch.Tensor) -> torch.Tensor:
-    c = (a - torch.mean(a)) / torch.std(a)
-    return torch.where(c != c, torch.zeros_like(c), c)  # C[C != C] = 0 (NaN only; an infinity stays)
+    c = (a - torch.mean(a)).div_(torch.std(a))
+    return c.nan_to_num_(nan=0.0, posinf=math.inf, neginf=-math.inf)  # C[C != C] = 0 (NaN only; infinities stay)
 
 
 @_op("invert")
@@ -148,7 +148,7 @@ def _logsoftmax(a: torch.Tensor) -> torch.Tensor:
 
 @_op("sqrt")
 def _sqrt(a: torch.Tensor) -> torch.Tensor:
-    return torch.sqrt(a.clamp(min=0))
+    return a.clamp(min=0).sqrt_()
 
 
 @_op("revert")
@@ -159,7 +159,7 @@ def _revert(a: torch.Tensor) -> torch.Tensor:
 @_op("min_max_normalize")
 def _min_max(a: torch.Tensor) -> torch.Tensor:
     lo, hi = a.min(), a.max()
-    return (a - lo) / (hi - lo + 1e-9)
+    return (a - lo).div_(hi - lo + 1e-9)
 
 
 @_op("no_op")
