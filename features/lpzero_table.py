@@ -1,10 +1,11 @@
 """Branch values of many architectures: a content-keyed store on disk and the per-item table the search reads.
 
-Each architecture's branch values (:class:`lpzero_sr.features.lpzero_space.Branches`) are kept in one Parquet
-file ``<dir>/<key>.parquet`` (float32 columns: LPZero's branch values are float32 means; one row per item, NaN past
-a list's end) with its list lengths in columns ``n.<input>``. The key is the SHA-256 of the architecture's config,
-the settings it was extracted with and :data:`~lpzero_sr.features.lpzero_space.VERSION`
-(:func:`lpzero_sr.features.cache.extract_key`), so another batch, seed or version is recomputed, never served stale.
+Each architecture's branch values (:class:`lpzero_sr.features.lpzero_space.Branches`) are kept in one ``.npz``
+file ``<dir>/<key>.npz`` (read without pickle): ``values`` (items x branches, float32: LPZero's branch values are
+float32 means; NaN past a list's end), ``names`` (the branches), ``inputs`` and ``lengths`` (each list's length).
+The key is the SHA-256 of the architecture's config, the settings it was extracted with and
+:data:`~lpzero_sr.features.lpzero_space.VERSION` (:func:`lpzero_sr.features.cache.extract_key`), so another batch,
+seed or version is recomputed, never served stale.
 A file holds the branches computed so far; asking for more computes only the missing ones (one hook pass) and
 rewrites the file with the union.
 """
@@ -80,21 +81,24 @@ def _base(columns: Iterable[str]) -> list[str]:
 def load(path: Path) -> ArchBranches | None:
     if not path.is_file():
         return None
-    frame = pd.read_parquet(path)
-    lengths = {c.removeprefix("n."): int(frame[c].iloc[0]) for c in frame.columns if c.startswith("n.")}
-    values = {c: frame[c].to_numpy(dtype=float) for c in frame.columns if not c.startswith("n.")}
-    return ArchBranches(values, lengths)
+    with np.load(path, allow_pickle=False) as data:
+        values = data["values"].astype(float)
+        branches = {str(n): values[:, i] for i, n in enumerate(data["names"])}
+        lengths = {str(k): int(v) for k, v in zip(data["inputs"], data["lengths"], strict=True)}
+    return ArchBranches(branches, lengths)
 
 
 def save(path: Path, branches: ArchBranches) -> None:
     rows = max(branches.rows, 1)
-    data: dict[str, np.ndarray] = {f"n.{k}": np.full(rows, v, dtype=np.int64) for k, v in branches.lengths.items()}
-    for name, value in branches.values.items():
-        padded = np.full(rows, np.nan, dtype=np.float32)
-        padded[: len(value)] = value[:rows]
-        data[name] = padded
+    names = list(branches.values)
+    values = np.full((rows, len(names)), np.nan, dtype=np.float32)
+    for i, name in enumerate(names):
+        value = branches.values[name][:rows]
+        values[: len(value), i] = value
     buffer = io.BytesIO()
-    pd.DataFrame(data).to_parquet(buffer, index=False)
+    inputs, lengths = list(branches.lengths), list(branches.lengths.values())
+    np.savez(buffer, values=values, names=np.array(names, dtype=str), inputs=np.array(inputs, dtype=str),
+             lengths=np.array(lengths, dtype=np.int64))  # fmt: skip
     atomic_write_bytes(path, buffer.getvalue())
 
 
@@ -119,7 +123,7 @@ def extract_branches(
     seconds: dict[str, float] = {}
     threads = torch.get_num_threads()
     for arch in tqdm(arch_ids, desc="lpzero branches", unit="arch", disable=not progress):
-        path = out / f"{keys[arch]}.parquet"
+        path = out / f"{keys[arch]}.npz"
         stored = load(path) or ArchBranches({}, {})
         missing = [c for c in wanted if c not in stored.values]
         if missing:
@@ -145,12 +149,10 @@ def extract_branches(
 def branch_frame(branches: Mapping[str, ArchBranches], columns: Iterable[str]) -> pd.DataFrame:
     """The per-item table: one row per (architecture, item) with ``arch``, ``item`` and ``columns``."""
     columns = list(columns)
-    parts = []
-    for arch, stored in branches.items():
-        rows = stored.rows
-        block = {c: stored.column(c, rows) for c in columns}
-        parts.append(pd.DataFrame({"arch": [arch] * rows, ITEM: np.arange(rows), **block}))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["arch", ITEM, *columns])
+    archs = [a for a, b in branches.items() for _ in range(b.rows)]
+    items = np.concatenate([np.arange(b.rows) for b in branches.values()]) if branches else np.zeros(0, int)
+    data = {c: np.concatenate([b.column(c, b.rows) for b in branches.values()]) if branches else [] for c in columns}
+    return pd.DataFrame({"arch": archs, ITEM: items, **data})
 
 
 def space_columns(branches: Mapping[str, ArchBranches]) -> list[str]:
