@@ -77,6 +77,14 @@ def item_table(bench: Benchmark, branches: dict[str, ArchBranches], columns: Seq
     return table.with_features([c for c in columns if c in frame.columns])
 
 
+def valued_everywhere(table: StatTable) -> StatTable:
+    """Only the columns with a value on every architecture of ``table`` (call it on training rows): a branch that is
+    empty (FlexiBERT's ``grad``, GPT-2's ``softmax``) or not finite on some architecture gives every formula reading
+    it no score there."""
+    counts = table.frame.groupby(table.arch_col, sort=False)[list(table.features)].count()
+    return table.with_features([c for c, ok in (counts > 0).all().items() if ok])
+
+
 def genotype_proxy(genotype: Genotype) -> Proxy:
     """A genotype as a per-item proxy: its formula aggregated by ``nanmean``."""
     return Proxy(genotype.formula(), aggregation=AGGREGATION, selection=str(genotype))  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ import torch
 from lpzero_sr.features.lpzero_space import INPUTS, Branches, Genotype, all_columns, column_name, parse_column
 from lpzero_sr.features.lpzero_table import ITEM, ArchBranches, branch_frame
 from lpzero_sr.lpzero_evolution import REJECTED, ProgramFitness, evolve
-from lpzero_sr.lpzero_tables import AGGREGATION
+from lpzero_sr.lpzero_tables import AGGREGATION, valued_everywhere
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.table import StatTable
 
@@ -84,3 +84,10 @@ def test_evolution_finds_a_rank_perfect_program_deterministically(table: StatTab
 
 def _genes(g: Genotype) -> tuple[str, ...]:
     return (*g.inputs, *g.ops[0], *g.ops[1], g.binary)
+
+
+def test_the_projects_search_reads_the_branches_valued_on_every_architecture(table: StatTable) -> None:
+    kept = valued_everywhere(table).features
+    assert not any(c.startswith("lpz.softmax") for c in kept)  # an empty list
+    assert "lpz.act.exp.exp" in kept and "lpz.weight.pow.mean" in kept
+    assert len(kept) < len(table.features)
