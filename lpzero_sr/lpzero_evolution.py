@@ -10,7 +10,8 @@ As in LPZero's code:
 * its rule-based pruning (RPS) as its code applies it: a program is rejected (fitness -1) when LPZero cannot evaluate
   it (``disconnect``, ``matrix_multiplication``, an empty zip), when its value on a training architecture is -1, 0,
   NaN or infinite, when its values on the first 4 training architectures are all equal (its early exit), or when
-  its Spearman is NaN; the initial population redraws rejected programs until it holds 80 valid ones;
+  its Spearman is NaN (a rho of exactly -1 reads as that -1); the initial population redraws rejected programs (and
+  those of rho exactly 0) until it holds 80;
 * each iteration ranks the population, draws two parents from the better half, crosses them over with
   probability 0.5 (each input and unary operator from either parent with probability 0.5, the binary operator
   from the first with probability 0.2), mutates the child with probability 0.5 (each gene kept with probability
@@ -143,7 +144,7 @@ def evolve(
     while len(pop) < population:
         program = toolbox.program()
         program.fitness.values = (fitness(program),)
-        if program.fitness.values[0] != REJECTED:
+        if program.fitness.values[0] not in (REJECTED, 0.0):  # LPZero's is_anomaly on the score: -1 or 0
             pop.append(program)
     history = []
     for _ in range(iterations):
