@@ -61,7 +61,7 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 N_TRAIN = 50
 # benchmark -> (LPZero's space built as LPZero built it, its published proxy, LPZero's reported number)
 CASES = {
-    "flexibert": ("flexibert-electra", "lpzero-flexibert", "0.748 / 0.511 on all 500 (issue 21: 0.708 held out)"),
+    "flexibert": ("flexibert-electra", "lpzero-flexibert", "0.748 / 0.511 on all 500"),
     "lts-gpt2": ("lts-gpt2", "lpzero-gpt2", "absolute 0.980 / 0.886 on all 200 (signed -0.980 / -0.886)"),
     "tiny-gpt2": ("tiny-gpt2", "lpzero-gpt2", "-"),  # --smoke only
 }

@@ -418,6 +418,6 @@ REPORTED = {
         "lts-gpt2", -0.980, -0.886, "LPZero reports the absolute values 0.98 / 0.886: its score rises with perplexity"
     ),
     "lpzero-flexibert": Reported(
-        "flexibert", 0.748, 0.511, "all 500 at ELECTRA-small widths; 0.708 on the 450 its search did not see"
+        "flexibert", 0.748, 0.511, "LPZero's own values over all 500, its models at ELECTRA-small widths"
     ),
 }
