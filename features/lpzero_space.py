@@ -29,6 +29,8 @@ Deviations from LPZero's code, each pinned by a test in ``tests/features/test_lp
   only when the item lies within the zipped length).
 * ``disconnect`` has no value (LPZero's ``unary_operation`` has no entry for it: an exception, so -1), nor has
   ``matrix_multiplication`` (``@`` of two Python floats).
+* The mean over items (``nanmean``) is exact for equal values; LPZero's ``sum(list) / len(list)`` can drift from a
+  constant in the last bit by an amount that depends on the number of items, which its search then ranks.
 * LPZero's ``element_wise_log`` and ``element_wise_abslog`` overwrite their input in place; when both branches read
   the same tensors (``(weight, weight)``, ``(grad, grad)``) its second branch sees the overwritten values. Here the
   operators are pure. LPZero's second backward pass of a ``(grad, grad)`` program doubles the gradients both

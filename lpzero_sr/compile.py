@@ -59,8 +59,17 @@ def _reduce(values: torch.Tensor, aggregation: str | None) -> torch.Tensor:
     if aggregation == "mean":
         return values.mean()
     if aggregation == "nanmean":
-        return values.nanmean()
+        return nanmean(values)
     raise ValueError(f"unknown aggregation {aggregation!r}; use 'sum', 'mean' or 'nanmean'")
+
+
+def nanmean(values: torch.Tensor) -> torch.Tensor:
+    """The mean of the non-NaN entries around the first of them (exact for equal values; NaN when there is none),
+    as :func:`lpzero_sr.ranking.aggregate` computes ``nanmean``."""
+    present = values[~torch.isnan(values)]
+    if present.numel() == 0:
+        return values.new_tensor(float("nan")).sum()
+    return present[0] + (present - present[0]).mean()
 
 
 def torch_source(
@@ -75,6 +84,8 @@ def torch_source(
     helpers = "".join("\n\n" + OPS.get(op).torch_source() for op in ops)
     if any(t in quantiles for t in terminals):
         helpers += "\n\n" + inspect.getsource(torch_quantile)
+    if aggregation == "nanmean":
+        helpers += "\n\n" + inspect.getsource(nanmean)
 
     def emit(n: Node) -> str:
         if n.var is not None and n.var in quantiles:
@@ -91,10 +102,10 @@ def torch_source(
 
     body = emit(node)
     doc = "per-layer statistics (one value per layer)" if aggregation else "per-architecture statistics"
-    reduce = {"sum": ".sum()", "mean": ".mean()", "nanmean": ".nanmean()", None: ""}[aggregation]
+    reduce = {"sum": ".sum()", "mean": ".mean()", None: ""}.get(aggregation, "")
     return (
         f"import torch\n{helpers}\n\n"
         f"def {name}(stats: dict[str, torch.Tensor]) -> torch.Tensor:\n"
         f'    """The proxy from {doc} (float64 tensors); higher is better."""\n'
-        f"    return ({body}){reduce}\n"
+        f"    return {'nanmean(' if aggregation == 'nanmean' else '('}{body}){reduce}\n"
     )

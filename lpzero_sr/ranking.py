@@ -59,14 +59,22 @@ def aggregate(values: np.ndarray, groups: np.ndarray, n_groups: int, how: Aggreg
 
     ``nanmean`` is the mean over a group's rows whose value is not NaN (NaN when there is none): in a per-item
     table NaN marks an item that a formula's columns do not all have, so LPZero's zip of two lists of different
-    lengths is the mean over the items both have (:mod:`lpzero_sr.features.lpzero_space`)."""
+    lengths is the mean over the items both have (:mod:`lpzero_sr.features.lpzero_space`). It is taken around the
+    group's first value, ``v0 + mean(v - v0)``, so a group whose values are all equal has exactly that value: a
+    plain sum over k rows divided by k may differ from it in the last bit, by a k-dependent amount a search would
+    rank."""
     values = np.asarray(values, dtype=float)
     if how == "nanmean":
         present = ~np.isnan(values)
-        total = np.bincount(groups, weights=np.where(present, values, 0.0), minlength=n_groups)
-        count = np.bincount(groups, weights=present.astype(float), minlength=n_groups)
+        first = np.full(n_groups, np.nan)
+        rows = np.flatnonzero(present)
+        seen, at = np.unique(groups[rows], return_index=True)
+        first[seen] = values[rows[at]]
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+            shifted = np.where(present, values - first[groups], 0.0)
+            total = np.bincount(groups, weights=shifted, minlength=n_groups)
+            count = np.bincount(groups, weights=present.astype(float), minlength=n_groups)
+            return np.where(count > 0, first + total / np.maximum(count, 1), np.nan)
     total = np.bincount(groups, weights=values, minlength=n_groups)
     if how == "sum":
         return total

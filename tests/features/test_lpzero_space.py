@@ -26,6 +26,7 @@ from lpzero_sr.features.lpzero_space import (
     column_name,
     parse_column,
 )
+from lpzero_sr.formula import Node
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.ranking import aggregate
 from lpzero_sr.spaces.flexibert import FlexiBertModel
@@ -206,6 +207,17 @@ def test_aggregate_nanmean_by_hand() -> None:
     groups = np.array([0, 0, 0, 1, 1, 2, 2])
     out = aggregate(values, groups, 3, "nanmean")
     assert out[0] == 2.0 and math.isnan(out[1]) and out[2] == np.inf
+
+
+@pytest.mark.parametrize("k", [3, 5, 6, 7])
+def test_nanmean_of_equal_values_is_that_value(k: int) -> None:
+    """A plain sum over k rows divided by k drifts from a constant in the last bit by a k-dependent amount
+    (0.1 * 3 / 3 != 0.1), which a search ranks (and LPZero's sum/len does); nanmean is exact for equal values, in
+    numpy and torch alike. Deviation from LPZero: a program equal on every item has exactly that value here."""
+    values = np.array([0.1] * k + [np.nan])
+    assert sum([0.1] * 3) / 3 != 0.1
+    assert aggregate(values, np.zeros(k + 1, dtype=int), 1, "nanmean")[0] == 0.1
+    assert float(Proxy(Node(var="x"), aggregation="nanmean").to_torch()({"x": torch.tensor(values)})) == 0.1
 
 
 def test_a_genotype_is_a_formula_that_round_trips(tmp_path: object) -> None:
