@@ -102,6 +102,10 @@ def main() -> None:
     print("Correlations with validation perplexity in this project's convention (proxy vs -ppl; LPZero's")
     print("eval_rank_gpt2.py prints spearmanr(ppl, -score), the same sign). NaN: no such proxy here.\n")
     print(to_markdown(table(args.data_dir, project)))
+    same = [lpzero_reference(args.data_dir, "lts-gpt2", p) for p in ("attention_confidence", "head_confidence")]
+    archs = [a for a in same[0].index if a in same[1].index]
+    rho = spearman(same[0].loc[archs].to_numpy(), same[1].loc[archs].to_numpy())
+    print(f"\nLPZero's attention_confidence vs its head_confidence (one definition in its code): rho {rho:.4f}")
 
 
 if __name__ == "__main__":
