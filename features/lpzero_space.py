@@ -51,7 +51,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from lpzero_sr.errors import LpzeroError
-from lpzero_sr.features.hooks import Record
+from lpzero_sr.features.hooks import HookManager, Record
+from lpzero_sr.features.loss import logits_of, zero_cost_loss
+from lpzero_sr.features.recipes import Recipe, resolve_recipe
 from lpzero_sr.registry import Registry
 
 if TYPE_CHECKING:
@@ -237,18 +239,14 @@ def capture(
     model: nn.Module,
     batch: torch.Tensor,
     kinds: Iterable[str] = INPUTS,
-    recipe: object = None,
+    recipe: Recipe | str | None = None,
     causal: bool | None = None,
 ) -> dict[str, list[torch.Tensor]]:
     """LPZero's lists ``kinds`` of ``model`` on ``batch`` from one forward pass (and one backward pass when ``grad``
     is asked for) under :class:`~lpzero_sr.features.hooks.HookManager`, in eval mode; the zero-cost loss is the
     project's (next-token or token-reconstruction cross-entropy)."""
-    from lpzero_sr.features.hooks import HookManager
-    from lpzero_sr.features.loss import logits_of, zero_cost_loss
-    from lpzero_sr.features.recipes import resolve_recipe
-
     kinds = [k for k in INPUTS if k in set(kinds)]
-    resolved = resolve_recipe(model, recipe)  # type: ignore[arg-type]
+    resolved = resolve_recipe(model, recipe)
     causal = resolved.causal(model) if causal is None else causal
     hooked = (
         {"items"} | ({"weight"} if "weight" in kinds else set()) | ({"weight", "grad"} if "grad" in kinds else set())

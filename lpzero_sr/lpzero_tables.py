@@ -97,10 +97,6 @@ def genotype_scores(genotype: Genotype, table: StatTable) -> np.ndarray:
     return genotype_proxy(genotype).evaluate(table)
 
 
-def per_arch(table: StatTable, scores: np.ndarray) -> pd.Series:
-    return pd.Series(scores, index=pd.Index(table.archs, name="arch"))
-
-
 REFERENCE = "lpzero_reference"  # LPZero's committed per-architecture values (see its README in the data root)
 
 
