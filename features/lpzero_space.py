@@ -54,6 +54,7 @@ from lpzero_sr.errors import LpzeroError
 from lpzero_sr.features.hooks import HookManager, Record
 from lpzero_sr.features.loss import logits_of, zero_cost_loss
 from lpzero_sr.features.recipes import Recipe, resolve_recipe
+from lpzero_sr.ranking import aggregate
 from lpzero_sr.registry import Registry
 
 if TYPE_CHECKING:
@@ -385,16 +386,25 @@ class Genotype:
         a, b = self.columns()
         return Node(op=BINARY_OPS[self.binary], args=(Node(var=a), Node(var=b)))
 
+    def combine(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The binary operator on the two branches' per-item values (this project's operator of that name)."""
+        from lpzero_sr.operators import OPS as FORMULA_OPS
+
+        if not self.valid:
+            raise BranchError(f"LPZero cannot evaluate {self} (disconnect or matrix multiplication)")
+        with np.errstate(all="ignore"):
+            return FORMULA_OPS.get(BINARY_OPS[self.binary]).numpy(a, b)  # type: ignore[arg-type]
+
     def value(self, branches: Branches) -> float:
-        """LPZero's value of this program on one architecture (NaN where LPZero returns -1 or fails)."""
+        """LPZero's value of this program on one architecture: the ``nanmean`` over the zipped items (NaN where
+        LPZero returns -1 or fails)."""
         if not self.valid:
             return math.nan
         a, b = (branches.column(c) for c in self.columns())
         n = min(len(a), len(b))
         if n == 0:
             return math.nan
-        op = {"add": np.add, "sub": np.subtract, "mul": np.multiply}[BINARY_OPS[self.binary]]  # type: ignore[index]
-        return float(np.mean(op(a[:n], b[:n])))
+        return float(aggregate(self.combine(a[:n], b[:n]), np.zeros(n, dtype=int), 1, "nanmean")[0])
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -98,10 +97,7 @@ class ProgramFitness:
         if not program.valid or any(c not in self.table.frame.columns for c in program.columns()):
             return np.full(n, np.nan)
         a, b = (self.table.column(c) for c in program.columns())
-        op: Callable[[np.ndarray, np.ndarray], np.ndarray] = {"sum": np.add, "difference": np.subtract,
-                                                               "product": np.multiply}[program.binary]  # fmt: skip
-        with np.errstate(all="ignore"):
-            return aggregate(op(a, b), self.groups, n, "nanmean")
+        return aggregate(program.combine(a, b), self.groups, n, "nanmean")
 
     def __call__(self, program: list[str]) -> float:
         key = tuple(program)
