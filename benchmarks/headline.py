@@ -27,6 +27,7 @@ import smoke
 
 from lpzero_sr.baselines import ExtractSettings
 from lpzero_sr.evaluate import rank_metrics
+from lpzero_sr.features.lpzero_space import REPORTED
 from lpzero_sr.fit.protocol import SPLITS, run_protocol, run_seed, split_seeds, write_protocol
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.settings import ENSEMBLE, TERMINAL_MODES, FitSettings, SearchSettings
@@ -103,8 +104,12 @@ def transfer(out: Path, tables: dict[str, StatTable]) -> dict:
                 continue
             rows[key] = {"formula": proxy.text(), **rank_metrics(proxy.evaluate(tables[target]), tables[target].y)}
     for name, table in tables.items():
-        if "lpzero" in table.features:
-            rows[f"LPZero published proxy on {name}"] = rank_metrics(table.column("lpzero"), table.y)
+        for proxy, reported in REPORTED.items():
+            if proxy in table.features:
+                own = name.split("-")[0] == reported.benchmark.split("-")[0]
+                note = f"{reported.spearman:.3f} / {reported.kendall:.3f} ({reported.note})" if own else "-"
+                key = f"{proxy} (LPZero's published proxy) on {name}"
+                rows[key] = rank_metrics(table.column(proxy), table.y) | {"reported": note}
     return rows
 
 
@@ -265,12 +270,13 @@ def render(result: dict, tag: str) -> str:
         formulas = "; ".join(f"{seed}: `{f}`" for seed, f in p["formulas"].items())
         lines.append(f"- {key}: {formulas}")
     lines += ["", "### Transfer between spaces (each seed's per-architecture proxy, scored on every architecture "
-              "of the other space)", "", "| proxy | Spearman | Kendall |", "|---|---|---|"]  # fmt: skip
+              "of the other space; signed, higher is better)", "", "| proxy | Spearman | Kendall | LPZero reported |",
+              "|---|---|---|---|"]  # fmt: skip
     for key, row in result["transfer"].items():
         if "spearman" in row:
-            lines.append(f"| {key} | {row['spearman']:.3f} | {row['kendall']:.3f} |")
+            lines.append(f"| {key} | {row['spearman']:.3f} | {row['kendall']:.3f} | {row.get('reported', '-')} |")
         else:
-            lines.append(f"| {key} | needs {', '.join(row['missing'])} | - |")
+            lines.append(f"| {key} | needs {', '.join(row['missing'])} | - | - |")
     for name, ab in result["ablation"].items():
         budgets = [b for b, _ in ab["curves"]["default"]]
         lines += [

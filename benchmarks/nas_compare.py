@@ -103,10 +103,10 @@ def compare(args: argparse.Namespace, split_seed: int) -> dict[str, list[float]]
     table = extracted_table(bench, settings, device=args.device)
     train, test = table.split(args.train_size, seed=split_seed)
     start = time.perf_counter()
-    search = SearchSettings(
+    fit_search = SearchSettings(
         engine="deap", generations=args.generations, seed=split_seed, population=args.fit_population
     )
-    fit = fit_table(train, test, FitSettings(search=search))
+    fit = fit_table(train, test, FitSettings(search=fit_search))
     print(
         f"\n== {bench.name}, split seed {split_seed}: proxy fitted on {len(train.archs)} archs in "
         f"{time.perf_counter() - start:.0f} s: {fit.proxy.text()}  "
@@ -137,9 +137,9 @@ def compare(args: argparse.Namespace, split_seed: int) -> dict[str, list[float]]
             "proxy-rs": (proxy_memo, "random"),
         }
         for name, (scoring, strategy) in runs.items():
-            settings = NasSettings(args.candidates, args.population, args.sample, budget, seed, strategy)
+            nas = NasSettings(args.candidates, args.population, args.sample, budget, seed, strategy)
             start = time.perf_counter()
-            pick = search(domain, scoring, settings).top(1)[0]
+            pick = search(domain, scoring, nas).top(1)[0]
             wall[name] += time.perf_counter() - start
             picks[name].append(truth[pick.arch])
     better = "lower" if sign < 0 else "higher"

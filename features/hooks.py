@@ -9,6 +9,8 @@ Kinds (capture only those you ask for):
 - ``weight``    the block's matrices (no copy: detached views of the parameters)
 - ``grad``      their gradients, filled during backward by parameter tensor hooks
 - ``jacobian``  gradient with respect to the token-embedding output (B, T, d); stored on the record, not per layer
+- ``items``     LPZero's tensor lists: the tapped inputs/outputs of :attr:`LayerSpec.items` (``taps``), as
+                ``(kind, group, tensor)`` in call order (:mod:`lpzero_sr.features.lpzero_space` assembles them)
 
 Only ``register_forward_hook`` and tensor ``register_hook`` are used; every handle is removed on exit, also when the
 body raises. Captured tensors are detached; activation-like tensors keep at most ``max_numel`` elements (leading
@@ -26,10 +28,17 @@ from torch import nn
 from torch.utils.hooks import RemovableHandle
 
 from lpzero_sr.errors import LpzeroError
-from lpzero_sr.features.recipes import LayerSpec, Recipe, force_eager_attention, input_embedding, resolve_recipe
+from lpzero_sr.features.recipes import (
+    LayerSpec,
+    Recipe,
+    Tap,
+    force_eager_attention,
+    input_embedding,
+    resolve_recipe,
+)
 
 LAYER_KINDS = ("act", "act_grad", "head", "softmax", "weight", "grad")
-KINDS = (*LAYER_KINDS, "jacobian")
+KINDS = (*LAYER_KINDS, "jacobian", "items")
 DEFAULT_MAX_NUMEL = 1 << 24
 
 
@@ -45,6 +54,7 @@ class Record:
     kinds: frozenset[str]
     tensors: dict[str, list[list[torch.Tensor]]] = field(default_factory=dict)
     jacobian: torch.Tensor | None = None
+    items: list[list[tuple[str, str, torch.Tensor]]] = field(default_factory=list)
 
     @property
     def n_layers(self) -> int:
@@ -134,7 +144,12 @@ class HookManager:
         record = self.record
         for kind in self.kinds & set(LAYER_KINDS):
             record.tensors[kind] = [[] for _ in record.specs]
+        if "items" in self.kinds:
+            record.items = [[] for _ in record.specs]
         for slot, spec in enumerate(record.specs):
+            if "items" in self.kinds:
+                for tap in spec.items.taps:
+                    self._handles.append(tap.module.register_forward_hook(self._on_tap(slot, tap)))
             if self.kinds & {"act", "act_grad"}:
                 self._hook_modules(spec.act, self._on_act(slot))
             if "head" in self.kinds:
@@ -178,6 +193,13 @@ class HookManager:
             if probs is None:
                 raise CaptureError("attention module returned no probabilities (is attention eager?)")
             self.record.tensors["softmax"][slot].append(_bounded(probs, self.max_numel))
+
+        return hook
+
+    def _on_tap(self, slot: int, tap: Tap) -> Any:
+        def hook(module: nn.Module, args: Any, output: Any) -> None:
+            value = args[0] if tap.port == "input" else output if tap.index is None else output[tap.index]
+            self.record.items[slot].append((tap.kind, tap.group, _bounded(value, self.max_numel)))
 
         return hook
 

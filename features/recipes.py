@@ -11,7 +11,7 @@ Plain-torch builders follow the "native" convention: blocks in an ``nn.ModuleLis
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from torch import nn
 
@@ -21,6 +21,34 @@ from lpzero_sr.registry import Registry
 
 class RecipeError(LpzeroError):
     """A model that no recipe understands, or that lacks a module its recipe expects."""
+
+
+@dataclass(frozen=True)
+class Tap:
+    """A module whose forward output (or first input) joins one of LPZero's tensor lists (``act``, ``head`` or
+    ``softmax``), once per call. ``index`` picks ``output[index]`` of a module returning a tuple; consecutive calls of
+    taps sharing a non-empty ``group`` form one tensor, concatenated along the last dimension (a fused projection)."""
+
+    kind: str
+    module: nn.Module
+    port: str = "output"
+    index: int | None = None
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class LpzeroItems:
+    """What LPZero's program space reads from one block (:mod:`lpzero_sr.features.lpzero_space`).
+
+    ``taps`` fill the ``act``, ``head`` and ``softmax`` lists in call order. ``params`` are the block's items of the
+    ``weight`` and ``grad`` lists: each a tuple of positions in :attr:`LayerSpec.weights` concatenated along the
+    output dimension, read in ``(out, in)`` layout, or in ``(in, out)`` (Conv1D's) when ``transpose``. ``grads``
+    is False where LPZero's code reads gradients before its backward pass, so its ``grad`` list is empty."""
+
+    taps: tuple[Tap, ...] = ()
+    params: tuple[tuple[int, ...], ...] = ()
+    transpose: bool = False
+    grads: bool = True
 
 
 @dataclass(frozen=True)
@@ -45,6 +73,7 @@ class LayerSpec:
     softmax_index: int | None
     weights: tuple[tuple[str, nn.Parameter], ...]
     roles: tuple[str, ...]
+    items: LpzeroItems = field(default_factory=LpzeroItems)
 
     def weights_with_role(self, role: str) -> list[nn.Parameter]:
         return [p for (_, p), r in zip(self.weights, self.roles, strict=True) if r == role]
@@ -76,17 +105,71 @@ class Recipe:
         qkv = tuple(m for name in self.qkv for m in find(block, name))
         weights = tuple((n, p) for n, p in block.named_parameters() if p.dim() >= 2)
         roles = tuple(_role(n, self.attn_prefixes, self.ffn_prefixes, self.by_suffix) for n, _ in weights)
+        softmax = find(block, self.softmax) if self.softmax else ()
         return LayerSpec(
             index=index,
             block=block,
             act=find(block, self.act) if self.act else (),
             qkv=qkv,
             qkv_fused=len(self.qkv) == 1,
-            softmax=find(block, self.softmax) if self.softmax else (),
+            softmax=softmax,
             softmax_index=self.softmax_index,
             weights=weights,
             roles=roles,
+            items=lpzero_items(self.name, block, weights, softmax, self.softmax_index),
         )
+
+
+def lpzero_items(
+    family: str,
+    block: nn.Module,
+    weights: tuple[tuple[str, nn.Parameter], ...],
+    softmax: tuple[nn.Module, ...],
+    softmax_index: int | None,
+) -> LpzeroItems:
+    """LPZero's item lists for one block, by model family, as its code (pprp/LPZero ``zc_inputs.py``) reads them.
+
+    * FlexiBERT encoders (a block with ``mixer`` and ``ffn``, LPZero's ELECTRA): ``head`` is the query projection's
+      output (an LT layer's input projection), ``softmax`` the mixer's probabilities, ``act`` every FFN
+      activation output (``num_feed_forward`` per layer), ``weight`` the mixer's ``nn.Linear`` matrices; ``grad``
+      is empty (LPZero reads ``.grad`` before its backward pass).
+    * GPT-2 (Hugging Face Conv1D, or a native decoder whose q/k/v projections stand for GPT-2's fused ``c_attn``):
+      the block's projections in module order (``c_attn``, ``attn.c_proj``, ``mlp.c_fc``, ``mlp.c_proj``); their
+      outputs are both ``act`` and ``head``, their matrices (Conv1D's ``(in, out)`` layout) ``weight`` and
+      ``grad``; ``softmax`` is empty (LPZero's hook condition never holds on GPT-2).
+    * Any other model (LPZero's LLaMA rule): every ``nn.Linear`` of the block, outputs as ``act`` and ``head``,
+      matrices as ``weight`` and ``grad``; ``softmax`` the recipe's attention probabilities.
+    """
+    position = {name: i for i, (name, _) in enumerate(weights)}
+    mixer, ffn = getattr(block, "mixer", None), getattr(block, "ffn", None)
+    if isinstance(mixer, nn.Module) and isinstance(ffn, nn.Module):
+        query = getattr(mixer, "q_proj", None) or getattr(mixer, "v_proj", None)
+        probs = getattr(mixer, "attn_probs", None)
+        taps = [Tap("head", query)] if isinstance(query, nn.Module) else []
+        taps += [Tap("softmax", probs)] if isinstance(probs, nn.Module) else []
+        taps += [Tap("act", m, port="input") for m in (*getattr(ffn, "stack", ()), getattr(ffn, "fc_out", None)) if m]
+        linears = [f"mixer.{n}.weight" for n, m in mixer.named_modules() if isinstance(m, nn.Linear)]
+        return LpzeroItems(tuple(taps), tuple((position[n],) for n in linears if n in position), grads=False)
+    gpt2 = family in ("gpt2", "native")
+    projections = [(n, m) for n, m in block.named_modules() if isinstance(m, nn.Linear) or type(m).__name__ == "Conv1D"]
+    taps, params, fused = [], [], []
+    for name, module in projections:
+        short = name.rsplit(".", 1)[-1]
+        group = "qkv" if gpt2 and short in ("q_proj", "k_proj", "v_proj") else ""
+        taps += [Tap(kind, module, group=group) for kind in ("act", "head")]
+        pos = position.get(f"{name}.weight")
+        if pos is None:
+            continue
+        if group:
+            fused.append(pos)
+            if len(fused) == 3:
+                params.append(tuple(fused))
+        else:
+            params.append((pos,))
+    if not gpt2:
+        taps += [Tap("softmax", m, index=softmax_index) for m in softmax]
+    transpose = family == "native"  # nn.Linear (out, in) read as GPT-2's Conv1D (in, out)
+    return LpzeroItems(tuple(taps), tuple(params), transpose=transpose)
 
 
 def _role(param_name: str, attn: tuple[str, ...], ffn: tuple[str, ...], by_suffix: bool) -> str:

@@ -204,6 +204,27 @@ def agreement(ours: pd.DataFrame, theirs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["proxy", "n", "spearman"])
 
 
+def lpzero_published(table: pd.DataFrame, benchmark: str) -> pd.DataFrame:
+    """LPZero's published proxies among the rows of a :func:`correlations` table, their signed correlations here
+    beside what LPZero reported on its own benchmark (signed in this project's convention)."""
+    from lpzero_sr.features.lpzero_space import REPORTED
+
+    rows = []
+    for row in table.itertuples(index=False):
+        reported = REPORTED.get(str(row.proxy))
+        if reported is None:
+            continue
+        own = benchmark.split("-")[0] == reported.benchmark.split("-")[0]
+        rows.append({
+            "proxy": row.proxy, "n": row.n, "spearman": row.spearman, "kendall": row.kendall,
+            "LPZero spearman": reported.spearman if own else float("nan"),
+            "LPZero kendall": reported.kendall if own else float("nan"),
+            "LPZero's note": reported.note if own else f"published for {reported.benchmark}",
+        })  # fmt: skip
+    columns = ["proxy", "n", "spearman", "kendall", "LPZero spearman", "LPZero kendall", "LPZero's note"]
+    return pd.DataFrame(rows, columns=columns)
+
+
 def to_markdown(frame: pd.DataFrame, digits: int = 3) -> str:
     """A GitHub Markdown table (no extra dependency)."""
     header = "| " + " | ".join(frame.columns) + " |"

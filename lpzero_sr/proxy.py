@@ -22,13 +22,13 @@ from lpzero_sr.errors import LpzeroError
 from lpzero_sr.formula import FormulaError, Node, evaluate_numpy
 from lpzero_sr.fsutil import atomic_write_text
 from lpzero_sr.quantile import Quantile, QuantileError, read_terminals, statistics, used
+from lpzero_sr.settings import AGGREGATIONS, Aggregation
 
 if TYPE_CHECKING:
     import sympy
     import torch
 
     from lpzero_sr.export.torch import ProxyModule
-    from lpzero_sr.ranking import Aggregation
     from lpzero_sr.table import StatTable
 
 FORMAT = "lpzero-sr-proxy/2"
@@ -201,8 +201,9 @@ class Proxy:
         for key, types in _FIELD_TYPES.items():
             if key in fields and not isinstance(fields[key], types):
                 raise ProxyError(f"proxy field {key!r} has the wrong type ({type(fields[key]).__name__})")
-        if fields.get("aggregation") not in (None, "sum", "mean"):
-            raise ProxyError(f"proxy aggregation must be 'sum', 'mean' or null, got {fields['aggregation']!r}")
+        if fields.get("aggregation") not in (None, *AGGREGATIONS):
+            known = ", ".join(repr(a) for a in AGGREGATIONS)
+            raise ProxyError(f"proxy aggregation must be {known} or null, got {fields['aggregation']!r}")
         if fields.get("direction", "maximize") not in ("maximize", "minimize"):
             raise ProxyError(f"proxy direction must be 'maximize' or 'minimize', got {fields['direction']!r}")
         try:

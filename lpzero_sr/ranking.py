@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Literal
 
 import numpy as np
 from scipy import stats
 
-Method = Literal["spearman", "kendall"]
-Aggregation = Literal["sum", "mean"]
+from lpzero_sr.settings import Aggregation, Method
+
 WORST_LOSS = 2.0  # 1 - (-1): what an invalid candidate scores
 
 
@@ -85,14 +84,32 @@ def rank_loss(score: np.ndarray, target: np.ndarray, method: Method = "spearman"
 
 
 def aggregate(values: np.ndarray, groups: np.ndarray, n_groups: int, how: Aggregation = "sum") -> np.ndarray:
-    """Reduce per-row ``values`` to one value per group (``groups`` are integer codes 0..n_groups-1)."""
+    """Reduce per-row ``values`` to one value per group (``groups`` are integer codes 0..n_groups-1).
+
+    ``nanmean`` is the mean over a group's rows whose value is not NaN (NaN when there is none): in a per-item
+    table NaN marks an item that a formula's columns do not all have, so LPZero's zip of two lists of different
+    lengths is the mean over the items both have (:mod:`lpzero_sr.features.lpzero_space`). It is taken around the
+    group's first value, ``v0 + mean(v - v0)``, so a group whose values are all equal has exactly that value: a
+    plain sum over k rows divided by k may differ from it in the last bit, by a k-dependent amount a search would
+    rank."""
     values = np.asarray(values, dtype=float)
+    if how == "nanmean":
+        present = ~np.isnan(values)
+        first = np.full(n_groups, np.nan)
+        rows = np.flatnonzero(present)
+        seen, at = np.unique(groups[rows], return_index=True)
+        first[seen] = values[rows[at]]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shifted = np.where(present, values - first[groups], 0.0)
+            total = np.bincount(groups, weights=shifted, minlength=n_groups)
+            count = np.bincount(groups, weights=present.astype(float), minlength=n_groups)
+            return np.where(count > 0, first + total / np.maximum(count, 1), np.nan)
     total = np.bincount(groups, weights=values, minlength=n_groups)
     if how == "sum":
         return total
     if how == "mean":
         return total / np.bincount(groups, minlength=n_groups)
-    raise ValueError(f"unknown aggregation {how!r}; use 'sum' or 'mean'")
+    raise ValueError(f"unknown aggregation {how!r}; use 'sum', 'mean' or 'nanmean'")
 
 
 def bootstrap_ci(

@@ -63,7 +63,7 @@ ERRORS = [
     (["report", "nosuch"], 1, "Error: run directory not found: nosuch"),
     (["analyze", "nosuch.csv"], 1, "Error: table file not found: nosuch.csv"),
     (["data", "download"], 2, "Error: Missing argument 'NAME'."),
-    (["baselines", "nosuch"], 2, "Error: Invalid value for '{flexibert|lts-gpt2|nb101-cifar10|"),
+    (["baselines", "nosuch"], 2, "Error: Invalid value for '{flexibert|flexibert-electra|lts-gpt2|"),
 ]  # fmt: skip
 
 

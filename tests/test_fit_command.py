@@ -44,6 +44,7 @@ def test_fit_then_export(csv, tmp_path) -> None:
     args = [
         "fit", str(csv), "--target", "ppl", "--minimize", "--train-size", "30", "--generations", "15",
         "--population", "24", "--jobs", "1", "--seed", "1", "--out", str(out), "--engine", "deap", "--additive", "0",
+        "--terminals", "quantile",
     ]  # fmt: skip
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
@@ -77,7 +78,7 @@ def test_fit_then_export(csv, tmp_path) -> None:
     as_json = json.loads(CliRunner().invoke(main, ["export", str(out / "proxy.json"), "--format", "json"]).output)
     assert as_json["tree"] == proxy.to_json()["tree"]
 
-    # the chosen proxy's torch callable equals sympy's own evaluation over its terminals (the default quantile
+    # the chosen proxy's torch callable equals sympy's own evaluation over its terminals (quantile
     # terminals q(x) read through the stored training CDF), and gradients reach the statistics
     frame = pd.read_csv(csv)
     names, terminals = proxy.features, proxy.formula.variables
@@ -262,3 +263,33 @@ def test_terminals_must_name_known_modes(csv) -> None:
     assert result.output.endswith(
         "Error: Invalid value for '--terminals': must be one of raw, quantile, both, got 'rank'\n"
     )
+
+
+def test_the_default_fit_is_one_compact_formula(tmp_path) -> None:
+    """A target that is the sum of 12 statistics tempts a search into a long formula: the default fit still saves
+    one formula of at most 15 nodes (a quantile of one statistic is one node), 5 statistics and 3 constants, and the
+    CLI prints it in one line."""
+    rng = np.random.default_rng(3)
+    n = 60
+    frame = pd.DataFrame({f"s{k}": rng.normal(size=n) for k in range(12)})
+    frame.insert(0, "arch", [f"a{i}" for i in range(n)])
+    frame["acc"] = frame[[f"s{k}" for k in range(12)]].sum(axis=1)
+    frame.to_csv(tmp_path / "wide.csv", index=False)
+    out = tmp_path / "run"
+    args = [
+        "fit",
+        str(tmp_path / "wide.csv"),
+        "--target",
+        "acc",
+        "--generations",
+        "20",
+        "--jobs",
+        "1",
+        "--out",
+        str(out),
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    proxy = Proxy.load(out / "proxy.json")
+    assert proxy.size <= 15 and len(proxy.features) <= 5 and proxy.constants <= 3, proxy.text()
+    assert f"chosen proxy: {proxy.text()}" in result.output.splitlines()

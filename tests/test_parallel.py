@@ -81,7 +81,7 @@ def test_ray_extraction_equals_the_serial_table(tmp_path: Path, cluster, bench) 
     archs = bench.archs[:4]
     serial = extract_benchmark(bench, SETTINGS, tmp_path / "serial", archs=archs, progress=False)
     parallel = extract_benchmark(bench, SETTINGS, tmp_path / "ray", archs=archs, progress=False, runner=RAY)
-    assert len(serial) == 4 and len(serial.columns) == 1 + 312 + 18
+    assert len(serial) == 4 and len(serial.columns) == 1 + 312 + 19
     by_arch = [frame.sort_values("arch").reset_index(drop=True) for frame in (serial, parallel)]
     pd.testing.assert_frame_equal(by_arch[0], by_arch[1], check_exact=True)
     layers = [

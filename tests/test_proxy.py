@@ -61,7 +61,7 @@ def test_deep_and_malformed_files_are_one_error_line(tmp_path) -> None:
     with pytest.raises(ProxyError, match=r"is nested too deeply to be a proxy file$"):
         Proxy.load(path)
     path.write_text(json.dumps({"format": FORMAT, "tree": {"var": "x"}, "aggregation": "max"}))
-    with pytest.raises(ProxyError, match=r"^proxy aggregation must be 'sum', 'mean' or null, got 'max'$"):
+    with pytest.raises(ProxyError, match=r"^proxy aggregation must be 'sum', 'mean', 'nanmean' or null, got 'max'$"):
         Proxy.load(path)
     path.write_text(json.dumps({"format": FORMAT, "tree": {"var": "x"}, "metrics": []}))
     with pytest.raises(ProxyError, match=r"^proxy field 'metrics' has the wrong type \(list\)$"):

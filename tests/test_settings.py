@@ -52,7 +52,7 @@ def test_a_bad_value_is_one_error_naming_its_field(build, message: str) -> None:
 
 def test_replace_validates_again_and_the_budget_defaults_once() -> None:
     search = SearchSettings()
-    assert search.budgeted_generations == 100  # no limit given: the default generations
+    assert search.budgeted_generations == 200  # no limit given: the default generations
     assert dataclasses.replace(search, time_limit=5.0).budgeted_generations is None
     with pytest.raises(SettingsError, match="^jobs: must be at least 1, got 0$"):
         dataclasses.replace(search, jobs=0)

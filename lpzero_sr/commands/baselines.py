@@ -87,13 +87,19 @@ def command(
         with kept_on_interrupt(lambda: _kept(folder)):
             per_arch = bl.extract_benchmark(bench, settings, tables, stats=stats, device=device, archs=archs)
         per_arch = per_arch[per_arch["arch"].astype(str).isin(set(archs))]
+        table = bl.baseline_table(bench, per_arch)
         sections.append(
             (
                 f"{benchmark}: {len(per_arch)} architectures, batch {batch_size}x{seq_len}, seed {seed}, "
                 f"proxies vs {bench.target} ({bench.direction})",
-                bl.baseline_table(bench, per_arch),
+                table,
             )
         )
+        published_lpzero = bl.lpzero_published(table, benchmark)
+        if len(published_lpzero):
+            sections.append(
+                ("LPZero's published proxies: signed here, beside LPZero's reported value", published_lpzero)
+            )
     if published:
         if benchmark != "flexibert":
             raise DataError("--published is available for flexibert only")

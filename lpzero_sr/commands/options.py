@@ -90,8 +90,8 @@ def device_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any
 # The names in lpzero_sr.spaces.SPACES, in its order: importing the spaces imports torch and transformers, too slow for
 # `--help`; tests/test_cli_startup.py checks that the two agree.
 BENCHMARKS = (
-    "flexibert", "lts-gpt2", "nb101-cifar10", "nb201-ImageNet16-120", "nb201-cifar10", "nb201-cifar100",
-    "nb301-cifar10", "tiny-gpt2", "tiny-llama", "tiny-llama-subnets", "tnb101-macro-autoencoder",
+    "flexibert", "flexibert-electra", "lts-gpt2", "nb101-cifar10", "nb201-ImageNet16-120", "nb201-cifar10",
+    "nb201-cifar100", "nb301-cifar10", "tiny-gpt2", "tiny-llama", "tiny-llama-subnets", "tnb101-macro-autoencoder",
     "tnb101-macro-class_object", "tnb101-macro-class_scene", "tnb101-macro-jigsaw", "tnb101-macro-normal",
     "tnb101-macro-room_layout", "tnb101-macro-segmentsemantic", "tnb101-micro-autoencoder",
     "tnb101-micro-class_object", "tnb101-micro-class_scene", "tnb101-micro-jigsaw", "tnb101-micro-normal",

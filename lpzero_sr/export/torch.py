@@ -25,11 +25,12 @@ from lpzero_sr.export.source import SourcePrimitives, generated_name
 from lpzero_sr.formula import Node, evaluate
 from lpzero_sr.operators import OPS
 from lpzero_sr.quantile import Quantile, read_terminals, statistics, used
+from lpzero_sr.settings import AGGREGATIONS as SETTINGS_AGGREGATIONS
 
 if TYPE_CHECKING:
     from lpzero_sr.ranking import Aggregation
 
-AGGREGATIONS = (None, "sum", "mean")
+AGGREGATIONS = (None, *SETTINGS_AGGREGATIONS)
 
 
 class TorchPrimitives:
@@ -108,9 +109,10 @@ class _TorchReader:
 class ProxyModule(nn.Module):
     """``module(stats) -> Tensor``: a proxy's formula over a mapping of statistic tensors, differentiable.
 
-    With ``aggregation`` (``"sum"``/``"mean"``) each statistic holds one value per layer and the per-layer values of
-    the formula are reduced to one score. Terminals in ``quantiles`` are read through their training CDF from the
-    raw statistic (or formula) they name. :attr:`required` lists the statistics a call needs.
+    With ``aggregation`` (``"sum"``/``"mean"``/``"nanmean"``) each statistic holds one value per layer (or item)
+    and the per-layer values of the formula are reduced to one score. Terminals in ``quantiles`` are read through
+    their training CDF from the raw statistic (or formula) they name. :attr:`required` lists the statistics a call
+    needs.
     """
 
     def __init__(
@@ -122,7 +124,7 @@ class ProxyModule(nn.Module):
     ) -> None:
         super().__init__()
         if aggregation not in AGGREGATIONS:
-            raise ValueError(f"unknown aggregation {aggregation!r}; use 'sum' or 'mean'")
+            raise ValueError(f"unknown aggregation {aggregation!r}; use one of {', '.join(SETTINGS_AGGREGATIONS)}")
         quantiles = dict(quantiles or {})
         self.formula, self.aggregation, self.dtype = formula, aggregation, dtype
         self.terminals = formula.variables
@@ -154,10 +156,21 @@ class ProxyModule(nn.Module):
             return out.sum()
         if self.aggregation == "mean":
             return out.mean()
+        if self.aggregation == "nanmean":
+            return nanmean(out)
         return out
 
     def extra_repr(self) -> str:
         return f"statistics={list(self.required)}, aggregation={self.aggregation}, dtype={self.dtype}"
+
+
+def nanmean(values: torch.Tensor) -> torch.Tensor:
+    """The mean of the non-NaN entries around the first of them (exact for equal values; NaN when there is none),
+    as :func:`lpzero_sr.ranking.aggregate` computes ``nanmean``."""
+    present = values[~torch.isnan(values)]
+    if present.numel() == 0:
+        return values.new_tensor(float("nan")).sum()
+    return present[0] + (present - present[0]).mean()
 
 
 # ------------------------------------------------------------------ standalone source
@@ -199,6 +212,8 @@ def torch_source(
     helpers = "".join("\n\n" + operator_source(op) for op in ops)
     if any(t in quantiles for t in terminals):
         helpers += "\n\n" + inspect.getsource(torch_quantile)
+    if aggregation == "nanmean":
+        helpers += "\n\n" + inspect.getsource(nanmean)
 
     def emit(n: Node) -> str:
         if n.var is not None and n.var in quantiles:
@@ -215,10 +230,12 @@ def torch_source(
 
     body = emit(node)
     doc = "per-layer statistics (one value per layer)" if aggregation else "per-architecture statistics"
-    reduce = {"sum": ".sum()", "mean": ".mean()", None: ""}[aggregation]
+    head, tail = {"sum": ("(", ").sum()"), "mean": ("(", ").mean()"), "nanmean": ("nanmean(", ")"), None: ("(", ")")}[
+        aggregation
+    ]
     return (
         f"import torch\n{helpers}\n\n"
         f"def {name}(stats: dict[str, torch.Tensor]) -> torch.Tensor:\n"
         f'    """The proxy from {doc} (float64 tensors); higher is better."""\n'
-        f"    return ({body}){reduce}\n"
+        f"    return {head}{body}{tail}\n"
     )

@@ -100,7 +100,7 @@ class CompiledEvaluator:
         self.sym_const = np.zeros(alphabet.size)
         self.sym_const[n_ops + n_feat :] = alphabet.constants
         self.method = rankcorr.method_code(method)
-        self.mean = aggregation == "mean"
+        self.aggregation = rankcorr.AGGREGATION_CODES[aggregation]
         self.reduce = 0 if reduce == "mean" else 1
         self._pack(tables, early, seed)
         self.kernels = kernels()
@@ -175,7 +175,7 @@ class CompiledEvaluator:
         return self.kernels.evaluate(
             codes, lens, todo, verdict, self.sym_op, self.sym_col, self.sym_const, self.cols, self.kernels.SLOTS,
             self.tables, self.groups, self.sample_rows, self.sample_groups, self.centred, self.dense, self.ties,
-            self.early, self.value_kinds, self.value_rules, self.method, self.mean, self.reduce, self.loops,
+            self.early, self.value_kinds, self.value_rules, self.method, self.aggregation, self.reduce, self.loops,
         )  # fmt: skip
 
     def values(self, codes: np.ndarray, lens: np.ndarray, table: int = 0) -> np.ndarray:

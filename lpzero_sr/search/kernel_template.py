@@ -99,7 +99,7 @@ def table_outcome(
     value_kinds,
     value_rules,
     method,
-    mean,
+    aggregation,
 ):
     """``(loss, verdict)`` of a formula's row ``values`` on table ``t``: early rejection on the subsample, the value
     rules, then the rank loss, as :class:`~lpzero_sr.search.fitness.Fitness` decides them."""
@@ -111,13 +111,13 @@ def table_outcome(
         for k in range(s_n):
             sub[k] = values[sample_rows[s_lo + k]]
         if per_layer:
-            sub = rankcorr.aggregate_rows(sub, sample_groups[s_lo : s_lo + s_n], s_archs, mean)
+            sub = rankcorr.aggregate_rows(sub, sample_groups[s_lo : s_lo + s_n], s_archs, aggregation)
         sub_loss = rankcorr.rank_loss(
             sub, method, centred[s_arch_lo : s_arch_lo + s_archs], dense[s_arch_lo : s_arch_lo + s_archs], ties[t, 1]
         )
         if 1.0 - sub_loss < early[0] and value_violation(sub, value_kinds, value_rules) < 0:
             return rankcorr.WORST_LOSS, np.int32(early[1])
-    scores = rankcorr.aggregate_rows(values, groups[lo : lo + n], n_archs, mean) if per_layer else values
+    scores = rankcorr.aggregate_rows(values, groups[lo : lo + n], n_archs, aggregation) if per_layer else values
     v = value_violation(scores, value_kinds, value_rules)
     if v >= 0:
         return rankcorr.WORST_LOSS, np.int32(v)
@@ -149,7 +149,7 @@ def evaluate(
     value_kinds,
     value_rules,
     method,
-    mean,
+    aggregation,
     reduce,
     loops,
 ):
@@ -202,7 +202,7 @@ def evaluate(
                 value_kinds,
                 value_rules,
                 method,
-                mean,
+                aggregation,
             )
             if v >= 0:
                 out[j] = v

@@ -3,7 +3,8 @@
 The same arithmetic as :mod:`lpzero_sr.ranking`, so a loss computed here has the same bits as the reference:
 
 * aggregation adds row values into their architecture in row order (``np.bincount``'s order); ``mean`` divides by
-  the row count;
+  the row count; ``nanmean`` is the mean of the non-NaN rows around the group's first one
+  (:func:`lpzero_sr.ranking.aggregate`);
 * Spearman: centred doubled mid-ranks ``c = 2 r - (n + 1)`` (integers), exact integer sums, then
   ``float(Sxy) / sqrt(float(Sxx) * float(Syy))`` clipped to [-1, 1] (:func:`lpzero_sr.ranking.spearman`);
 * Kendall tau-b: exact pair counts (discordant pairs with a Fenwick tree over the target's dense ranks, ties in
@@ -25,6 +26,8 @@ from lpzero_sr.ranking import WORST_LOSS, Method, centred_ranks
 
 SPEARMAN, KENDALL = 0, 1
 METHOD_CODES: dict[str, int] = {"spearman": SPEARMAN, "kendall": KENDALL}
+SUM, MEAN, NANMEAN = 0, 1, 2
+AGGREGATION_CODES: dict[str, int] = {"sum": SUM, "mean": MEAN, "nanmean": NANMEAN}
 
 
 @dataclass(frozen=True)
@@ -43,13 +46,27 @@ class Target:
 
 
 @njit(cache=True, nogil=True)
-def aggregate_rows(values: np.ndarray, groups: np.ndarray, n_groups: int, mean: bool) -> np.ndarray:
-    """Per-group sum (or mean) of ``values``, added in row order like ``np.bincount``."""
+def aggregate_rows(values: np.ndarray, groups: np.ndarray, n_groups: int, how: int) -> np.ndarray:
+    """Per-group sum, mean or nanmean (``how``: :data:`AGGREGATION_CODES`) of ``values``, added in row order like
+    ``np.bincount``."""
     total = np.zeros(n_groups)
+    count = np.zeros(n_groups)
+    if how == NANMEAN:
+        first = np.full(n_groups, np.nan)
+        for i in range(values.shape[0]):
+            g = groups[i]
+            if not math.isnan(values[i]) and math.isnan(first[g]):
+                first[g] = values[i]
+        for i in range(values.shape[0]):
+            if not math.isnan(values[i]):
+                total[groups[i]] += values[i] - first[groups[i]]
+                count[groups[i]] += 1.0
+        for g in range(n_groups):
+            total[g] = first[g] + total[g] / count[g] if count[g] > 0 else np.nan
+        return total
     for i in range(values.shape[0]):
         total[groups[i]] += values[i]
-    if mean:
-        count = np.zeros(n_groups)
+    if how == MEAN:
         for i in range(values.shape[0]):
             count[groups[i]] += 1.0
         for g in range(n_groups):

@@ -7,6 +7,10 @@ embeddings plus its own bias). Vocabulary: BERT's 30522 word pieces. ``forward(i
 ``(B, T, 30522)``; the zero-cost loss is CE of those logits against the input ids themselves.
 
 Ground truth: ``scores.glue`` (average GLUE dev score, maximise) and each GLUE task as an extra target column.
+
+``flexibert-electra`` is the same benchmark built the way LPZero and the FlexiBERT proxy authors built it:
+``ElectraConfig(nas_config=...)`` kept ELECTRA-small's widths, so every model has hidden size 256 (the 128-wide
+embeddings projected to 256) and FFN width 1024 whatever ``hidden_size`` and ``feed_forward_dimension`` say.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from lpzero_sr.spaces.base import SPACES, Benchmark, choice
 from lpzero_sr.spaces.flexibert_ops import FlexiLayer
 
 VOCAB_SIZE = 30522
+ELECTRA_HIDDEN = 256  # ELECTRA-small's defaults, which LPZero's ElectraConfig(nas_config=...) kept
+ELECTRA_FFN = 1024
 EMBEDDING_SIZE = 128
 MAX_POSITIONS = 512
 TYPE_VOCAB = 2
@@ -87,6 +93,11 @@ def _init_weights(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
+def electra_widths(hidden: int, layers: list[dict[str, Any]]) -> tuple[int, list[dict[str, Any]]]:
+    """``(hidden, layers)`` at ELECTRA-small's widths: hidden 256, every FFN 1024 wide (the rest unchanged)."""
+    return ELECTRA_HIDDEN, [{**layer, "feed_forward_dimension": ELECTRA_FFN} for layer in layers]
+
+
 def encoder_config(config: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:
     """``(hidden_size, encoder_layers)`` from a benchmark entry, or from that pair given directly."""
     if "hparams" in config:
@@ -98,11 +109,17 @@ def encoder_config(config: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:
 
 
 class FlexiBertSpace:
-    """The registered ``flexibert`` space."""
+    """The registered ``flexibert`` space; with ``widths="electra"`` the ``flexibert-electra`` space (models built
+    at ELECTRA-small's widths, :func:`electra_widths`)."""
 
-    name = "flexibert"
     dataset = "flexibert"
     causal = False
+
+    def __init__(self, widths: str = "benchmark") -> None:
+        if widths not in ("benchmark", "electra"):
+            raise ValueError(f"widths must be 'benchmark' or 'electra', got {widths!r}")
+        self.widths = widths
+        self.name = "flexibert" if widths == "benchmark" else "flexibert-electra"
 
     def load(self, data_dir: Path) -> Benchmark:
         path = Path(data_dir) / self.dataset / "BERT_benchmark.json"
@@ -123,6 +140,8 @@ class FlexiBertSpace:
 
     def build(self, config: dict[str, Any]) -> nn.Module:
         hidden, layers = encoder_config(config)
+        if self.widths == "electra":
+            hidden, layers = electra_widths(hidden, layers)
         try:
             return FlexiBertModel(hidden, layers)
         except (ValueError, KeyError) as exc:
@@ -151,3 +170,4 @@ class FlexiBertSpace:
 
 
 SPACES.register("flexibert")(FlexiBertSpace())
+SPACES.register("flexibert-electra")(FlexiBertSpace(widths="electra"))

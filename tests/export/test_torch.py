@@ -89,7 +89,7 @@ def test_per_layer_aggregation() -> None:
     layers = {"a": torch.tensor([1.0, 2.0, 3.0]), "b": torch.tensor([2.0, 2.0, 0.5])}
     assert float(ProxyModule(node, aggregation="sum")(layers)) == 7.5
     assert float(ProxyModule(node, aggregation="mean")(layers)) == 2.5
-    with pytest.raises(ValueError, match="unknown aggregation 'max'; use 'sum' or 'mean'"):
+    with pytest.raises(ValueError, match="unknown aggregation 'max'; use one of sum, mean, nanmean"):
         ProxyModule(node, aggregation="max")  # type: ignore[arg-type]
 
 

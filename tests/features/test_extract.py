@@ -30,7 +30,7 @@ def test_extract_model_all_columns(family: str) -> None:
     assert list(result.per_layer["layer"]) == [0, 1]
     assert len(result.per_layer.columns) == 1 + len(bank.column_names()) == 1 + 6 * 13 * 4
     single = [p.name for p in select_proxies("single")]
-    assert len(result.per_arch) == len(bank.column_names()) + len(single) == 312 + 18
+    assert len(result.per_arch) == len(bank.column_names()) + len(single) == 312 + 19
     for name in ("grad.sqr.mean", "softmax.identity.mean", "act.log_abs.std", "weight*grad.abs.l1"):
         assert result.per_arch[name] == pytest.approx(result.per_layer[name].mean())
     # each of the T = 8 attention rows sums to one over 8 keys (masked keys of decoders hold zeros): mean 1/8
@@ -54,7 +54,7 @@ def test_extract_columns_computes_only_what_is_named(ids: torch.Tensor) -> None:
 def test_bad_selection_is_one_line(ids: torch.Tensor) -> None:
     with pytest.raises(ExtractError, match=r"^unknown proxy 'snipp'; known: act_distance, attn_conf"):
         extract_model(native(), ids, proxies=["snipp"], device="cpu")
-    assert len(PROXIES) == 23
+    assert len(PROXIES) == 24
 
 
 class OutOfMemoryOver2(TinyNative):

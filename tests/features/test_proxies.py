@@ -36,7 +36,7 @@ def batch() -> torch.Tensor:
 def reference(batch: torch.Tensor) -> dict[str, object]:
     """One manual forward/backward with its own hooks (retain_grad), no lpzero_sr code involved."""
     model = native()
-    acts, probs, heads = [], [], []
+    acts, probs, heads, outs = [], [], [], []
 
     def keep_act(module: torch.nn.Module, args: object, out: torch.Tensor) -> None:
         out.retain_grad()
@@ -47,8 +47,10 @@ def reference(batch: torch.Tensor) -> dict[str, object]:
         block.attn_probs.register_forward_hook(lambda m, a, out: probs.append(out.detach()))
         for name in ("q_proj", "k_proj", "v_proj"):
             getattr(block, name).register_forward_hook(lambda m, a, out: heads.append(out.detach()))
+        for name in ATTN + FFN_MATS:
+            getattr(block, name).register_forward_hook(lambda m, a, out: outs.append(out.detach()))
     _loss(model, batch).backward()
-    return {"model": model, "acts": acts, "probs": probs, "heads": heads}
+    return {"model": model, "acts": acts, "probs": probs, "heads": heads, "outs": outs}
 
 
 @pytest.fixture(scope="module")
@@ -81,11 +83,20 @@ def _hand(reference: dict[str, object]) -> dict[str, float]:
         s = np.linalg.svd(x - x.mean(0), compute_uv=False) ** 2
         return int(np.argmax(np.cumsum(s) / s.sum() >= 0.99)) + 1
 
-    def lpzero_layer(block: torch.nn.Module) -> float:
-        ws = [p for p in block.parameters() if p.dim() >= 2]
-        w = torch.cat([p.detach().reshape(-1) for p in ws])
-        g = torch.cat([p.grad.reshape(-1) for p in ws])
-        return float((w**2).mean() + (torch.softmax(g, 0) ** 2).mean())
+    def conv1d(block: torch.nn.Module, grad: bool) -> list[torch.Tensor]:
+        """GPT-2's four Conv1D matrices (in, out) of a block: q|k|v fused, attention output, FFN in, FFN out."""
+        ws = [(getattr(block, n).weight.grad if grad else getattr(block, n).weight.detach()).T for n in ATTN + FFN_MATS]
+        return [torch.cat(ws[:3], dim=1), *ws[3:]]
+
+    def lpzero_gpt2() -> float:  # per matrix mean(W^2) + mean(softmax(G, dim=0)^2), averaged over the 8 matrices
+        pairs = [(w, g) for b in model.layers for w, g in zip(conv1d(b, False), conv1d(b, True), strict=True)]
+        return float(np.mean([float((w**2).mean() + (torch.softmax(g, 0) ** 2).mean()) for w, g in pairs]))
+
+    def lpzero_flexibert() -> float:  # mean over the 8 projection outputs (q|k|v fused) of mean(h^2)
+        outs = reference["outs"]  # per block: q, k, v, o, fc_in, fc_out
+        per_block = [outs[6 * i : 6 * i + 6] for i in range(LAYERS)]
+        items = [h for o in per_block for h in (torch.cat(o[:3], dim=-1), *o[3:])]
+        return float(np.mean([float((h**2).mean()) for h in items]))
 
     return {
         "grad_norm": sum(float(p.grad.norm()) for p in mats),
@@ -105,7 +116,8 @@ def _hand(reference: dict[str, object]) -> dict[str, float]:
         "attn_conf": float(np.mean([float(p.max(-1).values.mean()) for p in probs])),
         "softmax_conf": sum(float(p.max(1).values.mean()) for p in probs),
         "head_conf": sum(float(h.max(1).values.mean()) for h in heads),
-        "lpzero": float(np.mean([lpzero_layer(b) for b in model.layers])),
+        "lpzero-gpt2": lpzero_gpt2(),
+        "lpzero-flexibert": lpzero_flexibert(),
         # hand-counted for V=20, d=8, T=6, FFN=16, 2 layers: 4 (8x8+8) + (8x16+16) + (16x8+8) = 568 per block
         "params": 20 * 8 + 6 * 8 + LAYERS * 568 + (8 * 20 + 20),
         "params_nonemb": LAYERS * 568 + (8 * 20 + 20),
@@ -116,8 +128,8 @@ def _hand(reference: dict[str, object]) -> dict[str, float]:
 
 HAND = [
     "grad_norm", "snip", "plain", "l2_norm", "synaptic_saliency", "head_importance", "synaptic_diversity", "fisher",
-    "nwot", "act_distance", "wpca", "attn_conf", "softmax_conf", "head_conf", "lpzero", "params", "params_nonemb",
-    "flops",
+    "nwot", "act_distance", "wpca", "attn_conf", "softmax_conf", "head_conf", "lpzero-gpt2", "lpzero-flexibert",
+    "params", "params_nonemb", "flops",
 ]  # fmt: skip
 
 

@@ -181,7 +181,7 @@ def test_q_is_explained_for_statistics_and_for_formulas():
     assert quantile_words({}) == []
 
 
-def test_the_compact_default_fit_explains_its_quantile_terminals(tmp_path, quick):
+def test_a_fit_with_quantile_terminals_explains_them(tmp_path, quick):
     import numpy as np
 
     from lpzero_sr.fit.pipeline import fit_table
@@ -193,7 +193,7 @@ def test_the_compact_default_fit_explains_its_quantile_terminals(tmp_path, quick
     frame = pd.DataFrame({"arch": [f"a{i}" for i in range(40)], "s": rng.normal(size=40), "t": rng.normal(size=40)})
     frame["y"] = frame["s"] - frame["t"] ** 2 + 0.1 * rng.normal(size=40)
     train, test = StatTable.from_frame(frame, "y").split(30, seed=0)
-    result = fit_table(train, test, quick(generations=3, population=20))
+    result = fit_table(train, test, quick(generations=3, population=20, terminals=("quantile",)))
     assert result.proxy.quantiles and all(q.source is None for q in result.proxy.quantiles.values())
     RunDir(tmp_path).write(result.record())
     text = write_report(tmp_path)[0].read_text()

@@ -122,3 +122,18 @@ def test_command_reads_cached_extraction_and_published_values(tmp_path, shared_d
     agree = table[table["table"].str.startswith("agreement")].set_index("proxy")
     expected = stats.spearmanr(glue[archs], rows["Number of Parameters"]).statistic
     assert agree.loc["params", "spearman"] == pytest.approx(expected)
+
+
+def test_lpzero_published_rows_are_signed_beside_lpzeros_reported_values():
+    """LPZero's GPT-2 proxy rises with perplexity: LPZero reports |rho| 0.98, here -0.980 in the same convention."""
+    table = pd.DataFrame(
+        {"proxy": ["snip", "lpzero-gpt2", "lpzero-flexibert"], "n": [200] * 3, "spearman": [0.9, -0.98, -0.5],
+         "kendall": [0.8, -0.89, -0.4]}
+    )  # fmt: skip
+    rows = bl.lpzero_published(table, "lts-gpt2").set_index("proxy")
+    assert list(rows.index) == ["lpzero-gpt2", "lpzero-flexibert"]
+    assert (rows.loc["lpzero-gpt2", "LPZero spearman"], rows.loc["lpzero-gpt2", "LPZero kendall"]) == (-0.980, -0.886)
+    assert np.isnan(rows.loc["lpzero-flexibert", "LPZero spearman"])
+    assert rows.loc["lpzero-flexibert", "LPZero's note"] == "published for flexibert"
+    electra = bl.lpzero_published(table, "flexibert-electra").set_index("proxy")
+    assert electra.loc["lpzero-flexibert", "LPZero spearman"] == 0.748

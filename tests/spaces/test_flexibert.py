@@ -64,6 +64,22 @@ def test_parameter_counts_equal_the_authors_models(cover, shared_data):
         assert n == published.loc[entry["id"], "Number of Parameters"]
 
 
+def test_electra_widths_space_builds_the_authors_and_lpzeros_models(cover, shared_data):
+    """``flexibert-electra`` builds every architecture at ELECTRA-small's widths (hidden 256, FFN 1024, the 128-wide
+    embeddings projected to 256), as LPZero and the proxy authors did: their parameter counts, same ground truth."""
+    published = pd.read_csv(shared_data / "flexibert" / "BERT_results_activation.csv").set_index("ID")
+    bench = load_benchmark("flexibert-electra", shared_data)
+    assert (bench.name, len(bench), bench.target) == ("flexibert-electra", 500, "glue")
+    for entry in cover:
+        model = bench.build(str(entry["id"]))
+        assert model.embed_proj is not None and model.embed_proj.out_features == 256
+        assert {layer.ffn.fc_in.out_features for layer in model.layers} == {1024}
+        n = sum(p.numel() for name, p in model.named_parameters() if not name.startswith("lm_"))
+        assert n == published.loc[entry["id"], "Number of Parameters"]
+    with pytest.raises(ValueError, match="widths must be"):
+        FlexiBertSpace(widths="tiny")
+
+
 def test_forward_backward_shapes_and_gradients(cover):
     torch.manual_seed(0)
     ids = torch.randint(0, VOCAB_SIZE, (2, 12))
