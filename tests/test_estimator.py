@@ -71,3 +71,20 @@ def test_a_per_layer_frame_is_scored_per_architecture(layer_table: StatTable) ->
     assert search.predict(frame).shape == (8,)
     np.testing.assert_array_equal(search.predict(frame), search.proxy.evaluate(layer_table))
     assert search.score(frame) == pytest.approx(spearmanr(search.proxy.evaluate(layer_table), layer_table.y).statistic)
+
+
+def test_the_readme_snippet_runs(tmp_path, monkeypatch) -> None:
+    """The README's ProxySearch block, run as written on a stats.csv whose glue is log(a) + b."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    (snippet,) = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "ProxySearch(" in b]
+    X, y = arrays(n=45, seed=2)  # noqa: N806
+    frame = pd.DataFrame({"arch": [f"m{i}" for i in range(45)], "a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "glue": y})
+    frame.to_csv(tmp_path / "stats.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    space: dict = {}
+    exec(compile(snippet, "README.md", "exec"), space)  # noqa: S102 - the README's own code
+    assert space["search"].proxy.size <= 15 and space["search"].score(frame) > 0.9
+    assert space["rho"].shape == (3,) and np.all(space["rho"] > 0.8)
