@@ -4,8 +4,8 @@ For each benchmark and seed, on the same training / held-out split:
 
 * **LPZero's search** (:mod:`lpzero_sr.lpzero_evolution`): its evolutionary algorithm, rules (RPS) and budget
   (population 80, 1000 iterations) over its genotypes, fitness Spearman on the training architectures;
-* **project, LPZero's space**: this project's engine (``Engine.fit``, default rules, 1 - Kendall, population 200) on
-  the same per-item table of LPZero's branch values, aggregated with ``nanmean`` (raw terminals), the front's
+* **project, LPZero's space**: this project's engine (``Engine.fit``, default rules, 1 - Kendall, ``fit``'s population
+  and generations) on the same per-item table of LPZero's branch values, aggregated with ``nanmean`` (raw terminals), the front's
   lowest-loss member (the held-out items of this table hold only the columns found formulas read, so the fit path,
   which prepares every column, does not run here);
 * **project, full table**: ``lpzero-sr fit``'s pipeline with its default settings (one short formula; Kendall loss)
@@ -19,7 +19,7 @@ held out, the same for every seed (LPZero's GPT-2 search redrew its architecture
 the searches only. Correlations are signed, in this project's convention (perplexity negated); LPZero's published
 numbers are quoted beside them (its 0.98 / 0.886 on GPT-2 are absolute values).
 
-    python benchmarks/lpzero_search.py [--split report] [--only flexibert,lts-gpt2] [--generations 60]
+    python benchmarks/lpzero_search.py [--split report] [--only flexibert,lts-gpt2] [--generations N]
                                        [--out runs/lpzero-search] [--smoke]
 """
 
@@ -195,7 +195,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--split", default="report", help="Seeds: dev (1-3) or report (100-102).")
     parser.add_argument("--only", type=lambda s: s.split(","), default=["flexibert", "lts-gpt2"])
-    parser.add_argument("--generations", type=int, default=60, help="The project's searches.")
+    parser.add_argument("--generations", type=int, help="The project's searches (default: fit's).")
     parser.add_argument("--population", type=int, default=POPULATION, help="LPZero's search.")
     parser.add_argument("--iterations", type=int, default=ITERATIONS, help="LPZero's search.")
     parser.add_argument("--out", type=Path, default=Path("runs/lpzero-search"))
