@@ -41,6 +41,7 @@ from lpzero_sr.nas import (
     ProxyScoring,
     RandomScoring,
     count_params,
+    search,
 )
 from lpzero_sr.ranking import spearman
 from lpzero_sr.scorer import Scorer
