@@ -233,7 +233,7 @@ class Memo:
 
 # ---------------------------------------------------------------------------------------------- journal
 @dataclass
-class Candidate:
+class NasCandidate:
     """One evaluated child: ``new`` is False when the architecture was already scored in this run."""
 
     step: int
@@ -276,7 +276,7 @@ class Journal:
         if self.path.exists():
             atomic_write_text(self.path, "".join(lines[: len(self.previous)]))
 
-    def _read(self) -> tuple[list[Candidate], list[str]]:
+    def _read(self) -> tuple[list[NasCandidate], list[str]]:
         """The journal's candidates and lines (a torn last line dropped); a broken complete line is an error."""
         if not self.path.exists():
             return [], []
@@ -286,7 +286,7 @@ class Journal:
             if not line.endswith("\n"):
                 break  # torn write of a killed run
             try:
-                previous.append(Candidate(**json.loads(line)))
+                previous.append(NasCandidate(**json.loads(line)))
             except (ValueError, TypeError) as exc:
                 reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not an evaluated child"
                 raise NasError(
@@ -298,7 +298,7 @@ class Journal:
     def scores(self) -> dict[str, float]:
         return {c.arch: c.score for c in self.previous}
 
-    def record(self, candidate: Candidate) -> None:
+    def record(self, candidate: NasCandidate) -> None:
         if candidate.step < len(self.previous):
             if self.previous[candidate.step].arch != candidate.arch:
                 raise NasError(
@@ -333,16 +333,16 @@ class NasSettings:
 
 @dataclass
 class SearchResult:
-    history: list[Candidate]  # every evaluated child, in order
+    history: list[NasCandidate]  # every evaluated child, in order
     rejected_budget: int = 0  # proposals over max_params, never scored
     rejected_invalid: int = 0  # proposals the space cannot build
     interrupted: bool = False  # Ctrl-C ended the search; ``history`` is what was scored (and journaled) before it
-    scored: list[Candidate] = field(init=False)  # distinct architectures, first evaluation each
+    scored: list[NasCandidate] = field(init=False)  # distinct architectures, first evaluation each
 
     def __post_init__(self) -> None:
         self.scored = [c for c in self.history if c.new]
 
-    def top(self, k: int) -> list[Candidate]:
+    def top(self, k: int) -> list[NasCandidate]:
         """The ``k`` best distinct architectures (NaN scores last, ties in order of discovery)."""
         key = lambda c: -c.score if math.isfinite(c.score) else math.inf  # noqa: E731
         return sorted(self.scored, key=key)[:k]
@@ -384,7 +384,7 @@ def _loop(domain: Domain, settings: NasSettings, run: _Run, rng: np.random.Gener
                 batch.append(run.propose(partial(domain.sample, rng), seen_ok=False, pending=pending))
             run.evaluate(batch)
         return
-    population: deque[Candidate] = deque()
+    population: deque[NasCandidate] = deque()
     first = min(settings.population, settings.candidates)
     for start in range(0, first, settings.batch):  # scored (and journaled) one cycle's batch at a time
         size = min(settings.batch, first - start)
@@ -405,7 +405,7 @@ class _Run:
 
     def __init__(self, domain: Domain, memo: Memo, settings: NasSettings, journal: Journal | None, bar: tqdm) -> None:
         self.domain, self.memo, self.settings, self.journal, self.bar = domain, memo, settings, journal, bar
-        self.history: list[Candidate] = []
+        self.history: list[NasCandidate] = []
         self.seen: set[str] = set()
         self.rejected_budget = self.rejected_invalid = self.attempts = 0
 
@@ -437,13 +437,13 @@ class _Run:
             "raise --max-params or lower --candidates"
         )
 
-    def evaluate(self, proposals: list[tuple[Config, int]]) -> list[Candidate]:
+    def evaluate(self, proposals: list[tuple[Config, int]]) -> list[NasCandidate]:
         scores = self.memo([config for config, _ in proposals])
         out = []
         for (config, params), score in zip(proposals, scores, strict=True):
             arch = self.domain.arch_id(config)
             new = arch not in self.seen
-            candidate = Candidate(len(self.history), arch, config, float(score), params, new)
+            candidate = NasCandidate(len(self.history), arch, config, float(score), params, new)
             if self.journal is not None:
                 self.journal.record(candidate)
             self.history.append(candidate)

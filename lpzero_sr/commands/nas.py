@@ -21,7 +21,7 @@ from lpzero_sr.fsutil import atomic_write_text, run_lock
 from lpzero_sr.parallel import runner_from_options, session
 
 if TYPE_CHECKING:  # torch and the spaces are imported once the arguments are read
-    from lpzero_sr.nas import Candidate, Config, LabelledDomain, NasSettings, SearchResult
+    from lpzero_sr.nas import Config, LabelledDomain, NasCandidate, NasSettings, SearchResult
     from lpzero_sr.spaces import Benchmark, Space
 
 log = logging.getLogger(__name__)
@@ -219,7 +219,7 @@ def _benchmark(space: str, data_dir: Path | None, within: bool) -> Benchmark | N
         return None
 
 
-def _row(candidate: Candidate, bench: Benchmark | None) -> dict[str, Any]:
+def _row(candidate: NasCandidate, bench: Benchmark | None) -> dict[str, Any]:
     truth = None
     if bench is not None and candidate.arch in bench.configs:
         truth = float(bench.targets.loc[candidate.arch, bench.target])
