@@ -52,7 +52,7 @@ from lpzero_sr.fsutil import atomic_write_text
 from lpzero_sr.mutation import MAX_ATTEMPTS_PER_CANDIDATE, Config, field_distance, leaves, mutation_for
 from lpzero_sr.parallel import Runner, map_archs
 from lpzero_sr.scorer import Scorer
-from lpzero_sr.spaces.base import Space
+from lpzero_sr.spaces.base import Space, arch_namer
 
 Strategy = Literal["evolution", "random"]
 log = logging.getLogger(__name__)
@@ -62,11 +62,6 @@ log = logging.getLogger(__name__)
 def canonical(config: Config) -> str:
     """The config as sorted, compact JSON: equal configs give equal strings."""
     return json.dumps(config, sort_keys=True, separators=(",", ":"))
-
-
-def config_hash(config: Config) -> str:
-    """A short stable id of a config (``h`` + 12 hex digits of its canonical JSON's SHA-1)."""
-    return "h" + hashlib.sha1(canonical(config).encode()).hexdigest()[:12]
 
 
 # ---------------------------------------------------------------------------------------------- domains
@@ -97,11 +92,13 @@ class Domain(Protocol):
 
 class SpaceDomain:
     """The whole space: ``space.sample`` and :func:`mutation_for` the space; ids are the benchmark's where the
-    config is labelled (``labelled``: arch id -> config), else the space's ``arch_id`` or :func:`config_hash`."""
+    config is labelled (``labelled``: arch id -> config), else the space's
+    (:func:`~lpzero_sr.spaces.base.arch_namer`)."""
 
     def __init__(self, space: Space, labelled: dict[str, Config] | None = None) -> None:
         self.space = space
         self._mutation = mutation_for(space)
+        self._name = arch_namer(space)
         self._ids: dict[str, str] = {}
         for arch, config in (labelled or {}).items():  # a config labelled twice keeps its first id
             self._ids.setdefault(canonical(config), arch)
@@ -115,10 +112,7 @@ class SpaceDomain:
 
     def arch_id(self, config: Config) -> str:
         key = canonical(config)
-        if key in self._ids:
-            return self._ids[key]
-        own = getattr(self.space, "arch_id", None)
-        return own(config) if callable(own) else config_hash(config)
+        return self._ids[key] if key in self._ids else self._name(config)
 
     def params(self, config: Config) -> int | None:
         arch = self.arch_id(config)

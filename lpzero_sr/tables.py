@@ -184,8 +184,8 @@ def labelled_space(name: str, labels: Path) -> Benchmark:
     ``<space>/labels-<12 hex digits of the file's SHA-256>``."""
     import hashlib
 
-    from lpzero_sr.labeling import META_FILE, labelled_benchmark
     from lpzero_sr.spaces import SPACES
+    from lpzero_sr.spaces.labels import META_FILE, labelled_benchmark
 
     space = SPACES.get(name)
     if labels.suffix != ".jsonl":
@@ -239,7 +239,7 @@ def join_labels(frame: pd.DataFrame, labels: Path) -> pd.DataFrame:
     from lpzero_sr.table import read_frame
 
     if labels.suffix == ".jsonl":
-        from lpzero_sr.labeling import read_labels
+        from lpzero_sr.spaces.labels import read_labels
 
         table = read_labels(labels)
     else:

@@ -63,7 +63,7 @@ def _check_config_file(path: Path) -> None:
     """One :class:`DataError` line for a file that is no config file at all (a ``labels.jsonl``, a table)."""
     if path.suffix in CONFIG_SUFFIXES:
         return
-    from lpzero_sr.labeling import META_FILE
+    from lpzero_sr.spaces.labels import META_FILE
 
     meta = path.parent / META_FILE
     if path.suffix == ".jsonl" and meta.is_file():
