@@ -32,7 +32,7 @@ from lpzero_sr.fit.protocol import SPLITS, run_protocol, run_seed, split_seeds, 
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.settings import ENSEMBLE, TERMINAL_MODES, FitSettings, SearchSettings
 from lpzero_sr.table import StatTable
-from lpzero_sr.tables import benchmark_table
+from lpzero_sr.table_sources import benchmark_table
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 # (benchmark, training architectures, extraction settings); LTS extracts the extra-pass proxies (synflow, grasp,

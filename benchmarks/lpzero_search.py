@@ -57,7 +57,7 @@ from lpzero_sr.search.engines import get_engine
 from lpzero_sr.settings import FitSettings, SearchSettings
 from lpzero_sr.spaces import load_benchmark
 from lpzero_sr.table import StatTable
-from lpzero_sr.tables import benchmark_table
+from lpzero_sr.table_sources import benchmark_table
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 N_TRAIN = 50

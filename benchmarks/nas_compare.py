@@ -47,7 +47,7 @@ from lpzero_sr.ranking import spearman
 from lpzero_sr.scorer import Scorer
 from lpzero_sr.settings import FitSettings, SearchSettings
 from lpzero_sr.spaces import load_benchmark
-from lpzero_sr.tables import extracted_table
+from lpzero_sr.table_sources import extracted_table
 
 STRATEGIES = ("proxy-evo", "params-evo", "random", "proxy-rs")
 

@@ -264,7 +264,7 @@ def run(tables: tuple[str, ...], settings: FitSettings | MultiFitSettings, out: 
     """Load the tables, search, print, write the run directory (exit status 130 when Ctrl-C cut the search)."""
     from lpzero_sr.commands.interrupt import INTERRUPTED
     from lpzero_sr.features.settings import ExtractSettings
-    from lpzero_sr.tables import resolve_table  # refuses a missing file before the fit's libraries are imported
+    from lpzero_sr.table_sources import resolve_table  # refuses a missing file before the fit's libraries are imported
 
     maximize, target = options["maximize"], options["target"]
     features = options["features"]

@@ -103,7 +103,7 @@ def command(
     warn_if_fitted_elsewhere(chosen_proxy, table_spec or benchmark)
     truth, direction, unusable = None, "maximize", {}
     if table_spec:
-        from lpzero_sr.tables import resolve_table  # refuses a missing file before pandas is imported
+        from lpzero_sr.table_sources import resolve_table  # refuses a missing file before pandas is imported
 
         direction = "maximize" if maximize else "minimize"
         table = resolve_table(table_spec, data_dir, target=target, direction=direction, screen=False)

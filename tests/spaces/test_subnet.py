@@ -208,7 +208,7 @@ def test_a_users_yaml_space_goes_from_label_to_fit_and_score(tmp_path: Path, mon
     from click.testing import CliRunner
 
     from lpzero_sr.cli import main
-    from lpzero_sr.tables import resolve_table
+    from lpzero_sr.table_sources import resolve_table
 
     monkeypatch.setenv("LPZERO_SR_CACHE", str(tmp_path / "cache"))
     corpus = tmp_path / "text.txt"
