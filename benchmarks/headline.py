@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 import smoke
 
-from lpzero_sr.baselines import ExtractSettings
 from lpzero_sr.evaluate import rank_metrics
 from lpzero_sr.features.lpzero_space import REPORTED
+from lpzero_sr.features.settings import ExtractSettings
 from lpzero_sr.fit.protocol import SPLITS, run_protocol, run_seed, split_seeds, write_protocol
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.settings import ENSEMBLE, TERMINAL_MODES, FitSettings, SearchSettings

@@ -34,10 +34,11 @@ from typing import Any
 
 import numpy as np
 
-from lpzero_sr.baselines import ExtractSettings, extract_benchmark
+from lpzero_sr.baselines import extract_benchmark
 from lpzero_sr.evaluate import rank_metrics
 from lpzero_sr.features.lpzero_space import PUBLISHED, Genotype
 from lpzero_sr.features.lpzero_table import space_columns
+from lpzero_sr.features.settings import ExtractSettings
 from lpzero_sr.fit.pipeline import fit_table
 from lpzero_sr.fit.protocol import split_seeds
 from lpzero_sr.fit.selection import select

@@ -31,7 +31,7 @@ import numpy as np
 import smoke
 import torch
 
-from lpzero_sr.baselines import ExtractSettings
+from lpzero_sr.features.settings import ExtractSettings
 from lpzero_sr.fit.pipeline import fit_table
 from lpzero_sr.nas import (
     LabelledDomain,

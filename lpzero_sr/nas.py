@@ -46,8 +46,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from lpzero_sr.baselines import ExtractSettings
 from lpzero_sr.errors import LpzeroError, NasError
+from lpzero_sr.features.settings import ExtractSettings
 from lpzero_sr.fsutil import atomic_write_text
 from lpzero_sr.mutation import MAX_ATTEMPTS_PER_CANDIDATE, Config, field_distance, leaves, mutation_for
 from lpzero_sr.parallel import Runner, map_archs

@@ -162,7 +162,8 @@ def extracted_table(
     many and about how long before the first model is built."""
     import pandas as pd
 
-    from lpzero_sr.baselines import ExtractSettings, extract_benchmark, table_dir
+    from lpzero_sr.baselines import extract_benchmark, table_dir
+    from lpzero_sr.features.settings import ExtractSettings
 
     settings = settings or ExtractSettings()
     frame = extract_benchmark(bench, settings, device=device, note=EXTRACTION_NOTE)

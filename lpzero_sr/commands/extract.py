@@ -179,9 +179,10 @@ def command(
     archs, space, by_arch = _space(configs, benchmark, data_dir)
     import torch  # torch and the spaces: after the arguments are read
 
-    from lpzero_sr.baselines import ExtractSettings, extract_inputs
+    from lpzero_sr.baselines import extract_inputs
     from lpzero_sr.features.extract import ExtractError, extract_space
     from lpzero_sr.features.inputs import make_batch
+    from lpzero_sr.features.settings import ExtractSettings
     from lpzero_sr.spaces.base import check_seq_len
 
     archs = archs[:limit] if limit is not None else archs
