@@ -17,6 +17,8 @@ import click
 from lpzero_sr.features.settings import ExtractSettings
 
 DEFAULTS = ExtractSettings()
+POSITIVE = click.IntRange(min=1)
+SEED_HELP = "Seed of each model's initialisation and of the token batch."
 
 
 def extraction_options(seed_flag: str = "--seed") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -30,30 +32,15 @@ def extraction_options(seed_flag: str = "--seed") -> Callable[[Callable[..., Any
             extraction = ExtractSettings(extract_batch_size, extract_seq_len, extract_seed)
             return fn(*args, extraction=extraction, **kwargs)
 
-        decorated: Callable[..., Any] = click.option(
-            seed_flag,
-            "extract_seed",
-            default=DEFAULTS.seed,
-            show_default=True,
-            type=int,
-            help="Seed of each model's initialisation and of the token batch.",
-        )(command)
-        decorated = click.option(
-            "--seq-len",
-            "extract_seq_len",
-            default=DEFAULTS.seq_len,
-            show_default=True,
-            type=click.IntRange(min=1),
-            help="Tokens per sequence of the zero-cost batch.",
-        )(decorated)
-        return click.option(
-            "--batch-size",
-            "extract_batch_size",
-            default=DEFAULTS.batch_size,
-            show_default=True,
-            type=click.IntRange(min=1),
-            help="Sequences in the zero-cost batch.",
-        )(decorated)
+        options = (  # flag, parameter, default, type, help; listed by --help in this order
+            ("--batch-size", "extract_batch_size", DEFAULTS.batch_size, POSITIVE, "Sequences in the zero-cost batch."),
+            ("--seq-len", "extract_seq_len", DEFAULTS.seq_len, POSITIVE, "Tokens per sequence of the zero-cost batch."),
+            (seed_flag, "extract_seed", DEFAULTS.seed, int, SEED_HELP),
+        )
+        decorated: Callable[..., Any] = command
+        for flag, param, default, kind, text in reversed(options):
+            decorated = click.option(flag, param, default=default, show_default=True, type=kind, help=text)(decorated)
+        return decorated
 
     return decorate
 
