@@ -33,7 +33,7 @@ from lpzero_sr.predictors import LGBM_PARAMS, RIDGE_ALPHAS, arch_matrix, target_
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.quantile import fit_quantiles
 from lpzero_sr.table import StatTable
-from lpzero_sr.tables import resolve_table
+from lpzero_sr.table_sources import resolve_table
 
 METHODS = ("lightgbm", "stumps", "monotone", "linear-q", "additive")
 

@@ -37,7 +37,7 @@ from lpzero_sr.fit.prepare import prepare
 from lpzero_sr.fit.protocol import SPLITS, split_seeds
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.settings import FitSettings, SearchSettings
-from lpzero_sr.tables import resolve_table
+from lpzero_sr.table_sources import resolve_table
 
 
 def main() -> None:

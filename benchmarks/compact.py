@@ -34,7 +34,7 @@ import numpy as np
 from lpzero_sr.fit.pipeline import fit_table
 from lpzero_sr.fit.protocol import SPLITS, split_seeds
 from lpzero_sr.settings import FitSettings, with_changes
-from lpzero_sr.tables import resolve_table
+from lpzero_sr.table_sources import resolve_table
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 TASKS = (

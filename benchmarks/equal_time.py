@@ -42,7 +42,7 @@ from lpzero_sr.ranking import spearman
 from lpzero_sr.settings import FitSettings, with_changes
 from lpzero_sr.spaces.nb_suite_zero import TASKS
 from lpzero_sr.table import StatTable
-from lpzero_sr.tables import resolve_table
+from lpzero_sr.table_sources import resolve_table
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SUITE = [t for t in TASKS if not t.startswith(("nb301", "tnb101-macro"))]  # the 11 tasks shipped in shared/data

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import smoke
 
-from lpzero_sr.baselines import ExtractSettings, table_dir
+from lpzero_sr.baselines import table_dir
 from lpzero_sr.features.cache import read_records
+from lpzero_sr.features.settings import ExtractSettings
 
 DEFAULTS = (("flexibert", ExtractSettings()), ("lts-gpt2", ExtractSettings(proxies="single")))
 

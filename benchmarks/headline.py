@@ -27,14 +27,14 @@ import numpy as np
 import smoke
 from compact import parse_set
 
-from lpzero_sr.baselines import ExtractSettings
 from lpzero_sr.evaluate import rank_metrics
 from lpzero_sr.features.lpzero_space import REPORTED
+from lpzero_sr.features.settings import ExtractSettings
 from lpzero_sr.fit.protocol import SPLITS, run_protocol, run_seed, split_seeds, write_protocol
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.settings import DEFAULT_GENERATIONS, ENSEMBLE, FitSettings, to_dict, with_changes
 from lpzero_sr.table import StatTable
-from lpzero_sr.tables import benchmark_table
+from lpzero_sr.table_sources import benchmark_table
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 # (benchmark, training architectures, extraction settings); LTS extracts the extra-pass proxies (synflow, grasp,

@@ -24,7 +24,7 @@ import numpy as np
 import smoke
 from scipy.stats import spearmanr
 
-from lpzero_sr.labeling import read_labels
+from lpzero_sr.spaces.labels import read_labels
 
 DEFAULTS = ("tiny_gpt2", "tiny_llama")
 DRAWS = 2000

@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lpzero_sr.baselines import ExtractSettings, extract_benchmark, to_markdown
+from lpzero_sr.baselines import extract_benchmark, to_markdown
+from lpzero_sr.features.settings import ExtractSettings
 from lpzero_sr.lpzero_tables import lpzero_reference
 from lpzero_sr.ranking import kendall, spearman
 from lpzero_sr.spaces import load_benchmark

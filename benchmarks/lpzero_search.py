@@ -34,10 +34,11 @@ from typing import Any
 
 import numpy as np
 
-from lpzero_sr.baselines import ExtractSettings, extract_benchmark
+from lpzero_sr.baselines import extract_benchmark
 from lpzero_sr.evaluate import rank_metrics
 from lpzero_sr.features.lpzero_space import PUBLISHED, Genotype
 from lpzero_sr.features.lpzero_table import space_columns
+from lpzero_sr.features.settings import ExtractSettings
 from lpzero_sr.fit.pipeline import fit_table
 from lpzero_sr.fit.protocol import split_seeds
 from lpzero_sr.fit.selection import select
@@ -57,7 +58,7 @@ from lpzero_sr.search.engines import get_engine
 from lpzero_sr.settings import FitSettings, SearchSettings
 from lpzero_sr.spaces import load_benchmark
 from lpzero_sr.table import StatTable
-from lpzero_sr.tables import benchmark_table
+from lpzero_sr.table_sources import benchmark_table
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 N_TRAIN = 50

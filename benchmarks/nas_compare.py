@@ -31,7 +31,7 @@ import numpy as np
 import smoke
 import torch
 
-from lpzero_sr.baselines import ExtractSettings
+from lpzero_sr.features.settings import ExtractSettings
 from lpzero_sr.fit.pipeline import fit_table
 from lpzero_sr.nas import (
     LabelledDomain,
@@ -41,12 +41,13 @@ from lpzero_sr.nas import (
     ProxyScoring,
     RandomScoring,
     count_params,
+    search,
 )
 from lpzero_sr.ranking import spearman
 from lpzero_sr.scorer import Scorer
 from lpzero_sr.settings import FitSettings, SearchSettings
 from lpzero_sr.spaces import load_benchmark
-from lpzero_sr.tables import extracted_table
+from lpzero_sr.table_sources import extracted_table
 
 STRATEGIES = ("proxy-evo", "params-evo", "random", "proxy-rs")
 

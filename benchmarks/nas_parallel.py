@@ -20,7 +20,7 @@ import time
 
 import smoke
 
-from lpzero_sr.baselines import ExtractSettings
+from lpzero_sr.features.settings import ExtractSettings
 from lpzero_sr.formula import Node
 from lpzero_sr.nas import NasSettings, ProxyScoring, SpaceDomain, search
 from lpzero_sr.parallel import Runner, session

@@ -28,7 +28,7 @@ from lpzero_sr.fit.protocol import SPLITS, split_seeds
 from lpzero_sr.ranking import spearman
 from lpzero_sr.settings import FitSettings, SearchSettings
 from lpzero_sr.spaces.nb_suite_zero import FILES
-from lpzero_sr.tables import resolve_table
+from lpzero_sr.table_sources import resolve_table
 
 GOAL = 0.88
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -20,7 +20,8 @@ from pathlib import Path
 import pandas as pd
 import smoke
 
-from lpzero_sr.baselines import ExtractSettings, extract_benchmark
+from lpzero_sr.baselines import extract_benchmark
+from lpzero_sr.features.settings import ExtractSettings
 from lpzero_sr.parallel import Runner
 from lpzero_sr.spaces import load_benchmark
 

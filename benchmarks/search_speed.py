@@ -237,7 +237,7 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; jobs={args.jobs}", flush=True)
     sizes = [(50, 11)] if args.smoke else [(r, 11) for r in ROWS] + [(100, c) for c in COLUMNS[1:]] + [(5000, 2205)]
     scaling(sizes, args.seconds, args.jobs)
-    from lpzero_sr.tables import resolve_table
+    from lpzero_sr.table_sources import resolve_table
 
     full = resolve_table("nb201-cifar10", args.data_dir)
     train, _ = full.split(100, seed=1)

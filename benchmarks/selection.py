@@ -33,7 +33,7 @@ from lpzero_sr.fit.protocol import DEV_SEEDS
 from lpzero_sr.fit.selection import SELECTIONS, select
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.settings import FitSettings, with_changes
-from lpzero_sr.tables import resolve_table
+from lpzero_sr.table_sources import resolve_table
 
 
 def run_one(task: str, seed: int, budget: float, settings: FitSettings, data_dir: Path) -> dict[str, Any]:

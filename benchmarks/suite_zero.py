@@ -58,7 +58,7 @@ from lpzero_sr.predictors import PEERS, best_single_column
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.settings import ENSEMBLE, FitSettings, SearchSettings
 from lpzero_sr.table import StatTable
-from lpzero_sr.tables import resolve_table
+from lpzero_sr.table_sources import resolve_table
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 TASKS = (

@@ -42,7 +42,7 @@ from lpzero_sr.ranking import spearman
 from lpzero_sr.search.multitask import shared_features
 from lpzero_sr.settings import MultiFitSettings, SearchSettings
 from lpzero_sr.table import StatTable
-from lpzero_sr.tables import resolve_table
+from lpzero_sr.table_sources import resolve_table
 
 METHODS = ("own-single", "all", "loto-single", "loto")
 Row = dict[str, dict[str, float]]

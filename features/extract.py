@@ -34,7 +34,7 @@ from lpzero_sr.features import bank, cache
 from lpzero_sr.features.cache import extract_key
 from lpzero_sr.features.hooks import DEFAULT_MAX_NUMEL, HookManager
 from lpzero_sr.features.loss import logits_of, zero_cost_loss
-from lpzero_sr.features.proxies import PROXIES, Proxy, ProxyContext
+from lpzero_sr.features.proxies import PROXIES, ClassicProxy, ProxyContext
 from lpzero_sr.features.recipes import RECIPE_KINDS, Recipe, resolve_recipe
 from lpzero_sr.parallel import Runner, map_archs
 
@@ -78,7 +78,7 @@ def select_stats(stats: str | Iterable[str] | None) -> list[str]:
     return names
 
 
-def select_proxies(proxies: str | Iterable[str] | None) -> list[Proxy]:
+def select_proxies(proxies: str | Iterable[str] | None) -> list[ClassicProxy]:
     """``"all"`` -> every registered proxy, ``"single"`` -> those without an extra pass, ``None``/``"none"`` ->
     none, else the named ones."""
     if proxies is None or proxies == "none":

@@ -4,25 +4,21 @@ The corpus (Python's documentation topics, or a user's text file) is tokenized w
 split once: the first ``1 - val_frac`` of the tokens train, the rest validate. Each architecture is trained once per
 training seed (initialisation and batches come from that seed, so a label is reproducible); results are appended to
 ``labels.jsonl`` one line per (architecture, training seed), and a rerun skips the pairs already there, so seeds can
-be added to a finished run. :func:`read_labels` averages the seeds: ``val_loss`` is the mean over an architecture's
-seeds and ``val_loss_seed<k>`` keeps each run (files written before multi-seed labelling have lines without
-``train_seed``; they belong to the seed in ``meta.json``). Decoders (``space.causal``) learn next-token prediction;
-encoders learn to recover 15% masked tokens.
+be added to a finished run (:mod:`lpzero_sr.spaces.labels` reads the files back). Decoders (``space.causal``) learn
+next-token prediction; encoders learn to recover 15% masked tokens.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812 - the usual alias
@@ -31,12 +27,9 @@ from tqdm import tqdm
 from lpzero_sr.errors import DataError, LpzeroError
 from lpzero_sr.features.inputs import corpus_text, train_tokenizer
 from lpzero_sr.fsutil import atomic_write_text
+from lpzero_sr.spaces.base import Space, arch_namer
+from lpzero_sr.spaces.labels import LABELS_FILE, META_FILE, meta_seeds, read_jsonl
 
-if TYPE_CHECKING:  # spaces/shipped.py reads labels through this module: no import of lpzero_sr.spaces at load
-    from lpzero_sr.spaces.base import Benchmark, Space
-
-LABELS_FILE = "labels.jsonl"
-META_FILE = "meta.json"
 MASK_RATE = 0.15
 MASK_ID = 1  # the tokenizer's "[PAD]"; never a real token, so it doubles as the mask token
 
@@ -142,16 +135,6 @@ def evaluate(
     return float(sum(losses) / len(losses))
 
 
-def config_id(config: dict[str, Any]) -> str:
-    """A stable id for a config without a readable one: the first 12 hex digits of its canonical JSON's SHA-1."""
-    return hashlib.sha1(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
-
-
-def arch_namer(space: Space) -> Callable[[dict[str, Any]], str]:
-    """The space's own ``arch_id(config)`` when it has one, else :func:`config_id`."""
-    return getattr(space, "arch_id", config_id)
-
-
 def sample_distinct(space: Space, n: int, seed: int, max_tries: int = 100) -> list[dict[str, Any]]:
     """``n`` distinct configs from ``space.sample`` with one generator seeded by ``seed`` (a larger ``n`` extends
     a smaller one); :class:`LpzeroError` when the space yields too few distinct configs."""
@@ -200,7 +183,7 @@ def label_space(
     meta = {"space": space.name, "seed": seed, "corpus": None if corpus is None else str(corpus), **common}
     default_seed = _update_meta(out / META_FILE, meta, seeds)
     labels_path = out / LABELS_FILE
-    done = {(row["arch"], row.get("train_seed", default_seed)) for row in _read_jsonl(labels_path)}
+    done = {(row["arch"], row.get("train_seed", default_seed)) for row in read_jsonl(labels_path)}
     corpus_ids = load_corpus(settings, corpus, getattr(space, "encode", None))
     name = arch_namer(space)
     todo = [(c, s) for c in sample_distinct(space, n, seed) for s in seeds if (name(c), s) not in done]
@@ -212,52 +195,6 @@ def label_space(
             sink.flush()
             bar.set_postfix(arch=row["arch"], seed=train_seed, val_loss=row.get("val_loss"))
     return labels_path
-
-
-def read_labels(path: str | Path) -> pd.DataFrame:
-    """One row per successfully labelled architecture of a ``labels.jsonl``, in first-seen order.
-
-    Columns: arch, config, n_params, ``val_loss`` (mean over the architecture's training seeds), ``val_loss_seed<k>``
-    per seed (NaN where that seed is missing), n_seeds, train_seconds (summed over seeds). Lines without
-    ``train_seed`` (single-seed files) belong to the seed named in the ``meta.json`` beside the file, else 0.
-    """
-    path = Path(path)
-    default_seed = _meta_seeds(path.parent / META_FILE)[0]
-    rows = [
-        {**row, "train_seed": row.get("train_seed", default_seed)} for row in _read_jsonl(path) if "error" not in row
-    ]
-    if not rows:
-        raise DataError(f"no labelled architectures in {path}")
-    runs = pd.DataFrame(rows).drop_duplicates(["arch", "train_seed"], keep="last")
-    losses = runs.pivot(index="arch", columns="train_seed", values="val_loss")
-    order = list(dict.fromkeys(runs["arch"]))
-    first = runs.drop_duplicates("arch").set_index("arch").loc[order]
-    frame = pd.DataFrame(
-        {
-            "arch": order,
-            "config": first["config"].to_list(),
-            "n_params": first["n_params"].to_numpy(),
-            "val_loss": losses.loc[order].mean(axis=1).to_numpy(),
-        }
-    )
-    for train_seed in sorted(losses.columns):
-        frame[f"val_loss_seed{train_seed}"] = losses.loc[order, train_seed].to_numpy()
-    frame["n_seeds"] = losses.loc[order].notna().sum(axis=1).to_numpy()
-    frame["train_seconds"] = runs.groupby("arch")["train_seconds"].sum().loc[order].to_numpy()
-    return frame
-
-
-def labelled_benchmark(
-    space: Space, path: str | Path, validate: Callable[[dict[str, Any]], dict[str, Any]]
-) -> Benchmark:
-    """A :class:`Benchmark` of ``space`` from a ``labels.jsonl``: target ``val_loss`` (the mean over training seeds,
-    minimised); ``validate`` checks each stored config."""
-    from lpzero_sr.spaces.base import Benchmark
-
-    rows = read_labels(path)
-    configs = {row.arch: validate(row.config) for row in rows.itertuples()}
-    targets = pd.DataFrame({"val_loss": rows["val_loss"].to_numpy()}, index=pd.Index(rows["arch"], name="arch"))
-    return Benchmark(space.name, configs, targets, "val_loss", "minimize", space=space)
 
 
 def _label_one(
@@ -277,21 +214,12 @@ def _label_one(
     return row
 
 
-def _meta_seeds(path: Path) -> list[int]:
-    """Training seeds recorded in ``meta.json``: ``train_seeds``, or the older single ``train_seed``; ``[0]``
-    when there is no such file."""
-    if not path.exists():
-        return [0]
-    old = json.loads(path.read_text(encoding="utf-8"))
-    return list(old["train_seeds"]) if "train_seeds" in old else [int(old.get("train_seed", 0))]
-
-
 def _update_meta(path: Path, meta: dict[str, Any], seeds: list[int]) -> int:
     """Checks ``meta`` against an existing ``meta.json`` (training seeds may differ), then writes it with the union
     of training seeds; returns the seed of lines written without ``train_seed`` (the file's first seed)."""
     if path.exists():
         old = json.loads(path.read_text(encoding="utf-8"))
-        old_seeds = _meta_seeds(path)
+        old_seeds = meta_seeds(path)
         old = {k: v for k, v in old.items() if k not in ("train_seed", "train_seeds")}
         diff = sorted(k for k in meta.keys() | old.keys() if old.get(k) != meta.get(k))
         if diff:
@@ -300,20 +228,6 @@ def _update_meta(path: Path, meta: dict[str, Any], seeds: list[int]) -> int:
         old_seeds = seeds
     atomic_write_text(path, json.dumps({**meta, "train_seeds": sorted({*old_seeds, *seeds})}, indent=1) + "\n")
     return old_seeds[0]
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}:{number}: not a JSON line ({exc.msg})") from exc
-    return rows
 
 
 def _logits(output: Any) -> torch.Tensor:

@@ -21,10 +21,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lpzero_sr.baselines import ExtractSettings, extract_inputs
+from lpzero_sr.baselines import extract_inputs
 from lpzero_sr.errors import DataError
 from lpzero_sr.features.lpzero_space import Genotype
 from lpzero_sr.features.lpzero_table import ITEM, ArchBranches, branch_frame, branch_key, extract_branches
+from lpzero_sr.features.settings import ExtractSettings
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.spaces.base import Benchmark, cache_dir
 from lpzero_sr.table import StatTable

@@ -46,13 +46,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from lpzero_sr.baselines import ExtractSettings
 from lpzero_sr.errors import LpzeroError, NasError
+from lpzero_sr.features.settings import ExtractSettings
 from lpzero_sr.fsutil import atomic_write_text
 from lpzero_sr.mutation import MAX_ATTEMPTS_PER_CANDIDATE, Config, field_distance, leaves, mutation_for
 from lpzero_sr.parallel import Runner, map_archs
 from lpzero_sr.scorer import Scorer
-from lpzero_sr.spaces.base import Space
+from lpzero_sr.spaces.base import Space, arch_namer
 
 Strategy = Literal["evolution", "random"]
 log = logging.getLogger(__name__)
@@ -62,11 +62,6 @@ log = logging.getLogger(__name__)
 def canonical(config: Config) -> str:
     """The config as sorted, compact JSON: equal configs give equal strings."""
     return json.dumps(config, sort_keys=True, separators=(",", ":"))
-
-
-def config_hash(config: Config) -> str:
-    """A short stable id of a config (``h`` + 12 hex digits of its canonical JSON's SHA-1)."""
-    return "h" + hashlib.sha1(canonical(config).encode()).hexdigest()[:12]
 
 
 # ---------------------------------------------------------------------------------------------- domains
@@ -97,11 +92,13 @@ class Domain(Protocol):
 
 class SpaceDomain:
     """The whole space: ``space.sample`` and :func:`mutation_for` the space; ids are the benchmark's where the
-    config is labelled (``labelled``: arch id -> config), else the space's ``arch_id`` or :func:`config_hash`."""
+    config is labelled (``labelled``: arch id -> config), else the space's
+    (:func:`~lpzero_sr.spaces.base.arch_namer`)."""
 
     def __init__(self, space: Space, labelled: dict[str, Config] | None = None) -> None:
         self.space = space
         self._mutation = mutation_for(space)
+        self._name = arch_namer(space)
         self._ids: dict[str, str] = {}
         for arch, config in (labelled or {}).items():  # a config labelled twice keeps its first id
             self._ids.setdefault(canonical(config), arch)
@@ -115,10 +112,7 @@ class SpaceDomain:
 
     def arch_id(self, config: Config) -> str:
         key = canonical(config)
-        if key in self._ids:
-            return self._ids[key]
-        own = getattr(self.space, "arch_id", None)
-        return own(config) if callable(own) else config_hash(config)
+        return self._ids[key] if key in self._ids else self._name(config)
 
     def params(self, config: Config) -> int | None:
         arch = self.arch_id(config)
@@ -233,7 +227,7 @@ class Memo:
 
 # ---------------------------------------------------------------------------------------------- journal
 @dataclass
-class Candidate:
+class NasCandidate:
     """One evaluated child: ``new`` is False when the architecture was already scored in this run."""
 
     step: int
@@ -276,7 +270,7 @@ class Journal:
         if self.path.exists():
             atomic_write_text(self.path, "".join(lines[: len(self.previous)]))
 
-    def _read(self) -> tuple[list[Candidate], list[str]]:
+    def _read(self) -> tuple[list[NasCandidate], list[str]]:
         """The journal's candidates and lines (a torn last line dropped); a broken complete line is an error."""
         if not self.path.exists():
             return [], []
@@ -286,7 +280,7 @@ class Journal:
             if not line.endswith("\n"):
                 break  # torn write of a killed run
             try:
-                previous.append(Candidate(**json.loads(line)))
+                previous.append(NasCandidate(**json.loads(line)))
             except (ValueError, TypeError) as exc:
                 reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not an evaluated child"
                 raise NasError(
@@ -298,7 +292,7 @@ class Journal:
     def scores(self) -> dict[str, float]:
         return {c.arch: c.score for c in self.previous}
 
-    def record(self, candidate: Candidate) -> None:
+    def record(self, candidate: NasCandidate) -> None:
         if candidate.step < len(self.previous):
             if self.previous[candidate.step].arch != candidate.arch:
                 raise NasError(
@@ -333,16 +327,16 @@ class NasSettings:
 
 @dataclass
 class SearchResult:
-    history: list[Candidate]  # every evaluated child, in order
+    history: list[NasCandidate]  # every evaluated child, in order
     rejected_budget: int = 0  # proposals over max_params, never scored
     rejected_invalid: int = 0  # proposals the space cannot build
     interrupted: bool = False  # Ctrl-C ended the search; ``history`` is what was scored (and journaled) before it
-    scored: list[Candidate] = field(init=False)  # distinct architectures, first evaluation each
+    scored: list[NasCandidate] = field(init=False)  # distinct architectures, first evaluation each
 
     def __post_init__(self) -> None:
         self.scored = [c for c in self.history if c.new]
 
-    def top(self, k: int) -> list[Candidate]:
+    def top(self, k: int) -> list[NasCandidate]:
         """The ``k`` best distinct architectures (NaN scores last, ties in order of discovery)."""
         key = lambda c: -c.score if math.isfinite(c.score) else math.inf  # noqa: E731
         return sorted(self.scored, key=key)[:k]
@@ -384,7 +378,7 @@ def _loop(domain: Domain, settings: NasSettings, run: _Run, rng: np.random.Gener
                 batch.append(run.propose(partial(domain.sample, rng), seen_ok=False, pending=pending))
             run.evaluate(batch)
         return
-    population: deque[Candidate] = deque()
+    population: deque[NasCandidate] = deque()
     first = min(settings.population, settings.candidates)
     for start in range(0, first, settings.batch):  # scored (and journaled) one cycle's batch at a time
         size = min(settings.batch, first - start)
@@ -405,7 +399,7 @@ class _Run:
 
     def __init__(self, domain: Domain, memo: Memo, settings: NasSettings, journal: Journal | None, bar: tqdm) -> None:
         self.domain, self.memo, self.settings, self.journal, self.bar = domain, memo, settings, journal, bar
-        self.history: list[Candidate] = []
+        self.history: list[NasCandidate] = []
         self.seen: set[str] = set()
         self.rejected_budget = self.rejected_invalid = self.attempts = 0
 
@@ -437,13 +431,13 @@ class _Run:
             "raise --max-params or lower --candidates"
         )
 
-    def evaluate(self, proposals: list[tuple[Config, int]]) -> list[Candidate]:
+    def evaluate(self, proposals: list[tuple[Config, int]]) -> list[NasCandidate]:
         scores = self.memo([config for config, _ in proposals])
         out = []
         for (config, params), score in zip(proposals, scores, strict=True):
             arch = self.domain.arch_id(config)
             new = arch not in self.seen
-            candidate = Candidate(len(self.history), arch, config, float(score), params, new)
+            candidate = NasCandidate(len(self.history), arch, config, float(score), params, new)
             if self.journal is not None:
                 self.journal.record(candidate)
             self.history.append(candidate)

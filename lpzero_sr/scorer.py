@@ -23,7 +23,6 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from lpzero_sr.baselines import ExtractSettings
 from lpzero_sr.errors import LpzeroError
 from lpzero_sr.features import bank
 from lpzero_sr.features.extract import extract_model, resolve_device
@@ -31,6 +30,7 @@ from lpzero_sr.features.hooks import DEFAULT_MAX_NUMEL
 from lpzero_sr.features.inputs import make_batch
 from lpzero_sr.features.proxies import PROXIES
 from lpzero_sr.features.recipes import Recipe
+from lpzero_sr.features.settings import ExtractSettings
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.spaces.base import Space
 

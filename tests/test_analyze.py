@@ -71,7 +71,7 @@ def test_complementary_pair_xor():
 
 
 def test_benchmark_analysis_size_bias_of_params_is_one(shared_data):
-    from lpzero_sr.tables import resolve_table
+    from lpzero_sr.table_sources import resolve_table
 
     table = resolve_table("nb201-cifar10", shared_data, features=["params", "flops", "jacov", "synflow"])
     result = analyze_table("nb201-cifar10", table)

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 import lpzero_sr.spaces as spaces
-from lpzero_sr.baselines import ExtractSettings
 from lpzero_sr.errors import TableError
-from lpzero_sr.tables import benchmark_table, resolve_table
+from lpzero_sr.features.settings import ExtractSettings
+from lpzero_sr.table_sources import benchmark_table, resolve_table
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from lpzero_sr.commands import COMMANDS
 from lpzero_sr.commands.options import BENCHMARKS
 from lpzero_sr.formula import Node
 from lpzero_sr.proxy import Proxy
-from lpzero_sr.tables import names_missing_file
+from lpzero_sr.table_sources import names_missing_file
 
 HEAVY = ("torch", "pandas", "scipy", "sympy", "transformers", "ray", "sklearn", "lightgbm", "xgboost", "numba",
          "matplotlib")  # fmt: skip

@@ -18,7 +18,7 @@ from lpzero_sr.export.sympy import SYMPY_FUNCTIONS, symbol
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.quantile import read_terminals
 from lpzero_sr.settings import SettingsError
-from lpzero_sr.tables import resolve_table
+from lpzero_sr.table_sources import resolve_table
 
 
 @pytest.fixture

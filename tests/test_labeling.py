@@ -17,16 +17,16 @@ from lpzero_sr.cli import main
 from lpzero_sr.errors import DataError, LpzeroError
 from lpzero_sr.labeling import (
     TrainSettings,
-    config_id,
     evaluate,
     label_space,
     lm_loss,
     load_corpus,
     lr_factor,
-    read_labels,
     sample_distinct,
     train_and_evaluate,
 )
+from lpzero_sr.spaces.base import config_id
+from lpzero_sr.spaces.labels import read_labels
 from lpzero_sr.spaces.tiny_gpt2 import arch_id
 
 VOCAB = 50

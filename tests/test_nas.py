@@ -31,6 +31,7 @@ from lpzero_sr.nas import (
 )
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.spaces import SPACES, load_benchmark
+from lpzero_sr.spaces.base import config_id
 from lpzero_sr.spaces.tiny_gpt2 import validate_config
 
 TARGET = {"a": 4, "b": 2, "c": 5, "d": 3}
@@ -290,6 +291,12 @@ def test_a_config_labelled_twice_is_one_architecture() -> None:
     assert {domain.arch_id(domain.sample(np.random.default_rng(seed))) for seed in range(30)} == {"p", "r"}
     with pytest.raises(NasError, match="at least 2 distinct architectures, got 1"):
         LabelledDomain(TOY, {"p": pool["p"], "q": pool["q"]})
+
+
+def test_an_unlabelled_config_of_a_space_without_ids_is_named_as_labelling_names_it() -> None:
+    config = {"d": 4, "c": 3, "b": 2, "a": 1}  # SHA-1 of '{"a": 1, "b": 2, "c": 3, "d": 4}', first 12 hex digits
+    assert SpaceDomain(TOY).arch_id(config) == config_id(config) == "ddee5727daf7"
+    assert SpaceDomain(TOY, {"p": dict(config)}).arch_id(config) == "p"
 
 
 class ToySpaceWithMutate(ToySpace):

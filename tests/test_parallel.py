@@ -11,10 +11,11 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from lpzero_sr.baselines import ExtractSettings, benchmark_keys, extract_benchmark, extract_inputs
+from lpzero_sr.baselines import benchmark_keys, extract_benchmark, extract_inputs
 from lpzero_sr.cli import main
 from lpzero_sr.features.extract import extract_space
 from lpzero_sr.features.inputs import make_batch
+from lpzero_sr.features.settings import ExtractSettings
 from lpzero_sr.parallel import ParallelError, Runner, map_archs, runner_from_options, session
 from lpzero_sr.spaces import load_benchmark
 

@@ -12,9 +12,10 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from lpzero_sr.baselines import ExtractSettings, extract_benchmark
+from lpzero_sr.baselines import extract_benchmark
 from lpzero_sr.cli import main
 from lpzero_sr.features.inputs import make_batch
+from lpzero_sr.features.settings import ExtractSettings
 from lpzero_sr.formula import Node
 from lpzero_sr.proxy import Proxy
 from lpzero_sr.scorer import Scorer, ScorerError

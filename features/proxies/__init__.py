@@ -2,11 +2,11 @@
 :data:`PROXIES`."""
 
 from lpzero_sr.features.proxies import activation, attention, gradient, jacobian, lpzero, synflow, weights
-from lpzero_sr.features.proxies.base import PROXIES, Proxy, ProxyContext, proxy
+from lpzero_sr.features.proxies.base import PROXIES, ClassicProxy, ProxyContext, proxy
 
 __all__ = [
     "PROXIES",
-    "Proxy",
+    "ClassicProxy",
     "ProxyContext",
     "activation",
     "attention",

@@ -1,4 +1,4 @@
-"""The proxy registry, the :class:`Proxy` record and the context every proxy function receives."""
+"""The proxy registry, the :class:`ClassicProxy` record and the context every proxy function receives."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ class ProxyContext:
 
 
 @dataclass(frozen=True)
-class Proxy:
+class ClassicProxy:
     """A registered proxy: ``fn(ctx) -> float`` (higher is better), the captured ``kinds`` it reads from the main
     pass, and ``extra_pass``: the name of the additional pass it runs (``None`` for single-pass proxies)."""
 
@@ -76,16 +76,16 @@ class Proxy:
         return float(self.fn(ctx))
 
 
-PROXIES: Registry[Proxy] = Registry("proxy")
+PROXIES: Registry[ClassicProxy] = Registry("proxy")
 
 
 def proxy(
     name: str, kinds: Iterable[str] = (), extra_pass: str | None = None
 ) -> Callable[[Callable[[ProxyContext], float]], Callable[[ProxyContext], float]]:
-    """Registers ``fn`` as proxy ``name`` (see :class:`Proxy`)."""
+    """Registers ``fn`` as proxy ``name`` (see :class:`ClassicProxy`)."""
 
     def decorator(fn: Callable[[ProxyContext], float]) -> Callable[[ProxyContext], float]:
-        PROXIES.register(name)(Proxy(name, fn, frozenset(kinds), extra_pass))
+        PROXIES.register(name)(ClassicProxy(name, fn, frozenset(kinds), extra_pass))
         return fn
 
     return decorator

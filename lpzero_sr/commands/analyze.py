@@ -59,7 +59,7 @@ def command(
     data_dir: Path | None,
 ) -> None:
     """Analyse TABLE... (benchmark names such as nb201-cifar10, or table files): figures and summary.md in --out."""
-    from lpzero_sr.tables import resolve_table
+    from lpzero_sr.table_sources import resolve_table
 
     chosen = [f.strip() for f in features.split(",")] if features else None
     named = []  # every table is read (and a missing one refused) before any is analysed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,7 @@ import click
 from lpzero_sr.commands.interrupt import kept_on_interrupt
 from lpzero_sr.commands.options import BENCHMARKS, device_option, extraction_options
 from lpzero_sr.errors import DataError
+from lpzero_sr.features.settings import ExtractSettings
 from lpzero_sr.fsutil import atomic_write_text
 
 if TYPE_CHECKING:
@@ -55,9 +57,7 @@ def command(
     fmt: str,
     out: Path | None,
     data_dir: Path | None,
-    batch_size: int,
-    seq_len: int,
-    seed: int,
+    extraction: ExtractSettings,
     device: str,
     stats: str,
     proxies: str,
@@ -81,8 +81,8 @@ def command(
     else:
         archs = bench.archs
         if limit is not None:
-            archs = [archs[i] for i in np.random.default_rng(seed).permutation(len(archs))[:limit]]
-        settings = bl.ExtractSettings(batch_size, seq_len, seed, proxies)
+            archs = [archs[i] for i in np.random.default_rng(extraction.seed).permutation(len(archs))[:limit]]
+        settings = replace(extraction, proxies=proxies)
         folder = bl.table_dir(bench.name, settings, tables)
         with kept_on_interrupt(lambda: _kept(folder)):
             per_arch = bl.extract_benchmark(bench, settings, tables, stats=stats, device=device, archs=archs)
@@ -90,7 +90,8 @@ def command(
         table = bl.baseline_table(bench, per_arch)
         sections.append(
             (
-                f"{benchmark}: {len(per_arch)} architectures, batch {batch_size}x{seq_len}, seed {seed}, "
+                f"{benchmark}: {len(per_arch)} architectures, batch {settings.batch_size}x{settings.seq_len}, "
+                f"seed {settings.seed}, "
                 f"proxies vs {bench.target} ({bench.direction})",
                 table,
             )

@@ -12,6 +12,7 @@ import click
 from lpzero_sr.commands.interrupt import kept_on_interrupt
 from lpzero_sr.commands.options import device_option, extraction_options, runner_options
 from lpzero_sr.errors import ConfigError, DataError
+from lpzero_sr.features.settings import ExtractSettings
 from lpzero_sr.fsutil import FileWriteError, run_lock
 from lpzero_sr.parallel import runner_from_options
 
@@ -63,7 +64,7 @@ def _check_config_file(path: Path) -> None:
     """One :class:`DataError` line for a file that is no config file at all (a ``labels.jsonl``, a table)."""
     if path.suffix in CONFIG_SUFFIXES:
         return
-    from lpzero_sr.labeling import META_FILE
+    from lpzero_sr.spaces.labels import META_FILE
 
     meta = path.parent / META_FILE
     if path.suffix == ".jsonl" and meta.is_file():
@@ -160,9 +161,7 @@ def command(
     data_dir: Path | None,
     out_dir: Path,
     limit: int | None,
-    batch_size: int,
-    seq_len: int,
-    seed: int,
+    extraction: ExtractSettings,
     device: str,
     stats: str,
     proxies: str,
@@ -179,22 +178,24 @@ def command(
     archs, space, by_arch = _space(configs, benchmark, data_dir)
     import torch  # torch and the spaces: after the arguments are read
 
-    from lpzero_sr.baselines import ExtractSettings, extract_inputs
+    from lpzero_sr.baselines import extract_inputs
     from lpzero_sr.features.extract import ExtractError, extract_space
     from lpzero_sr.features.inputs import make_batch
     from lpzero_sr.spaces.base import check_seq_len
 
     archs = archs[:limit] if limit is not None else archs
-    check_seq_len(space, {a: by_arch[a] for a in archs if "__unusable__" not in by_arch[a]}, seq_len)
+    check_seq_len(space, {a: by_arch[a] for a in archs if "__unusable__" not in by_arch[a]}, extraction.seq_len)
 
     def build(arch: str) -> nn.Module:
-        torch.manual_seed(seed)
+        torch.manual_seed(extraction.seed)
         return space.build(by_arch[arch])
 
     def batch(arch: str, model: nn.Module) -> torch.Tensor:
-        return make_batch(space.vocab_size(by_arch[arch]), batch_size, seq_len, seed=seed)
+        return make_batch(
+            space.vocab_size(by_arch[arch]), extraction.batch_size, extraction.seq_len, seed=extraction.seed
+        )
 
-    inputs = extract_inputs(space, ExtractSettings(batch_size=batch_size, seq_len=seq_len, seed=seed))
+    inputs = extract_inputs(space, extraction)
     kinds = families(by_arch) if configs else None
     if kinds and len(set(kinds.values())) > 1:
         click.echo(

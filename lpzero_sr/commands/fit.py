@@ -233,7 +233,7 @@ def _default(name: str) -> str:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/fit"), show_default=True)
 @click.option("--jobs", type=int, help="Evaluation processes (default: every core; results do not depend on it).")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Benchmark data for shorthands.")
-@extraction_options("--init-seed", "init_seed")
+@extraction_options("--init-seed")
 @device_option("a benchmark's statistics are extracted (when not cached yet)")
 @click.pass_context
 def command(
@@ -263,8 +263,7 @@ def command(
 def run(tables: tuple[str, ...], settings: FitSettings | MultiFitSettings, out: Path, options: dict[str, Any]) -> None:
     """Load the tables, search, print, write the run directory (exit status 130 when Ctrl-C cut the search)."""
     from lpzero_sr.commands.interrupt import INTERRUPTED
-    from lpzero_sr.features.settings import ExtractSettings
-    from lpzero_sr.tables import resolve_table  # refuses a missing file before the fit's libraries are imported
+    from lpzero_sr.table_sources import resolve_table  # refuses a missing file before the fit's libraries are imported
 
     maximize, target = options["maximize"], options["target"]
     features = options["features"]
@@ -279,7 +278,7 @@ def run(tables: tuple[str, ...], settings: FitSettings | MultiFitSettings, out: 
             features=[f.strip() for f in features.split(",")] if features else None,
             drop_invalid=options["drop_invalid"],
             device=options["device"],
-            settings=ExtractSettings(options["batch_size"], options["seq_len"], options["init_seed"]),
+            settings=options["extraction"],
             labels=options["labels"],
         )  # fmt: skip
         for spec in tables

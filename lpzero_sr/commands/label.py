@@ -77,8 +77,9 @@ def command(
     seeds = parse_seeds(train_seeds)
     # torch, pandas and the spaces: after the arguments are read
     from lpzero_sr.features.extract import resolve_device
-    from lpzero_sr.labeling import TrainSettings, label_space, read_labels
+    from lpzero_sr.labeling import TrainSettings, label_space
     from lpzero_sr.spaces import get_space
+    from lpzero_sr.spaces.labels import read_labels
 
     chosen = get_space(space)
     settings = TrainSettings(steps=steps, batch_size=batch_size, seq_len=seq_len, lr=lr, warmup=max(1, steps // 10))
@@ -96,7 +97,7 @@ def command(
 
 def _kept(out: Path) -> str:
     """What an interrupted labelling kept: the finished (architecture, training seed) lines of its labels file."""
-    from lpzero_sr.labeling import LABELS_FILE
+    from lpzero_sr.spaces.labels import LABELS_FILE
 
     path = out / LABELS_FILE
     lines = path.read_text(encoding="utf-8").count("\n") if path.exists() else 0

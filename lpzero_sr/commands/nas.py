@@ -17,11 +17,12 @@ from lpzero_sr.commands.interrupt import INTERRUPTED
 from lpzero_sr.commands.options import device_option, extraction_options, runner_options
 from lpzero_sr.commands.score import warn_if_fitted_elsewhere
 from lpzero_sr.errors import ConfigError, DataError, NasError
+from lpzero_sr.features.settings import ExtractSettings
 from lpzero_sr.fsutil import atomic_write_text, run_lock
 from lpzero_sr.parallel import runner_from_options, session
 
 if TYPE_CHECKING:  # torch and the spaces are imported once the arguments are read
-    from lpzero_sr.nas import Candidate, Config, LabelledDomain, NasSettings, SearchResult
+    from lpzero_sr.nas import Config, LabelledDomain, NasCandidate, NasSettings, SearchResult
     from lpzero_sr.spaces import Benchmark, Space
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ log = logging.getLogger(__name__)
 )
 @click.option("--top-k", default=5, show_default=True, help="Architectures listed and written to top.json.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Journal + top.json (resumable).")
-@extraction_options("--init-seed", "init_seed")
+@extraction_options("--init-seed")
 @runner_options
 @device_option("candidate models are built and scored")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Benchmark data root.")
@@ -89,9 +90,7 @@ def command(
     seed: int,
     top_k: int,
     out: Path | None,
-    batch_size: int,
-    seq_len: int,
-    init_seed: int,
+    extraction: ExtractSettings,
     workers: int | None,
     ray_address: str | None,
     gpus_per_task: float,
@@ -105,7 +104,6 @@ def command(
     """
     if objective == "proxy" and proxy is None:
         raise NasError("--objective proxy needs --proxy PATH (or use --objective params / random)")
-    from lpzero_sr.features.settings import ExtractSettings
     from lpzero_sr.nas import (
         Journal,
         NasSettings,
@@ -134,7 +132,7 @@ def command(
     scoring: Scoring
     runner = runner_from_options(workers, ray_address, gpus_per_task) if scorer is not None else None
     if scorer is not None:
-        scoring = ProxyScoring(scorer, builder, ExtractSettings(batch_size, seq_len, init_seed), runner)
+        scoring = ProxyScoring(scorer, builder, extraction, runner)
     elif objective == "params":
         scoring = ParamsScoring(domain)
     else:
@@ -144,7 +142,7 @@ def command(
         "objective": objective,
         "proxy": scorer.proxy.text() if scorer is not None else None,
         "within_benchmark": within_benchmark,
-        "scorer": [batch_size, seq_len, init_seed],
+        "scorer": [extraction.batch_size, extraction.seq_len, extraction.seed],
         **vars(settings),
     }
     with run_lock(out, "nas run") if out is not None else nullcontext():
@@ -219,7 +217,7 @@ def _benchmark(space: str, data_dir: Path | None, within: bool) -> Benchmark | N
         return None
 
 
-def _row(candidate: Candidate, bench: Benchmark | None) -> dict[str, Any]:
+def _row(candidate: NasCandidate, bench: Benchmark | None) -> dict[str, Any]:
     truth = None
     if bench is not None and candidate.arch in bench.configs:
         truth = float(bench.targets.loc[candidate.arch, bench.target])

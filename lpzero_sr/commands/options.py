@@ -8,6 +8,7 @@ and ``fit`` build the same batch (and share the same cached tables) unless told 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -16,37 +17,30 @@ import click
 from lpzero_sr.features.settings import ExtractSettings
 
 DEFAULTS = ExtractSettings()
+POSITIVE = click.IntRange(min=1)
+SEED_HELP = "Seed of each model's initialisation and of the token batch."
 
 
-def extraction_options(
-    seed_flag: str = "--seed", seed_param: str = "seed"
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """``--batch-size``, ``--seq-len`` and the init/batch seed (``seed_flag``; ``fit`` names it ``--init-seed``
-    because its ``--seed`` draws the split and the search)."""
+def extraction_options(seed_flag: str = "--seed") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--batch-size``, ``--seq-len`` and the init/batch seed (``seed_flag``; ``fit`` and ``nas`` name it
+    ``--init-seed`` because their ``--seed`` draws the split or the search), handed to the command as ONE parameter,
+    ``extraction``: the :class:`ExtractSettings` they make (its ``proxies`` left at the default)."""
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
-        fn = click.option(
-            seed_flag,
-            seed_param,
-            default=DEFAULTS.seed,
-            show_default=True,
-            type=int,
-            help="Seed of each model's initialisation and of the token batch.",
-        )(fn)
-        fn = click.option(
-            "--seq-len",
-            default=DEFAULTS.seq_len,
-            show_default=True,
-            type=click.IntRange(min=1),
-            help="Tokens per sequence of the zero-cost batch.",
-        )(fn)
-        return click.option(
-            "--batch-size",
-            default=DEFAULTS.batch_size,
-            show_default=True,
-            type=click.IntRange(min=1),
-            help="Sequences in the zero-cost batch.",
-        )(fn)
+        @functools.wraps(fn)
+        def command(*args: Any, extract_batch_size: int, extract_seq_len: int, extract_seed: int, **kwargs: Any) -> Any:
+            extraction = ExtractSettings(extract_batch_size, extract_seq_len, extract_seed)
+            return fn(*args, extraction=extraction, **kwargs)
+
+        options = (  # flag, parameter, default, type, help; listed by --help in this order
+            ("--batch-size", "extract_batch_size", DEFAULTS.batch_size, POSITIVE, "Sequences in the zero-cost batch."),
+            ("--seq-len", "extract_seq_len", DEFAULTS.seq_len, POSITIVE, "Tokens per sequence of the zero-cost batch."),
+            (seed_flag, "extract_seed", DEFAULTS.seed, int, SEED_HELP),
+        )
+        decorated: Callable[..., Any] = command
+        for flag, param, default, kind, text in reversed(options):
+            decorated = click.option(flag, param, default=default, show_default=True, type=kind, help=text)(decorated)
+        return decorated
 
     return decorate
 

@@ -26,6 +26,7 @@ from lpzero_sr.commands.extract import echo_error_rows, read_config_files
 from lpzero_sr.commands.interrupt import nothing_kept
 from lpzero_sr.commands.options import BENCHMARKS, device_option, extraction_options, runner_options
 from lpzero_sr.errors import ConfigError
+from lpzero_sr.features.settings import ExtractSettings
 from lpzero_sr.fsutil import atomic_write_text
 from lpzero_sr.parallel import map_archs, runner_from_options
 
@@ -84,9 +85,7 @@ def command(
     table_spec: str | None,
     target: str | None,
     maximize: bool,
-    batch_size: int,
-    seq_len: int,
-    seed: int,
+    extraction: ExtractSettings,
     workers: int | None,
     ray_address: str | None,
     gpus_per_task: float,
@@ -103,7 +102,7 @@ def command(
     warn_if_fitted_elsewhere(chosen_proxy, table_spec or benchmark)
     truth, direction, unusable = None, "maximize", {}
     if table_spec:
-        from lpzero_sr.tables import resolve_table  # refuses a missing file before pandas is imported
+        from lpzero_sr.table_sources import resolve_table  # refuses a missing file before pandas is imported
 
         direction = "maximize" if maximize else "minimize"
         table = resolve_table(table_spec, data_dir, target=target, direction=direction, screen=False)
@@ -116,21 +115,19 @@ def command(
         import pandas as pd
         from tqdm import tqdm
 
-        from lpzero_sr.features.settings import ExtractSettings
         from lpzero_sr.scorer import Scorer  # torch
         from lpzero_sr.spaces.base import check_seq_len
 
         scorer = Scorer(chosen_proxy, device=device)
-        settings = ExtractSettings(batch_size=batch_size, seq_len=seq_len, seed=seed)
         space, configs, truth_values, direction, unusable = _architectures(benchmark, archs, config_files, data_dir)
         if not configs:
             echo_error_rows(unusable, "config files could not be read")
             raise ConfigError(f"none of the {len(unusable)} config file(s) could be read; nothing to score")
-        check_seq_len(space, configs, seq_len)
+        check_seq_len(space, configs, extraction.seq_len)
         runner = runner_from_options(workers, ray_address, gpus_per_task)
 
         def score_one(arch: str) -> float:
-            return scorer.score_configs(space, [configs[arch]], settings)[0]
+            return scorer.score_configs(space, [configs[arch]], extraction)[0]
 
         done = dict(tqdm(map_archs(score_one, list(configs), runner), total=len(configs), desc="score", unit="arch"))
         scores = [done[arch] for arch in configs]

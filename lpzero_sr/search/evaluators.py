@@ -103,6 +103,10 @@ class CompiledEvaluator:
         self.aggregation = rankcorr.AGGREGATION_CODES[aggregation]
         self.reduce = 0 if reduce == "mean" else 1
         self._pack(tables, early, seed)
+        self.scoring = (  # what the kernel's table_outcome reads of each table, in its order
+            self.tables, self.groups, self.sample_rows, self.sample_groups, self.centred, self.dense, self.ties,
+            self.early, self.value_kinds, self.value_rules, self.method, self.aggregation,
+        )  # fmt: skip
         self.kernels = kernels()
         self.loops = loop_arguments()
 
@@ -174,8 +178,7 @@ class CompiledEvaluator:
     ) -> tuple[np.ndarray, np.ndarray]:
         return self.kernels.evaluate(
             codes, lens, todo, verdict, self.sym_op, self.sym_col, self.sym_const, self.cols, self.kernels.SLOTS,
-            self.tables, self.groups, self.sample_rows, self.sample_groups, self.centred, self.dense, self.ties,
-            self.early, self.value_kinds, self.value_rules, self.method, self.aggregation, self.reduce, self.loops,
+            self.scoring, self.reduce, self.loops,
         )  # fmt: skip
 
     def values(self, codes: np.ndarray, lens: np.ndarray, table: int = 0) -> np.ndarray:

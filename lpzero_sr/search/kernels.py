@@ -223,24 +223,12 @@ def value_violation(scores, kinds, rules):
 
 
 @njit(cache=True, nogil=True)
-def table_outcome(
-    values,
-    t,
-    tables,
-    groups,
-    sample_rows,
-    sample_groups,
-    centred,
-    dense,
-    ties,
-    early,
-    value_kinds,
-    value_rules,
-    method,
-    aggregation,
-):
+def table_outcome(values, t, scoring):
     """``(loss, verdict)`` of a formula's row ``values`` on table ``t``: early rejection on the subsample, the value
-    rules, then the rank loss, as :class:`~lpzero_sr.search.fitness.Fitness` decides them."""
+    rules, then the rank loss, as :class:`~lpzero_sr.search.fitness.Fitness` decides them. ``scoring``: the tables'
+    layout and targets, the rules and the loss (:attr:`lpzero_sr.search.evaluators.CompiledEvaluator.scoring`)."""
+    tables, groups, sample_rows, sample_groups, centred, dense, ties, early = scoring[:8]
+    value_kinds, value_rules, method, aggregation = scoring[8:]
     n, arch_lo, n_archs, per_layer = tables[t, 1], tables[t, 2], tables[t, 3], tables[t, 4]
     s_lo, s_n, s_arch_lo, s_archs = tables[t, 5], tables[t, 6], tables[t, 7], tables[t, 8]
     lo = tables[t, 0]
@@ -276,24 +264,14 @@ def evaluate(
     sym_const,
     cols,
     slots,
-    tables,
-    groups,
-    sample_rows,
-    sample_groups,
-    centred,
-    dense,
-    ties,
-    early,
-    value_kinds,
-    value_rules,
-    method,
-    aggregation,
+    scoring,
     reduce,
     loops,
 ):
     """Loss and verdict of rows ``todo`` of ``codes`` whose structural ``verdict`` is -1, over every table (the
     mean or, ``reduce == 1``, the worst loss; the first table that rejects a formula names the rule). Releases the
     GIL: threads may evaluate disjoint parts of a population at once."""
+    tables = scoring[0]
     m = todo.shape[0]
     loss = np.full(m, rankcorr.WORST_LOSS)
     out = np.empty(m, np.int32)
@@ -326,22 +304,7 @@ def evaluate(
                 meta,
                 loops,
             )
-            part, v = table_outcome(
-                stack[0, :n],
-                t,
-                tables,
-                groups,
-                sample_rows,
-                sample_groups,
-                centred,
-                dense,
-                ties,
-                early,
-                value_kinds,
-                value_rules,
-                method,
-                aggregation,
-            )
+            part, v = table_outcome(stack[0, :n], t, scoring)
             if v >= 0:
                 out[j] = v
                 break

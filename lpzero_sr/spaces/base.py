@@ -8,6 +8,8 @@ like the public mirror) > the cache directory, filled by :mod:`lpzero_sr.spaces.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +50,17 @@ class Space(Protocol):
 
 SPACES: Registry[Space] = Registry("space")
 SPACE_FILES: Registry[Callable[[Path], Space]] = Registry("space file")  # loaders of a user's space file, by suffix
+
+
+def config_id(config: dict[str, Any]) -> str:
+    """A stable id for a config without a readable one: the first 12 hex digits of the SHA-1 of its JSON with sorted
+    keys (``json.dumps`` separators). Labelled samples store these ids, so the recipe never changes."""
+    return hashlib.sha1(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def arch_namer(space: Space) -> Callable[[dict[str, Any]], str]:
+    """The architecture ids of ``space``: its own ``arch_id(config)`` when it has one, else :func:`config_id`."""
+    return getattr(space, "arch_id", config_id)
 
 
 def get_space(spec: str) -> Space:

@@ -7,8 +7,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from lpzero_sr.labeling import labelled_benchmark
 from lpzero_sr.spaces.base import Benchmark
+from lpzero_sr.spaces.labels import labelled_benchmark
 
 
 def shipped_labels(folder: str) -> Path:

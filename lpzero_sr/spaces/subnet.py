@@ -199,7 +199,7 @@ class SubnetSpace:
 
     def load(self, data_dir: Path | None = None) -> Benchmark:
         """The labelled sub-networks named by the YAML's ``labels`` (``data_dir`` is ignored)."""
-        from lpzero_sr.labeling import labelled_benchmark
+        from lpzero_sr.spaces.labels import labelled_benchmark
 
         if self.labels is None:
             raise DataError(f"subnet space {self.name!r} has no labels file; label it with lpzero-sr label")

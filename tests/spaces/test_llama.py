@@ -97,7 +97,7 @@ def test_sample_is_seeded_and_inside_the_declared_space() -> None:
 
 
 def test_shipped_benchmark_averages_two_seeds() -> None:
-    from lpzero_sr.labeling import read_labels
+    from lpzero_sr.spaces.labels import read_labels
     from lpzero_sr.spaces.llama import labels_path
 
     bench = SPACE.load(None)

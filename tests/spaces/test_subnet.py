@@ -155,8 +155,8 @@ def test_invalid_spaces(tmp_path: Path, spec: dict[str, object], message: str) -
 
 
 def test_shipped_subnet_benchmark() -> None:
-    from lpzero_sr.labeling import read_labels
     from lpzero_sr.spaces import SPACES
+    from lpzero_sr.spaces.labels import read_labels
 
     shipped = SPACES.get("tiny-llama-subnets")
     bench = shipped.load(None)
@@ -175,7 +175,8 @@ def test_label_cli_evaluates_inherited_weights_of_a_yaml_space(tmp_path: Path) -
     from click.testing import CliRunner
 
     from lpzero_sr.cli import main
-    from lpzero_sr.labeling import TrainSettings, evaluate, load_corpus, read_labels
+    from lpzero_sr.labeling import TrainSettings, evaluate, load_corpus
+    from lpzero_sr.spaces.labels import read_labels
 
     corpus = tmp_path / "text.txt"
     corpus.write_text("\n\n".join(f"def f{i}(x): return x * {i} + {i % 7}" for i in range(400)), encoding="utf-8")
@@ -207,7 +208,7 @@ def test_a_users_yaml_space_goes_from_label_to_fit_and_score(tmp_path: Path, mon
     from click.testing import CliRunner
 
     from lpzero_sr.cli import main
-    from lpzero_sr.tables import resolve_table
+    from lpzero_sr.table_sources import resolve_table
 
     monkeypatch.setenv("LPZERO_SR_CACHE", str(tmp_path / "cache"))
     corpus = tmp_path / "text.txt"

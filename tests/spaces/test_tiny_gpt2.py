@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from lpzero_sr.errors import ConfigError
-from lpzero_sr.labeling import read_labels
 from lpzero_sr.spaces.base import SPACES
+from lpzero_sr.spaces.labels import read_labels
 from lpzero_sr.spaces.tiny_gpt2 import N_POSITIONS, VOCAB_SIZE, arch_id, build_model, labels_path, validate_config
 
 SPACE = SPACES.get("tiny-gpt2")

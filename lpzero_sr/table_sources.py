@@ -162,7 +162,8 @@ def extracted_table(
     many and about how long before the first model is built."""
     import pandas as pd
 
-    from lpzero_sr.baselines import ExtractSettings, extract_benchmark, table_dir
+    from lpzero_sr.baselines import extract_benchmark, table_dir
+    from lpzero_sr.features.settings import ExtractSettings
 
     settings = settings or ExtractSettings()
     frame = extract_benchmark(bench, settings, device=device, note=EXTRACTION_NOTE)
@@ -184,8 +185,8 @@ def labelled_space(name: str, labels: Path) -> Benchmark:
     ``<space>/labels-<12 hex digits of the file's SHA-256>``."""
     import hashlib
 
-    from lpzero_sr.labeling import META_FILE, labelled_benchmark
     from lpzero_sr.spaces import SPACES
+    from lpzero_sr.spaces.labels import META_FILE, labelled_benchmark
 
     space = SPACES.get(name)
     if labels.suffix != ".jsonl":
@@ -239,7 +240,7 @@ def join_labels(frame: pd.DataFrame, labels: Path) -> pd.DataFrame:
     from lpzero_sr.table import read_frame
 
     if labels.suffix == ".jsonl":
-        from lpzero_sr.labeling import read_labels
+        from lpzero_sr.spaces.labels import read_labels
 
         table = read_labels(labels)
     else:
