@@ -220,8 +220,9 @@ def render(result: dict, tag: str) -> str:
     s = result["settings"]
     changes = "".join(f" --set {k}={v}" for k, v in s["changes"])
     fit = next(iter(result["protocol"].values()))["settings"]
+    kind = "the ensemble of fit --ensemble" if s["ensemble"] else "one formula of at most 15 nodes"
     described = (
-        f"{'the ensemble of fit --ensemble' if s['ensemble'] else 'one formula of at most 15 nodes'}, {' / '.join(fit['terminals'])} terminals, 1 - {fit['search']['loss']} "
+        f"{kind}, {' / '.join(fit['terminals'])} terminals, 1 - {fit['search']['loss']} "
         f"fitness, population {fit['search']['population']}, {fit['search']['generations'] or DEFAULT_GENERATIONS} "
         f"generations, selection {fit['selection']}"
     )

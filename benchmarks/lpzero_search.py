@@ -4,10 +4,10 @@ For each benchmark and seed, on the same training / held-out split:
 
 * **LPZero's search** (:mod:`lpzero_sr.lpzero_evolution`): its evolutionary algorithm, rules (RPS) and budget
   (population 80, 1000 iterations) over its genotypes, fitness Spearman on the training architectures;
-* **project, LPZero's space**: this project's engine (``Engine.fit``, default rules, 1 - Kendall, ``fit``'s population
-  and generations) on the same per-item table of LPZero's branch values, aggregated with ``nanmean`` (raw terminals), the front's
-  lowest-loss member (the held-out items of this table hold only the columns found formulas read, so the fit path,
-  which prepares every column, does not run here);
+* **project, LPZero's space**: this project's engine (``Engine.fit``, default rules, 1 - Kendall, ``fit``'s
+  population and generations) on the same per-item table of LPZero's branch values, aggregated with ``nanmean`` (raw
+  terminals), the front's lowest-loss member (the held-out items of this table hold only the columns found formulas
+  read, so the fit path, which prepares every column, does not run here);
 * **project, full table**: ``lpzero-sr fit``'s pipeline with its default settings (one short formula; Kendall loss)
   on this project's own per-architecture table (every bank statistic and the single-pass classic proxies);
 * **published**: LPZero's published proxy of that benchmark, scored on the same held-out architectures.
