@@ -188,7 +188,7 @@ class RunDir:
         if not path.is_file():
             return None
         try:
-            frame = pd.read_csv(path)
+            frame = pd.read_csv(path, dtype={"arch": str})  # an id such as 0012 or 1e5 stays that id
         except (ValueError, OSError) as exc:
             raise RunDirError(f"cannot read {path}: {exc}") from None
         missing = [c for c in PREDICTION_COLUMNS if c not in frame.columns]

@@ -124,7 +124,8 @@ class StatTable:
     @classmethod
     def read(cls, path: str | Path, target: str, **kwargs: object) -> StatTable:
         """Read CSV, Parquet or JSON (records) and validate it; see :meth:`from_frame` for ``kwargs``."""
-        return cls.from_frame(read_frame(path), target, **kwargs)  # type: ignore[arg-type]
+        arch_col = kwargs.get("arch_col") or "arch"
+        return cls.from_frame(read_frame(path, ids=(str(arch_col),)), target, **kwargs)  # type: ignore[arg-type]
 
     def write(self, path: str | Path) -> Path:
         """Write the table (format from the suffix: .csv, .parquet, .json)."""
@@ -209,9 +210,10 @@ class StatTable:
         return self.subset(archs[order[:n_train]]), self.subset(archs[order[n_train:]])
 
 
-def read_frame(path: str | Path) -> pd.DataFrame:
+def read_frame(path: str | Path, ids: tuple[str, ...] = ("arch",)) -> pd.DataFrame:
     """The rows of a CSV, Parquet or JSON (records) file; a file without rows of data (empty, a header only, only an
-    index column, a Parquet file of 0 rows) is one :class:`TableError` line, ``<file> has no rows``."""
+    index column, a Parquet file of 0 rows) is one :class:`TableError` line, ``<file> has no rows``. The ``ids``
+    columns are read as text, so an id such as ``0012`` or ``1e5`` stays that id."""
     path = Path(path)
     if not path.exists():
         raise TableError(f"table file not found: {path}")
@@ -222,9 +224,9 @@ def read_frame(path: str | Path) -> pd.DataFrame:
         raise TableError(f"{path} has no rows (the file is empty)")
     try:
         if suffix == ".csv":
-            frame = pd.read_csv(path)
+            frame = pd.read_csv(path, dtype=dict.fromkeys(ids, str))
         elif suffix == ".json":
-            frame = pd.read_json(path, orient="records")
+            frame = pd.read_json(path, orient="records", dtype=dict.fromkeys(ids, str))
         else:
             frame = pd.read_parquet(path)
     except pd.errors.EmptyDataError:

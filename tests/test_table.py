@@ -221,3 +221,11 @@ def test_a_file_without_rows_is_one_line_naming_it(tmp_path) -> None:
             StatTable.read(tmp_path / name, "acc")
     with pytest.raises(TableError, match=r"^table has no rows$"):
         StatTable.from_frame(frame().iloc[:0], "acc")
+
+
+def test_ids_that_look_like_numbers_stay_text(tmp_path) -> None:
+    """Hex config ids such as ``0012`` or ``1e5`` (labelling's ``config_id`` gives them) are ids, not numbers."""
+    path = tmp_path / "t.csv"
+    path.write_text("arch,x,y\n0012,1,3\n1e5,2,1\n7,3,2\n0x1,4,5\n5e0,5,4\n")
+    table = StatTable.read(path, "y")
+    assert list(table.archs) == ["0012", "1e5", "7", "0x1", "5e0"]
