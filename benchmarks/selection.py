@@ -6,8 +6,9 @@ training rows plus the searches of the validation folds (:mod:`lpzero_sr.fit.val
 rule of ``lpzero_sr.fit.selection.SELECTIONS`` is then applied to the same front (``cv`` with the fit's validation
 curve) and scored on the held-out rows. Printed per budget and rule: the mean held-out Spearman of its choice and its
 *selection regret*, the held-out Spearman of the front's best member minus that of the chosen one (mean and worst
-case over task x seed), and the mean size of its choice. The default rule (``FitSettings.selection``) and the
-budget's effect are read from this output; never from the report seeds.
+case over task x seed), and the mean size of its choice: every rule on one and the same front. (The default's own
+held-out result against its time budget, with the whole budget for its one search, is ``benchmarks/compact.py
+--split dev --set search.time_limit=T``.) Dev seeds only; never the report seeds.
 
     python benchmarks/selection.py [--time-limits 10,30,120] [--tasks a,b] [--set FIELD=VALUE ...] [--jobs 2]
     python benchmarks/selection.py --smoke
