@@ -208,7 +208,7 @@ GOALS = {  # goals on held-out architectures (issue 22): (metric, threshold)
 }
 
 
-PEER_COLUMNS = ("ridge-ranks", "lightgbm", "rank-avg")
+PEER_COLUMNS = ("ridge-ranks", "lightgbm", "xgboost", "rank-avg")
 
 
 def markers(tag: str) -> tuple[str, str]:
@@ -243,8 +243,9 @@ def render(result: dict, tag: str) -> str:
         "are negated.",
         "",
         "| benchmark | mode | train / test | found proxy | best column (train-chosen) | ridge on ranks | LightGBM "
-        "| rank-avg top-3 | #params | oracle best column | proxy Kendall | worst-seed CI (rho) | goal | wall s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| XGBoost | rank-avg top-3 | #params | oracle best column | proxy Kendall | worst-seed CI (rho) | goal "
+        "| wall s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for key, p in result["protocol"].items():
         sp, kd = p["proxy"]["spearman"], p["proxy"]["kendall"]
@@ -253,10 +254,7 @@ def render(result: dict, tag: str) -> str:
         best = p["best_baseline"]
         peers = p.get("peers", {})
         params = f"{p['baselines']['params']['spearman']['mean']:.3f}" if "params" in p["baselines"] else "-"
-        peer = [
-            f"{peers[n]['spearman']['mean']:.3f}" if n in peers else "-"
-            for n in ("ridge-ranks", "lightgbm", "rank-avg")
-        ]
+        peer = [f"{peers[n]['spearman']['mean']:.3f}" if n in peers else "-" for n in PEER_COLUMNS]
         goal = ", ".join(
             f"{m} >= {t}: {'met' if p['proxy'][m]['mean'] >= t else 'missed'}" for m, t in GOALS.get(key, ())
         )
@@ -267,9 +265,13 @@ def render(result: dict, tag: str) -> str:
             f"| {best} {p['baselines'][best]['spearman']['mean']:.3f} | {kd['mean']:.3f} ± {kd['std']:.3f} "
             f"| [{lo:.3f}, {hi:.3f}] | {goal or '-'} | {p['wall_seconds']:.0f} |"
         )
-    lines += ["", "Formulas (seed: expression):", ""]
+    lines += ["", "Formulas (seed: expression, nodes / statistics):", ""]
     for key, p in result["protocol"].items():
-        formulas = "; ".join(f"{seed}: `{f}`" for seed, f in p["formulas"].items())
+        sizes = p.get("sizes", {})
+        formulas = "; ".join(
+            f"{seed}: `{f}`" + (f" ({sizes[seed]['nodes']} / {sizes[seed]['statistics']})" if seed in sizes else "")
+            for seed, f in p["formulas"].items()
+        )
         lines.append(f"- {key}: {formulas}")
     lines += ["", "### Transfer between spaces (each seed's per-architecture proxy, scored on every architecture "
               "of the other space; signed, higher is better)", "", "| proxy | Spearman | Kendall | LPZero reported |",

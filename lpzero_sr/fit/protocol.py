@@ -135,6 +135,7 @@ def summarize(results: list[SeedResult]) -> dict[str, Any]:
         "proxy": proxy,
         "ci": {r.seed: r.ci for r in results},
         "formulas": {r.seed: r.proxy.text() for r in results},
+        "sizes": {r.seed: {"nodes": r.proxy.size, "statistics": len(r.proxy.features)} for r in results},
         "baselines": baselines,
         "best_baseline": best,
         "peers": peers,
