@@ -27,7 +27,7 @@ from lpzero_sr.fit.protocol import SPLITS, split_seeds
 from lpzero_sr.predictors import XGB_PARAMS, arch_matrix, target_ranks
 from lpzero_sr.ranking import spearman
 from lpzero_sr.table import StatTable
-from lpzero_sr.tables import resolve_table
+from lpzero_sr.table_sources import resolve_table
 
 DATASETS = ("nb201-cifar10", "nb201-cifar100", "nb201-ImageNet16-120")
 PUBLISHED = {"nb201-cifar10": 0.926, "nb201-ImageNet16-120": 0.900}  # XGBoost, ZC proxies + one-hot, 100 labels
