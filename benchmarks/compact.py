@@ -112,10 +112,11 @@ def main() -> None:
     means = {c: float(np.mean([np.mean([r[c] for r in rows if r["task"] == t]) for t in args.tasks])) for c in columns}
     print(f"wall {time.perf_counter() - start:.0f} s; largest formula {max(r['size'] for r in rows)} nodes, "
           f"{max(r['statistics'] for r in rows)} statistics")  # fmt: skip
-    regrets = [r["regret"] for r in rows]
+    regrets = np.array([r["regret"] for r in rows])  # NaN for an ensemble: no member of a front was chosen
+    mean, worst = (f"{f(regrets):.3f}" if np.isfinite(regrets).any() else "n/a" for f in (np.nanmean, np.nanmax))
     print(
         f"compact mean_rho={means['compact']:.3f} ridge={means['ridge-ranks']:.3f} lightgbm={means['lightgbm']:.3f} "
-        f"xgboost={means['xgboost']:.3f} regret_mean={np.nanmean(regrets):.3f} regret_max={np.nanmax(regrets):.3f}"
+        f"xgboost={means['xgboost']:.3f} regret_mean={mean} regret_max={worst}"
     )
     if args.json:
         args.json.write_text(json.dumps({"split": args.split, "settings": changes, "rows": rows}, indent=1))
