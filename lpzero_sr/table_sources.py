@@ -55,8 +55,7 @@ def resolve_table(
     folder (:meth:`StatTable.from_frame`: for scoring, not searching). A name that is none of these gives one error
     line with the closest benchmarks."""
     path = Path(spec)
-    if names_missing_file(spec):  # before the spaces (torch) are imported and before --target is asked for
-        raise TableError(f"table file not found: {spec}")
+    refuse_missing_file(spec)  # before the spaces (torch) are imported and before --target is asked for
     from lpzero_sr.spaces import SPACE_FILES, SPACES
     from lpzero_sr.table import StatTable
 
@@ -96,6 +95,13 @@ def resolve_table(
         drop_invalid=drop_invalid,
         screen=screen,
     )
+
+
+def refuse_missing_file(spec: str) -> None:
+    """One :class:`TableError` line, ``table file not found``, when TABLE ``spec`` names a table file that does not
+    exist (:func:`names_missing_file`): cheap, so a command says it before it creates or locks anything."""
+    if names_missing_file(spec):
+        raise TableError(f"table file not found: {spec}")
 
 
 def names_missing_file(spec: str) -> bool:

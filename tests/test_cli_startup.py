@@ -85,6 +85,7 @@ def test_commands_answer_without_heavy_imports(cases: list[tuple[list[str], int,
         lines = answer["output"].splitlines()
         assert answer["exit"] == status and any(x.startswith(line) for x in lines), (args, answer["output"])
         assert not answer["heavy"], f"lpzero-sr {' '.join(args)} imports {', '.join(answer['heavy'])}"
+    assert not (tmp_path / "x").exists()  # refused before --out is created or locked
 
 
 def test_benchmark_choices_are_the_registered_spaces() -> None:

@@ -251,6 +251,10 @@ def command(
     check_writable(out)
     from lpzero_sr.fsutil import run_lock
     from lpzero_sr.rules.ruleset import RuleSet
+    from lpzero_sr.table_sources import refuse_missing_file
+
+    for spec in tables:  # before run_lock creates --out: a missing table leaves no folder behind
+        refuse_missing_file(spec)
 
     RuleSet.load(settings.search.rules)  # an unknown rule set is refused before any table is read
 
