@@ -30,22 +30,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from suite_zero import DEFAULT_DATA, N_TRAIN, TASKS
 
 from lpzero_sr.fit.pipeline import fit_table
 from lpzero_sr.fit.protocol import SPLITS, split_seeds
 from lpzero_sr.settings import FitSettings, with_changes
 from lpzero_sr.table_sources import resolve_table
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-TASKS = (
-    "nb101-cifar10",
-    "nb201-cifar10",
-    "nb201-cifar100",
-    "nb201-ImageNet16-120",
-    *(f"tnb101-micro-{t}" for t in
-      ("autoencoder", "class_object", "class_scene", "jigsaw", "normal", "room_layout", "segmentsemantic")),
-)  # fmt: skip
-N_TRAIN = 100
 PEERS = ("ridge-ranks", "lightgbm", "xgboost")
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import smoke
-from compact import DEFAULT_DATA, N_TRAIN
+from suite_zero import DEFAULT_DATA, N_TRAIN
 
 from lpzero_sr.fit.protocol import SPLITS, split_seeds
 from lpzero_sr.predictors import XGB_PARAMS, arch_matrix, target_ranks

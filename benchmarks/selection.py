@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from compact import DEFAULT_DATA, N_TRAIN, TASKS, parse_set
+from compact import parse_set
+from suite_zero import DEFAULT_DATA, N_TRAIN, TASKS
 
 from lpzero_sr.evaluate import rank_metrics
 from lpzero_sr.fit.pipeline import fit_table
