@@ -23,11 +23,12 @@ import numpy as np
 from numba import njit
 
 from lpzero_sr.ranking import WORST_LOSS, Method, centred_ranks
+from lpzero_sr.settings import AGGREGATIONS
 
 SPEARMAN, KENDALL = 0, 1
 METHOD_CODES: dict[str, int] = {"spearman": SPEARMAN, "kendall": KENDALL}
-SUM, MEAN, NANMEAN = 0, 1, 2
-AGGREGATION_CODES: dict[str, int] = {"sum": SUM, "mean": MEAN, "nanmean": NANMEAN}
+AGGREGATION_CODES: dict[str, int] = {name: code for code, name in enumerate(AGGREGATIONS)}
+MEAN, NANMEAN = AGGREGATION_CODES["mean"], AGGREGATION_CODES["nanmean"]
 
 
 @dataclass(frozen=True)
