@@ -2,9 +2,10 @@
 
 :meth:`RuleSet.tree_violation` builds a :class:`~lpzero_sr.formula.Node` tree per formula; here one pass over each
 prefix row computes every subtree's size, depth and, for each operator that a ``nesting`` rule limits, the most
-occurrences on one path, and the rules are decided from those in the rule set's order: the first rule that rejects a
-formula names it, as in the reference. ``max_size``, ``max_depth``, ``nesting`` and ``arg_size`` are compiled; a
-structural rule of another kind is asked through its own ``rejects_tree`` (in Python, for the rows still open).
+occurrences on one path, and the number of distinct statistics the row reads; the rules are decided from those in the
+rule set's order: the first rule that rejects a formula names it, as in the reference. ``max_size``, ``max_depth``,
+``max_variables``, ``nesting`` and ``arg_size`` are compiled; a structural rule of another kind is asked through its
+own ``rejects_tree`` (in Python, for the rows still open).
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import numpy as np
 from numba import njit
 
 from lpzero_sr.formula import Node
-from lpzero_sr.rules.ruleset import ArgSize, MaxDepth, MaxSize, Nesting, RuleSet
+from lpzero_sr.rules.ruleset import ArgSize, MaxDepth, MaxSize, MaxVariables, Nesting, RuleSet
 from lpzero_sr.search.programs import Alphabet
 
-SIZE, DEPTH, NESTING, ARG_SIZE, OTHER = 0, 1, 2, 3, 4
+SIZE, DEPTH, NESTING, ARG_SIZE, OTHER, VARIABLES = 0, 1, 2, 3, 4, 5
 UNLIMITED = -1
 
 
@@ -38,8 +39,8 @@ class StructureChecks:
         self.arg_size = np.full((n_rules, max(n_ops, 1), 2), UNLIMITED, np.int64)
         for j, i in enumerate(self.index):
             rule = self.rules.rules[i]
-            if isinstance(rule, (MaxSize, MaxDepth)):
-                self.kinds[j] = SIZE if isinstance(rule, MaxSize) else DEPTH
+            if isinstance(rule, (MaxSize, MaxDepth, MaxVariables)):
+                self.kinds[j] = {MaxSize: SIZE, MaxDepth: DEPTH, MaxVariables: VARIABLES}[type(rule)]
                 self.limits[j] = rule.params["limit"]
             elif isinstance(rule, Nesting):
                 self.kinds[j] = NESTING
@@ -58,8 +59,8 @@ class StructureChecks:
     def violations(self, codes: np.ndarray, lens: np.ndarray) -> np.ndarray:
         """``int32`` per row: the index (in ``rules.rules``) of the first structural rule that rejects it, or -1."""
         local = _violations(
-            codes, lens, self.alphabet.arity, len(self.alphabet.ops), self.kinds, self.limits, self.tracked,
-            self.nesting, self.arg_size,
+            codes, lens, self.alphabet.arity, len(self.alphabet.ops), self.alphabet.n_features, self.kinds, self.limits,
+            self.tracked, self.nesting, self.arg_size,
         )  # fmt: skip
         out = np.full(len(lens), -1, np.int32)
         for j, i in enumerate(self.index):
@@ -74,7 +75,7 @@ class StructureChecks:
 
 
 @njit(cache=True, nogil=True)
-def _violations(codes, lens, arity, n_ops, kinds, limits, tracked, nesting, arg_size):  # noqa: ANN001, ANN202
+def _violations(codes, lens, arity, n_ops, n_features, kinds, limits, tracked, nesting, arg_size):  # noqa: ANN001, ANN202
     n, width = codes.shape
     n_rules = kinds.shape[0]
     n_tracked = tracked.shape[0]
@@ -114,6 +115,18 @@ def _violations(codes, lens, arity, n_ops, kinds, limits, tracked, nesting, arg_
                 bad = size[0] > limits[j]
             elif kind == 1:
                 bad = depth[0] > limits[j]
+            elif kind == 5:  # distinct statistics: a feature code not seen earlier in the row
+                distinct = 0
+                for k in range(length):
+                    sym = codes[i, k]
+                    if n_ops <= sym < n_ops + n_features:
+                        seen = False
+                        for m in range(k):
+                            if codes[i, m] == sym:
+                                seen = True
+                                break
+                        distinct += not seen
+                bad = distinct > limits[j]
             elif kind == 2 or kind == 3:
                 for k in range(length):
                     sym = codes[i, k]

@@ -203,13 +203,26 @@ def test_structural_rules_equal_the_reference(seed: int) -> None:
     rules = RULES["default"]
     wide = {"operators": {"unary": ["log"]}, "rules": {"s": {"kind": "max_size", "limit": 40}}}
     loose = all_operators(RuleSet.from_dict(wide))
-    forms = formulas(loose, 3, seed, 60)
-    alphabet = Alphabet(tuple(OPS.names()), 3, loose.constants)
+    forms = formulas(loose, 8, seed, 60)  # 8 statistics: max_variables (5) is broken too
+    alphabet = Alphabet(tuple(OPS.names()), 8, loose.constants)
     strict = dataclasses.replace(rules, unary=loose.unary, binary=loose.binary, constants=loose.constants)
     codes, lens = alphabet.matrix(forms, 64)
-    got = CompiledEvaluator([edge_table(seed)], strict, alphabet).structure.violations(codes, lens)
+    got = CompiledEvaluator([edge_table(seed, n_features=8)], strict, alphabet).structure.violations(codes, lens)
     names = strict.rule_names()
     assert [names[v] if v >= 0 else None for v in got] == [strict.tree_violation(f) for f in forms]
+
+
+def test_max_variables_counts_distinct_statistics() -> None:
+    """Six statistics break the default limit of five; five read twice do not (compiled and reference agree)."""
+    rules = RULES["default"]
+    six = ("add", "add", "add", 0, 1, "add", 2, 3, "add", 4, 5)
+    five_twice = ("add", "add", "add", 0, 1, "add", 2, 3, "add", 4, 0)
+    alphabet = alphabet_of(rules, 8)
+    codes, lens = alphabet.matrix([six, five_twice], 16)
+    got = CompiledEvaluator([edge_table(0, n_features=8)], rules, alphabet).structure.violations(codes, lens)
+    names = rules.rule_names()
+    assert [names[v] if v >= 0 else None for v in got] == ["variables", None]
+    assert [rules.tree_violation(f) for f in (six, five_twice)] == ["variables", None]
 
 
 def test_the_committed_kernels_are_generated_from_the_operators() -> None:
