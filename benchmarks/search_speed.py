@@ -229,7 +229,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0, help="Wall time of each timed search.")
     parser.add_argument("--same-evals", type=int, default=3000, help="Evaluations of each same_front run.")
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--population", type=int, default=200)
+    parser.add_argument("--population", type=int, default=SearchSettings().population, help="Default: fit's.")
     parser.add_argument("--smoke", action="store_true", help="Tiny sizes and budgets (seconds).")
     args = parser.parse_args()
     if args.smoke:
