@@ -293,3 +293,6 @@ def test_the_default_fit_is_one_compact_formula(tmp_path) -> None:
     proxy = Proxy.load(out / "proxy.json")
     assert proxy.size <= 15 and len(proxy.features) <= 5 and proxy.constants <= 3, proxy.text()
     assert f"chosen proxy: {proxy.text()}" in result.output.splitlines()
+    front = json.loads((out / "front.json").read_text())
+    cost = f"search: 20 generations, {front['evaluations']:,} formulas evaluated in {front['seconds']:.1f} s"
+    assert cost in result.output.splitlines()

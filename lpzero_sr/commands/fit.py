@@ -9,7 +9,7 @@ once the arguments are read.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -347,7 +347,8 @@ def progress_bar(settings: FitSettings | MultiFitSettings) -> Iterator[Callable[
 
         def progress(generation: int, n_evals: int, best: float) -> None:  # generation: over all searches of a bag
             now = time.monotonic()
-            if now - shown[0] < 0.25:  # the compiled engine reports hundreds of generations a second
+            last = unit == "gen" and generation >= (total or 0)
+            if now - shown[0] < 0.25 and not last:  # the compiled engine reports hundreds of generations a second
                 return
             shown[0] = now
             done = generation if unit == "gen" else min(int(now - start), total or 0)
@@ -398,7 +399,7 @@ def print_result(result: FitResult) -> None:
             f"verdict: on held-out rows the chosen proxy {verdict} the best single column "
             f"({label} {p[proxy.loss]:.4f} vs {b[proxy.loss]:.4f}, {gap:+.4f})"
         )
-    print_search_end(result.front)
+    print_search_end(result.front, [run.front for run in result.runs])
 
 
 def print_multi(result: MultiFitResult) -> None:
@@ -422,10 +423,16 @@ def print_multi(result: MultiFitResult) -> None:
             click.echo(f"  {name.ljust(width)}{p:8.4f} {b[proxy.loss]:12.4f}  {column} ({report['n_test']} held out)")
         mean_p, mean_b = sum(proxies) / len(proxies), sum(columns) / len(columns)
         click.echo(f"  {'mean'.ljust(width)}{mean_p:8.4f} {mean_b:12.4f}")
-    print_search_end(result.front)
+    print_search_end(result.front, [result.front])
 
 
-def print_search_end(front: Front) -> None:
+def print_search_end(front: Front, searches: Sequence[Front]) -> None:
+    """Rejections of the (first) search, what every search of the fit cost, and why the search stopped early."""
+    generations, evals = sum(f.generations for f in searches), sum(f.evaluations for f in searches)
+    seconds = sum(f.seconds for f in searches)
+    what = f"{len(searches)} searches" if len(searches) > 1 else "search"
+    counts = f"{generations:,} generations, {evals:,} formulas evaluated in " if evals else ""  # PySR counts neither
+    click.echo(f"{what}: {counts}{seconds:.1f} s")
     if front.rejections:
         click.echo("rejections per rule: " + ", ".join(f"{k}={v}" for k, v in front.rejections.items()))
     if front.stopped in ("time limit", "interrupted"):

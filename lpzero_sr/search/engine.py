@@ -41,7 +41,8 @@ class Front:
     """Non-dominated formulas over (train rank loss, complexity), ordered by complexity.
 
     ``rejections`` counts candidates rejected per rule name; ``history`` holds ``(evaluations, best loss)``
-    after each generation; ``stopped`` says why the search ended.
+    after each generation; ``stopped`` says why the search ended; ``seconds`` is its wall time (set by the fit stage
+    that ran it).
     """
 
     candidates: list[Candidate]
@@ -50,6 +51,7 @@ class Front:
     evaluations: int = 0
     generations: int = 0
     stopped: str = ""
+    seconds: float = 0.0
 
     @property
     def best(self) -> Candidate:
@@ -65,6 +67,7 @@ class Front:
             "evaluations": self.evaluations,
             "generations": self.generations,
             "stopped": self.stopped,
+            "seconds": self.seconds,
             **(extra or {}),
         }
 
