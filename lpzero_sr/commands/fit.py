@@ -347,7 +347,7 @@ def progress_bar(settings: FitSettings | MultiFitSettings) -> Iterator[Callable[
 
         def progress(generation: int, n_evals: int, best: float) -> None:  # generation: over all searches of a bag
             now = time.monotonic()
-            last = unit == "gen" and generation >= (total or 0)
+            last = unit == "gen" and total is not None and generation >= total  # always drawn
             if now - shown[0] < 0.25 and not last:  # the compiled engine reports hundreds of generations a second
                 return
             shown[0] = now
@@ -399,7 +399,7 @@ def print_result(result: FitResult) -> None:
             f"verdict: on held-out rows the chosen proxy {verdict} the best single column "
             f"({label} {p[proxy.loss]:.4f} vs {b[proxy.loss]:.4f}, {gap:+.4f})"
         )
-    print_search_end(result.front, [run.front for run in result.runs])
+    print_search_end([run.front for run in result.runs])
 
 
 def print_multi(result: MultiFitResult) -> None:
@@ -423,11 +423,13 @@ def print_multi(result: MultiFitResult) -> None:
             click.echo(f"  {name.ljust(width)}{p:8.4f} {b[proxy.loss]:12.4f}  {column} ({report['n_test']} held out)")
         mean_p, mean_b = sum(proxies) / len(proxies), sum(columns) / len(columns)
         click.echo(f"  {'mean'.ljust(width)}{mean_p:8.4f} {mean_b:12.4f}")
-    print_search_end(result.front, [result.front])
+    print_search_end([result.front])
 
 
-def print_search_end(front: Front, searches: Sequence[Front]) -> None:
-    """Rejections of the (first) search, what every search of the fit cost, and why the search stopped early."""
+def print_search_end(searches: Sequence[Front]) -> None:
+    """What every search of the fit cost, then the first search's rejections and why it stopped early (a bag's
+    first front says so when Ctrl-C ended the bag)."""
+    front = searches[0]
     generations, evals = sum(f.generations for f in searches), sum(f.evaluations for f in searches)
     seconds = sum(f.seconds for f in searches)
     what = f"{len(searches)} searches" if len(searches) > 1 else "search"

@@ -8,7 +8,6 @@ none of them recomputes a stage.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -179,11 +178,9 @@ def fit_tables(
     trains = [train.with_features(features) for train, _ in splits]
     tests = [test.with_features(features) for _, test in splits if test is not None] or None
     rules = RuleSet.load(search.rules)
-    start = time.perf_counter()
     front = get_engine("deap").fit(
         trains, rules, search, checkpoint=checkpoint, progress=progress, multi_loss=settings.multi_loss
     )  # type: ignore[call-arg]  # only the deap engine searches several tables
-    front.seconds = time.perf_counter() - start
     make = ProxyMaker(trains[0], FitSettings(search, selection=settings.selection), "deap", rules.name)
     chosen = select(front, settings.selection)
     members = []

@@ -9,7 +9,6 @@ A search cut short by Ctrl-C ends the bag: what exists is kept, and the first fr
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -59,13 +58,11 @@ def run_searches(
         columns = subspace(prepared.train.features, settings.subspace, settings.search.seed + k)
         share = shared_time(settings.search, settings.searches(len(prepared.train.archs)))
         search = replace(share, seed=settings.search.seed + k)
-        start = time.perf_counter()
         front = engine.fit(
             prepared.search_table(mode, columns), rules, search,
             checkpoint=checkpoint if checkpoint is None or settings.bag == 1 else checkpoint / f"search{k + 1}",
             progress=None if progress is None else step,
         )  # fmt: skip
-        front.seconds = time.perf_counter() - start
         runs.append(SearchRun(front, search.seed, mode, columns))
         if front.stopped == "interrupted":
             runs[0].front.stopped = "interrupted"

@@ -319,7 +319,9 @@ class DeapEngine:
                 ckpt.save(checkpoint, "deap", key, search.state())
         if stopped == "budget":
             stopped = self._reason(settings, search, start)
-        return search.front(stopped)
+        front = search.front(stopped)
+        front.seconds = time.monotonic() - start
+        return front
 
     @staticmethod
     def _evaluator(

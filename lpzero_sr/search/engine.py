@@ -41,8 +41,8 @@ class Front:
     """Non-dominated formulas over (train rank loss, complexity), ordered by complexity.
 
     ``rejections`` counts candidates rejected per rule name; ``history`` holds ``(evaluations, best loss)``
-    after each generation; ``stopped`` says why the search ended; ``seconds`` is its wall time (set by the fit stage
-    that ran it).
+    after each generation; ``stopped`` says why the search ended; ``seconds`` is the wall time of the engine's ``fit``
+    call that found it.
     """
 
     candidates: list[Candidate]

@@ -26,6 +26,7 @@ import contextlib
 import logging
 import os
 import sys
+import time
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -173,10 +174,13 @@ class PysrEngine:
         else:
             model = pysr.PySRRegressor(**kwargs)
         X, y, weights = fit_arrays(table)
+        start = time.monotonic()
         with contextlib.suppress(KeyboardInterrupt):  # PySR keeps the hall of fame found so far in equations_
             model.fit(X, y, weights=weights, variable_names=variable_names(table))
         fitness = Fitness(table, rules, settings.loss, settings.aggregation, settings.seed)
-        return front_from_equations(model.equations_, fitness)
+        front = front_from_equations(model.equations_, fitness)
+        front.seconds = time.monotonic() - start
+        return front
 
 
 def set_julia_threads(jobs: int) -> None:

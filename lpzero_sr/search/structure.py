@@ -18,6 +18,7 @@ from lpzero_sr.rules.ruleset import ArgSize, MaxDepth, MaxSize, MaxVariables, Ne
 from lpzero_sr.search.programs import Alphabet
 
 SIZE, DEPTH, NESTING, ARG_SIZE, OTHER, VARIABLES = 0, 1, 2, 3, 4, 5
+LIMIT_KINDS = ((MaxSize, SIZE), (MaxDepth, DEPTH), (MaxVariables, VARIABLES))  # rules of one ``limit``
 UNLIMITED = -1
 
 
@@ -39,8 +40,9 @@ class StructureChecks:
         self.arg_size = np.full((n_rules, max(n_ops, 1), 2), UNLIMITED, np.int64)
         for j, i in enumerate(self.index):
             rule = self.rules.rules[i]
-            if isinstance(rule, (MaxSize, MaxDepth, MaxVariables)):
-                self.kinds[j] = {MaxSize: SIZE, MaxDepth: DEPTH, MaxVariables: VARIABLES}[type(rule)]
+            limit_kind = next((kind for cls, kind in LIMIT_KINDS if isinstance(rule, cls)), None)
+            if limit_kind is not None:
+                self.kinds[j] = limit_kind
                 self.limits[j] = rule.params["limit"]
             elif isinstance(rule, Nesting):
                 self.kinds[j] = NESTING
